@@ -1,0 +1,95 @@
+// Package events defines what the runner reports as it goes. The runner emits events; output
+// (text or JSON lines) and the journal consume them. Every text field is already masked for
+// secrets when an event is emitted.
+package events
+
+import "time"
+
+// Kind names an event.
+type Kind string
+
+// The events of a run, in the order they come.
+const (
+	RunStart   Kind = "run_start"   // Playbook, Check, Hosts
+	PlayStart  Kind = "play_start"  // Play, Hosts
+	TaskStart  Kind = "task_start"  // Play, Task, Pos
+	HostResult Kind = "host_result" // Task, Host, Status, Result, Msg, Duration
+	HostOutput Kind = "host_output" // Host, Stream, Line: live output of a long command (-v)
+	Warning    Kind = "warning"     // Msg
+	Recap      Kind = "recap"       // Stats
+	RunEnd     Kind = "run_end"     // ExitCode, Msg, Journal
+)
+
+// Status is the outcome of a task on one host.
+type Status string
+
+// Outcomes, as ansible-playbook names them.
+const (
+	OK          Status = "ok"
+	Changed     Status = "changed"
+	Failed      Status = "failed"
+	Skipped     Status = "skipped"
+	Unreachable Status = "unreachable"
+	Rescued     Status = "rescued"
+	Ignored     Status = "ignored" // failed, but ignore_errors
+)
+
+// Event is one thing that happened.
+type Event struct {
+	Kind     Kind              `json:"event"`
+	Time     time.Time         `json:"time"`
+	Playbook string            `json:"playbook,omitempty"`
+	Play     string            `json:"play,omitempty"`
+	Task     string            `json:"task,omitempty"`
+	Pos      string            `json:"pos,omitempty"` // file:line:column of the task
+	Host     string            `json:"host,omitempty"`
+	Delegate string            `json:"delegate_to,omitempty"`
+	Item     any               `json:"item,omitempty"` // loop item, for per-item results
+	Status   Status            `json:"status,omitempty"`
+	Check    bool              `json:"check,omitempty"`
+	Unknown  bool              `json:"unknown,omitempty"` // check mode could not tell
+	Msg      string            `json:"msg,omitempty"`
+	Stream   string            `json:"stream,omitempty"`
+	Line     string            `json:"line,omitempty"`
+	Result   map[string]any    `json:"result,omitempty"`
+	Diff     *Diff             `json:"diff,omitempty"`
+	Hosts    []string          `json:"hosts,omitempty"`
+	Duration time.Duration     `json:"duration_ns,omitempty"`
+	Stats    map[string]*Stats `json:"stats,omitempty"`
+	ExitCode int               `json:"exit_code,omitempty"`
+	Journal  string            `json:"journal,omitempty"`
+}
+
+// Diff is a before/after pair for --diff.
+type Diff struct {
+	BeforeLabel string `json:"before_label,omitempty"`
+	AfterLabel  string `json:"after_label,omitempty"`
+	Before      string `json:"before"`
+	After       string `json:"after"`
+}
+
+// Stats are one host's counts for PLAY RECAP.
+type Stats struct {
+	OK          int `json:"ok"`
+	Changed     int `json:"changed"`
+	Unreachable int `json:"unreachable"`
+	Failed      int `json:"failed"`
+	Skipped     int `json:"skipped"`
+	Rescued     int `json:"rescued"`
+	Ignored     int `json:"ignored"`
+}
+
+// Sink receives events. Emit is called from one goroutine at a time.
+type Sink interface {
+	Emit(Event)
+}
+
+// Multi sends each event to several sinks in order.
+type Multi []Sink
+
+// Emit forwards e to every sink.
+func (m Multi) Emit(e Event) {
+	for _, s := range m {
+		s.Emit(e)
+	}
+}

@@ -1,0 +1,36 @@
+// Package inventory decodes inventories of regions and nodes, resolves each node's connection
+// settings and variables, and matches host patterns.
+package inventory
+
+import (
+	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/transport"
+)
+
+// Inventory is one or more inventory files merged, in the order given.
+type Inventory struct {
+	Files []string
+	// Hosts are the nodes in the order written, regions in the order written. The implicit
+	// controller host "localhost" is not among them unless the inventory names it.
+	Hosts   []*Host
+	Regions []string            // region names, in order
+	Groups  map[string][]string // every group: all, one per region, localhost, and groups:
+	Vars    map[string]any      // top-level vars
+	Secrets []string            // variable names (dotted paths) whose values are masked
+}
+
+// Host is one node.
+type Host struct {
+	Name   string
+	Region string
+	Pos    playbook.Pos
+	// Conn is how to reach the node, with region and inventory defaults applied.
+	Conn transport.Spec
+	// Vars are inventory vars < region vars < node vars, merged; templates in them are not
+	// rendered yet.
+	Vars map[string]any
+	// Become and BecomePassword come from the node, region or top level.
+	Become         bool
+	BecomeUser     string
+	BecomePassword string
+}

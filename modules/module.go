@@ -1,0 +1,125 @@
+// Package modules holds the Module contract and every module omsbook ships. A module declares
+// its arguments so that validate and doc need no I/O, probes read-only in Check, and makes the
+// host so in Apply, idempotently. Modules return results; they never print.
+package modules
+
+import (
+	"context"
+
+	"github.com/omsbook/omsbook/transport"
+)
+
+// Module is one unit of work a task can name.
+type Module interface {
+	// Name is the key a task uses, e.g. "docker_container".
+	Name() string
+	// Spec declares the arguments, what Check does and which result fields are registered.
+	Spec() Spec
+	// Check probes without changing anything and says what Apply would do: Changed true
+	// (would change, with a Diff where one makes sense), false (already so), or Unknown with
+	// the reason in Msg. Its Data carries the probed facts so later conditions work.
+	Check(ctx context.Context, h *Host, args Args) (Result, error)
+	// Apply makes it so. Run twice, the second run reports Changed false.
+	Apply(ctx context.Context, h *Host, args Args) (Result, error)
+}
+
+// Validator is an optional ability: a module whose arguments have rules beyond their
+// declared types (one of two required, mutually exclusive keys) checks them here. It runs in
+// validate, before any connection, on arguments that may still hold unrendered templates
+// (those values are reported by args.Deferred).
+type Validator interface {
+	Validate(args Args) error
+}
+
+// Host is what a module may use on the host it runs for.
+type Host struct {
+	// Name is the inventory name of the target host.
+	Name string
+	// Conn reaches the host the module executes on: the target, or the delegate_to host.
+	Conn transport.Conn
+	// Controller runs on the machine omsbook runs on (for modules that use local clients).
+	Controller transport.Conn
+	// Vars are the task's variables for this host, read-only.
+	Vars map[string]any
+	// CheckMode is true under --check or check_mode: true; Check is called then, never Apply.
+	CheckMode bool
+	// Diff is true when the user asked for --diff.
+	Diff bool
+	// Become, BecomeUser and BecomePassword are the task's privilege settings; a module that
+	// builds transport.Cmd values copies them with h.Cmd.
+	Become         bool
+	BecomeUser     string
+	BecomePassword string
+	// Environment is the task's `environment:` map.
+	Environment map[string]string
+	// Render renders a template string against Vars (text/template + sprig); a whole-value
+	// template keeps its type.
+	Render func(tmpl string) (any, error)
+	// Eval evaluates an expression (expr language) against Vars.
+	Eval func(expr string) (any, error)
+	// Output receives live lines of a long command's output ("stdout" or "stderr"), for -v.
+	// Never nil.
+	Output func(stream, line string)
+	// Confirm asks the operator a yes/no question (pause). It returns an error when there is
+	// no terminal and --yes was not given.
+	Confirm func(ctx context.Context, prompt string) (bool, error)
+	// AddSecret registers a value discovered at run time (e.g. read from a config file) so
+	// that it is masked everywhere. Never nil.
+	AddSecret func(value string)
+	// Mask replaces every known secret value in s with ********. Never nil.
+	Mask func(s string) string
+}
+
+// Cmd returns a transport command for a shell line with the task's become settings and
+// environment applied.
+func (h *Host) Cmd(shell string) *transport.Cmd {
+	c := &transport.Cmd{Shell: shell}
+	h.applyTo(c)
+	return c
+}
+
+// ArgvCmd is Cmd for an argv.
+func (h *Host) ArgvCmd(argv ...string) *transport.Cmd {
+	c := &transport.Cmd{Argv: argv}
+	h.applyTo(c)
+	return c
+}
+
+func (h *Host) applyTo(c *transport.Cmd) {
+	c.Become, c.BecomeUser, c.BecomePassword = h.Become, h.BecomeUser, h.BecomePassword
+	if len(h.Environment) > 0 {
+		c.Env = make(map[string]string, len(h.Environment))
+		for k, v := range h.Environment {
+			c.Env[k] = v
+		}
+	}
+}
+
+// Result is what one module run on one host says.
+type Result struct {
+	Changed bool
+	Failed  bool
+	Skipped bool
+	// Unknown is set by Check when it cannot tell what Apply would do; Msg says why.
+	Unknown bool
+	Msg     string
+	Diff    *Diff
+	// Facts are variables to set on the host for later tasks (set_fact).
+	Facts map[string]any
+	// Data holds the module's own registered fields (rc, stdout, rows, ...), as documented in
+	// its Spec.Returns.
+	Data map[string]any
+}
+
+// Diff shows what changed or would change.
+type Diff struct {
+	Before      string
+	After       string
+	BeforeLabel string // e.g. a path or "ha.config (MetaDB)"
+	AfterLabel  string
+}
+
+// Fail returns a failed result with a message.
+func Fail(msg string, data map[string]any) Result {
+	return Result{Failed: true, Msg: msg, Data: data}
+}

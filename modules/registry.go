@@ -1,0 +1,37 @@
+package modules
+
+import "sort"
+
+// registry lists every module omsbook ships, one line each. Adding a module is one file plus
+// one line here; there is no init() magic.
+var registry = []Module{
+	// generic modules
+	// OMS modules
+}
+
+// Lookup finds a module by name.
+func Lookup(name string) (Module, bool) {
+	for _, m := range registry {
+		if m.Name() == name {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// Names lists the module names, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for _, m := range registry {
+		names = append(names, m.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+// All returns every module, sorted by name.
+func All() []Module {
+	out := append([]Module(nil), registry...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}

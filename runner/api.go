@@ -1,0 +1,89 @@
+// Package runner is the engine: it loads a playbook with its inventories and extra vars into a
+// plan, checks everything that can be checked before the first connection, then runs plays
+// batch by batch, task by task, host by host, emitting events.
+package runner
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/omsbook/omsbook/events"
+)
+
+// Options are what the command line gives the runner.
+type Options struct {
+	Playbook    string
+	Inventories []string
+	// ExtraVars are -e values in order: "k=v" pairs or "@file.yml".
+	ExtraVars         []string
+	Check             bool
+	Diff              bool
+	Limit             string
+	Tags              []string
+	SkipTags          []string
+	Forks             int // default 10
+	StartAtTask       string
+	Yes               bool // answer pause prompts
+	Verbosity         int  // -v count
+	JournalDir        string
+	AcceptNewHostKeys bool
+	// Stdin and Terminal serve pause's confirmation; Terminal false means no prompt can be
+	// answered (pause then fails unless Yes).
+	Stdin    io.Reader
+	Prompt   io.Writer
+	Terminal bool
+	// Now is the clock (tests may fix it); nil means time.Now.
+	Now func() time.Time
+}
+
+// ExitCode values, as ansible-playbook's.
+const (
+	ExitOK          = 0
+	ExitFailed      = 2
+	ExitUnreachable = 4
+	ExitBadInput    = 5
+	ExitInterrupted = 99
+)
+
+// Plan is a loaded, checked playbook ready to run. Its methods are safe to call once Load has
+// returned without error.
+type Plan struct {
+	impl *plan
+}
+
+// HostInfo describes one host for list-hosts and inventory.
+type HostInfo struct {
+	Name   string
+	Region string
+	Vars   map[string]any // resolved, secrets masked
+}
+
+// TaskInfo describes one task for list-tasks.
+type TaskInfo struct {
+	Play string
+	Name string
+	Pos  string
+	Tags []string
+}
+
+// Load reads the playbook, inventories and extra vars, and checks every play and task for
+// every host it would run on: YAML, keywords, module names and arguments, templates, variables,
+// expressions, patterns, delegate_to hosts. It touches no host. Bad input comes back as an
+// error that names file:line:column and the fix (*playbook.Error or wrapping one); the CLI
+// exits 5 for any error from Load.
+func Load(ctx context.Context, opts Options) (*Plan, error) { return load(ctx, opts) }
+
+// Run executes the plan, sending every event to sink, and returns the exit code. Cancelling
+// ctx stops at once (sessions closed, remote commands killed); Stop asks for a soft stop.
+func (p *Plan) Run(ctx context.Context, sink events.Sink) int { return p.impl.run(ctx, sink) }
+
+// Stop lets running tasks finish, starts nothing new, and makes Run return ExitInterrupted
+// after the recap.
+func (p *Plan) Stop() { p.impl.stop() }
+
+// Hosts lists the hosts each play would run on, by play name.
+func (p *Plan) Hosts() map[string][]HostInfo { return p.impl.hosts() }
+
+// Tasks lists the tasks in order, with tags and places.
+func (p *Plan) Tasks() []TaskInfo { return p.impl.tasks() }

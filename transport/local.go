@@ -1,0 +1,255 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// Local runs commands and moves files on the controller.
+type Local struct{ Name string }
+
+// NewLocal returns a connection to the controller itself.
+func NewLocal(name string) *Local { return &Local{Name: name} }
+
+// Local reports true: this connection is the controller.
+func (l *Local) Local() bool { return true }
+
+// Close does nothing: a local connection holds no resources.
+func (l *Local) Close() error { return nil }
+
+// Exec runs cmd in its own process group, so that cancelling ctx kills the command and every
+// process it started.
+func (l *Local) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
+	argv, err := buildArgv(cmd)
+	if err != nil {
+		return nil, err
+	}
+	c := exec.Command(argv[0], argv[1:]...)
+	c.Dir = cmd.Dir
+	if len(cmd.Env) > 0 {
+		c.Env = os.Environ()
+		for k, v := range cmd.Env {
+			c.Env = append(c.Env, k+"="+v)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	c.Stdout = teeWriter(&stdout, cmd.Stdout)
+	c.Stderr = teeWriter(&stderr, cmd.Stderr)
+	c.Stdin = becomeStdin(cmd)
+	var ptmx *os.File
+	if cmd.PTY {
+		// Start under a pseudo-terminal: it becomes the controlling terminal of a new session.
+		ptmx, err = pty.StartWithAttrs(c, nil, &syscall.SysProcAttr{Setsid: true, Setctty: true})
+		if err != nil {
+			return nil, fmt.Errorf("start %q under a pty: %w", argv[0], err)
+		}
+		defer ptmx.Close()
+		if c.Stdin != nil {
+			go func() { _, _ = io.Copy(ptmx, c.Stdin) }()
+		}
+		copied := make(chan struct{})
+		go func() {
+			_, _ = io.Copy(c.Stdout, ptmx) // ends with EIO once the command exits
+			close(copied)
+		}()
+		err = waitKill(ctx, c, copied)
+	} else {
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := c.Start(); err != nil {
+			return nil, fmt.Errorf("start %q: %w", argv[0], err)
+		}
+		err = waitKill(ctx, c, nil)
+	}
+	res := &ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		res.RC, res.Signal = -1, "KILL"
+		return res, fmt.Errorf("command killed: %w", ctxErr)
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		res.RC = exitErr.ExitCode()
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			res.RC, res.Signal = -1, ws.Signal().String()
+		}
+	default:
+		return res, fmt.Errorf("run %q: %w", argv[0], err)
+	}
+	return res, nil
+}
+
+// waitKill waits for c, killing its whole process group when ctx ends first.
+func waitKill(ctx context.Context, c *exec.Cmd, outputDone <-chan struct{}) error {
+	done := make(chan error, 1)
+	go func() {
+		if outputDone != nil {
+			select {
+			case <-outputDone:
+			case <-ctx.Done():
+			}
+		}
+		done <- c.Wait()
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			return ctx.Err()
+		}
+	}
+}
+
+func teeWriter(keep *bytes.Buffer, live io.Writer) io.Writer {
+	if live == nil {
+		return keep
+	}
+	return io.MultiWriter(keep, live)
+}
+
+// buildArgv turns a Cmd into the argv to execute, wrapped in sudo for Become.
+func buildArgv(cmd *Cmd) ([]string, error) {
+	var argv []string
+	switch {
+	case len(cmd.Argv) > 0 && cmd.Shell != "":
+		return nil, errors.New("command has both argv and a shell line")
+	case len(cmd.Argv) > 0:
+		argv = cmd.Argv
+	case cmd.Shell != "":
+		argv = []string{"/bin/sh", "-c", cmd.Shell}
+	default:
+		return nil, errors.New("empty command")
+	}
+	if cmd.Become {
+		u := cmd.BecomeUser
+		if u == "" {
+			u = "root"
+		}
+		// -S reads the password from stdin, -p '' keeps the prompt out of the output.
+		argv = append([]string{"sudo", "-S", "-p", "", "-H", "-u", u, "--"}, argv...)
+	}
+	return argv, nil
+}
+
+// BecomeArgvPrefix is the sudo wrapper used for Become, for transports that build a command
+// line of their own.
+func BecomeArgvPrefix(user string) []string {
+	if user == "" {
+		user = "root"
+	}
+	return []string{"sudo", "-S", "-p", "", "-H", "-u", user, "--"}
+}
+
+// becomeStdin puts the sudo password, if any, before the command's own input.
+func becomeStdin(cmd *Cmd) io.Reader {
+	if !cmd.Become || cmd.BecomePassword == "" {
+		return cmd.Stdin
+	}
+	pw := bytes.NewReader([]byte(cmd.BecomePassword + "\n"))
+	if cmd.Stdin == nil {
+		return pw
+	}
+	return io.MultiReader(pw, cmd.Stdin)
+}
+
+// Put writes r to dest through a temporary file in the same directory, renamed into place.
+func (l *Local) Put(ctx context.Context, r io.Reader, dest string, mode fs.FileMode) error {
+	dir := filepath.Dir(dest)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".omsbook-*")
+	if err != nil {
+		return fmt.Errorf("put %s: %w", dest, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, ctxReader{ctx, r}); err != nil {
+		tmp.Close()
+		return fmt.Errorf("put %s: %w", dest, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("put %s: %w", dest, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("put %s: %w", dest, err)
+	}
+	if err := os.Rename(tmp.Name(), dest); err != nil {
+		return fmt.Errorf("put %s: %w", dest, err)
+	}
+	return nil
+}
+
+// Get copies the local file src to w.
+func (l *Local) Get(ctx context.Context, src string, w io.Writer) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("get %s: %w", src, err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(w, ctxReader{ctx, f}); err != nil {
+		return fmt.Errorf("get %s: %w", src, err)
+	}
+	return nil
+}
+
+// Stat describes a local path.
+func (l *Local) Stat(ctx context.Context, path string) (*FileInfo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	fi := &FileInfo{Path: path, Exists: true, IsDir: st.IsDir(), Size: st.Size(), Mode: st.Mode().Perm(), ModTime: st.ModTime()}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		fi.Owner = lookupName(strconv.Itoa(int(sys.Uid)), func(id string) (string, error) {
+			u, err := user.LookupId(id)
+			if err != nil {
+				return "", err
+			}
+			return u.Username, nil
+		})
+		fi.Group = lookupName(strconv.Itoa(int(sys.Gid)), func(id string) (string, error) {
+			g, err := user.LookupGroupId(id)
+			if err != nil {
+				return "", err
+			}
+			return g.Name, nil
+		})
+	}
+	return fi, nil
+}
+
+func lookupName(id string, lookup func(string) (string, error)) string {
+	if name, err := lookup(id); err == nil {
+		return name
+	}
+	return id
+}
+
+// ctxReader stops a copy once its context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
