@@ -38,6 +38,9 @@ type Spec struct {
 	// Controller is true for modules that need no connection to the target (debug,
 	// set_fact, assert, fail, pause).
 	Controller bool
+	// AnyArgs accepts argument names the spec does not declare, kept as they are (set_fact
+	// takes any variable names). Declared Args are still checked and coerced.
+	AnyArgs bool
 }
 
 // Arg declares one module argument.
@@ -103,8 +106,12 @@ func (a Args) Map(name string) map[string]any { m, _ := a[name].(map[string]any)
 func (s Spec) Coerce(raw map[string]any, deferred func(name string, v any) bool) (Args, error) {
 	out := make(Args, len(s.Args))
 	var unknown []string
-	for name := range raw {
+	for name, v := range raw {
 		if _, ok := s.Arg(name); !ok {
+			if s.AnyArgs {
+				out[name] = v
+				continue
+			}
 			unknown = append(unknown, name)
 		}
 	}
