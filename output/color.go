@@ -1,0 +1,72 @@
+package output
+
+import "github.com/omsbook/omsbook/events"
+
+// color is an ANSI SGR code; colorNone leaves text as it is.
+type color string
+
+const (
+	colorNone     color = ""
+	colorOK       color = "32" // green
+	colorChanged  color = "33" // yellow
+	colorFailed   color = "31" // red
+	colorSkipped  color = "36" // cyan
+	colorUnknown  color = "35" // magenta
+	colorWarn     color = "35"
+	colorCheck    color = "36"
+	colorDiffAdd  color = "32"
+	colorDiffDel  color = "31"
+	colorDiffHunk color = "36"
+)
+
+// paint wraps s in c when colour is on.
+func (t *Text) paint(c color, s string) string {
+	if !t.opts.Color || c == colorNone || s == "" {
+		return s
+	}
+	return "\x1b[" + string(c) + "m" + s + "\x1b[0m"
+}
+
+func statusColor(s events.Status) color {
+	switch s {
+	case events.Changed:
+		return colorChanged
+	case events.Failed, events.Unreachable:
+		return colorFailed
+	case events.Skipped, events.Ignored:
+		return colorSkipped
+	case events.Rescued:
+		return colorChanged
+	}
+	return colorOK
+}
+
+// hostColor colours a recap line's host name by its worst outcome.
+func hostColor(s *events.Stats) color {
+	switch {
+	case s.Failed > 0 || s.Unreachable > 0:
+		return colorFailed
+	case s.Changed > 0:
+		return colorChanged
+	}
+	return colorOK
+}
+
+func fieldColor(field string) color {
+	switch field {
+	case "ok":
+		return colorOK
+	case "changed", "rescued":
+		return colorChanged
+	case "unreachable", "failed":
+		return colorFailed
+	}
+	return colorSkipped
+}
+
+func runEndColor(code int) color {
+	if code == 0 {
+		return colorOK
+	}
+	return colorFailed
+}
