@@ -1,0 +1,409 @@
+// Package tmpl renders omsbook templates (Go text/template with the sprig functions and a few of
+// omsbook's own, missingkey=error) and evaluates conditions written in the expr language. Parsed
+// templates and compiled expressions are cached by their source: the same few hundred sources
+// are rendered for every host of a run.
+package tmpl
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/template"
+	"text/template/parse"
+	"time"
+
+	"github.com/Masterminds/sprig/v3"
+	"go.yaml.in/yaml/v3"
+)
+
+// Error is a template that failed to parse or to render. Its message is meant for users: the
+// cause, the action it happened in and a short position inside the template.
+type Error struct {
+	// Msg is the cause, e.g. `map has no entry for key "oms_host_ip"`.
+	Msg string
+	// At is the action that failed, e.g. "<.oms_host_ip>", when known.
+	At string
+	// Line and Col are the position inside the template (1-based; 0 when unknown).
+	Line, Col int
+	// MissingKey is the variable or map key that was not defined, when that is the cause.
+	MissingKey string
+	// Parse is true when the template does not parse (a syntax error, an unknown function).
+	Parse bool
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("template: ")
+	b.WriteString(e.Msg)
+	var where []string
+	if e.At != "" {
+		where = append(where, "at "+e.At)
+	}
+	// Execution errors of one-line templates need only the column; a parse error always
+	// says its line.
+	showLine := e.Line > 1 || (e.Parse && e.Line > 0)
+	switch {
+	case showLine && e.Col > 0:
+		where = append(where, fmt.Sprintf("line %d col %d", e.Line, e.Col))
+	case showLine:
+		where = append(where, fmt.Sprintf("line %d", e.Line))
+	case e.Col > 0:
+		where = append(where, fmt.Sprintf("col %d", e.Col))
+	}
+	if len(where) > 0 {
+		b.WriteString(" (" + strings.Join(where, ", ") + ")")
+	}
+	return b.String()
+}
+
+// IsTemplate reports whether s would be rendered: only strings holding "{{" are templates.
+func IsTemplate(s string) bool { return strings.Contains(s, "{{") }
+
+// captureFunc is the name of the hidden function appended to a whole-value action so that the
+// value itself, not its printed form, comes back to Render.
+const captureFunc = "omsbook_capture_value"
+
+// funcs are the functions every template may call; built once because sprig.TxtFuncMap builds
+// a fresh map of ~200 entries on each call.
+var funcs = buildFuncs()
+
+func buildFuncs() template.FuncMap {
+	f := sprig.TxtFuncMap()
+	f["env"] = os.Getenv
+	f["now"] = time.Now
+	f["shquote"] = ShellQuote
+	f["toYaml"] = toYAML
+	f["fromYaml"] = fromYAML
+	f["toJson"] = toJSON
+	f["fromJson"] = fromJSON
+	f[captureFunc] = captureValue
+	return f
+}
+
+// ShellQuote quotes v for a POSIX shell with single quotes, so that it reaches the command as
+// one word whatever it holds.
+func ShellQuote(v any) string {
+	s := fmt.Sprint(v)
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func toYAML(v any) (string, error) {
+	out, err := yaml.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("toYaml: %w", err)
+	}
+	return strings.TrimSuffix(string(out), "\n"), nil
+}
+
+func fromYAML(s string) (any, error) {
+	var v any
+	if err := yaml.Unmarshal([]byte(s), &v); err != nil {
+		return nil, fmt.Errorf("fromYaml: %w", err)
+	}
+	return v, nil
+}
+
+func toJSON(v any) (string, error) {
+	out, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("toJson: %w", err)
+	}
+	return string(out), nil
+}
+
+func fromJSON(s string) (any, error) {
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, fmt.Errorf("fromJson: %w", err)
+	}
+	return v, nil
+}
+
+// captured holds whole values between the capture function and Render, keyed by a token that
+// the template prints. A global store keeps the cached template shareable between goroutines.
+var (
+	captured  sync.Map // uint64 -> any
+	captureID atomic.Uint64
+)
+
+const captureMark = "\x00omsbook-value:"
+
+func captureValue(v any) string {
+	id := captureID.Add(1)
+	captured.Store(id, v)
+	return captureMark + strconv.FormatUint(id, 10)
+}
+
+// compiled is a parsed template, ready to execute concurrently.
+type compiled struct {
+	t *template.Template
+	// whole is true when the template is exactly one action whose value Render returns as is.
+	whole bool
+	// fields is the chain of map keys of a whole-value template that is a plain field
+	// reference ({{ .a.b }}): Render looks it up without executing the template.
+	fields []string
+	err    error
+}
+
+var (
+	cache     sync.Map // source -> *compiled
+	cacheSize atomic.Int64
+)
+
+// maxCached bounds the cache so that a run that renders generated sources cannot grow it
+// without limit; sources beyond it are parsed on each use.
+const maxCached = 50000
+
+func compile(src string) *compiled {
+	if c, ok := cache.Load(src); ok {
+		return c.(*compiled)
+	}
+	c := parseTemplate(src)
+	if cacheSize.Load() < maxCached {
+		if _, loaded := cache.LoadOrStore(src, c); !loaded {
+			cacheSize.Add(1)
+		}
+	}
+	return c
+}
+
+func parseTemplate(src string) *compiled {
+	t, err := template.New("t").Option("missingkey=error").Funcs(funcs).Parse(src)
+	if err != nil {
+		return &compiled{err: parseError(err)}
+	}
+	c := &compiled{t: t}
+	root := t.Tree.Root
+	if len(root.Nodes) != 1 {
+		return c
+	}
+	action, ok := root.Nodes[0].(*parse.ActionNode)
+	if !ok || len(action.Pipe.Decl) > 0 {
+		return c
+	}
+	c.whole = true
+	if len(action.Pipe.Cmds) == 1 && len(action.Pipe.Cmds[0].Args) == 1 {
+		if f, ok := action.Pipe.Cmds[0].Args[0].(*parse.FieldNode); ok {
+			c.fields = f.Ident
+		}
+	}
+	// Append "| omsbook_capture_value" to the pipeline: it hands over the final value.
+	ident := parse.NewIdentifier(captureFunc).SetTree(t.Tree).SetPos(action.Pos)
+	cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: action.Pos, Args: []parse.Node{ident}}
+	action.Pipe.Cmds = append(action.Pipe.Cmds, cmd)
+	return c
+}
+
+// Render renders s against vars. A string without "{{" is returned as it is. A template that
+// is exactly one action ("{{ .metadb }}") returns the action's value with its type (map, list,
+// number, bool); any other template returns a string.
+func Render(s string, vars map[string]any) (any, error) {
+	if !IsTemplate(s) {
+		return s, nil
+	}
+	c := compile(s)
+	if c.err != nil {
+		return nil, c.err
+	}
+	if c.fields != nil {
+		if v, ok := lookupFields(vars, c.fields); ok {
+			return v, nil
+		}
+		// Fall through: text/template gives the precise error (or handles a non-map value).
+	}
+	var buf bytes.Buffer
+	if err := c.t.Execute(&buf, vars); err != nil {
+		// A capture may have happened before a later failure only when the capture is last,
+		// so nothing can be left behind; still, drop any token in the partial output.
+		takeCaptured(buf.String())
+		return nil, execError(err)
+	}
+	out := buf.String()
+	if c.whole {
+		if v, ok := takeCaptured(out); ok {
+			return v, nil
+		}
+	}
+	return out, nil
+}
+
+// RenderString renders s and formats a non-string result (a whole-value template) with fmt.
+func RenderString(s string, vars map[string]any) (string, error) {
+	v, err := Render(s, vars)
+	if err != nil {
+		return "", err
+	}
+	if str, ok := v.(string); ok {
+		return str, nil
+	}
+	if v == nil {
+		return "", nil
+	}
+	return fmt.Sprint(v), nil
+}
+
+func takeCaptured(out string) (any, bool) {
+	i := strings.Index(out, captureMark)
+	if i < 0 {
+		return nil, false
+	}
+	id, err := strconv.ParseUint(out[i+len(captureMark):], 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	v, ok := captured.LoadAndDelete(id)
+	return v, ok
+}
+
+// lookupFields follows a chain of keys through map[string]any values; ok is false when a key
+// is missing or a value on the way is not such a map.
+func lookupFields(vars map[string]any, keys []string) (any, bool) {
+	var cur any = vars
+	for _, k := range keys {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur, ok = m[k]
+		if !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// RenderDeep renders every string inside v (maps and lists, recursively) and returns a copy;
+// other values are returned as they are. An error names the path of the failing value.
+func RenderDeep(v any, vars map[string]any) (any, error) {
+	return renderDeep(v, vars, "")
+}
+
+func renderDeep(v any, vars map[string]any, path string) (any, error) {
+	switch x := v.(type) {
+	case string:
+		out, err := Render(x, vars)
+		if err != nil && path != "" {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return out, err
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			r, err := renderDeep(e, vars, joinPath(path, k))
+			if err != nil {
+				return nil, err
+			}
+			out[k] = r
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			r, err := renderDeep(e, vars, fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	case []string:
+		out := make([]any, len(x))
+		for i, e := range x {
+			r, err := renderDeep(e, vars, fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// HasTemplate reports whether v holds a template string anywhere (in maps and lists).
+func HasTemplate(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return IsTemplate(x)
+	case map[string]any:
+		for _, e := range x {
+			if HasTemplate(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if HasTemplate(e) {
+				return true
+			}
+		}
+	case []string:
+		for _, e := range x {
+			if IsTemplate(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var (
+	// template: t:1:3: executing "t" at <.foo>: map has no entry for key "foo"
+	execRe = regexp.MustCompile(`^template: t:(\d+):(\d+): executing "t" at <(.*?)>: (?s:(.*))$`)
+	// template: t:1: function "nope" not defined
+	parseRe      = regexp.MustCompile(`^template: t:(\d+):(?:(\d+):)? (?s:(.*))$`)
+	nilRe        = regexp.MustCompile(`nil pointer evaluating interface \{\}\.(\w+)`)
+	missingKeyRe = regexp.MustCompile(`map has no entry for key "([^"]*)"`)
+	// error calling fail: boom  ->  keep the function name, drop the Go wording
+	callRe = regexp.MustCompile(`^error calling (\w+): `)
+)
+
+// execError turns a text/template execution error into an *Error without Go internals.
+func execError(err error) error {
+	msg := err.Error()
+	e := &Error{Msg: msg}
+	if m := execRe.FindStringSubmatch(msg); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Col, _ = strconv.Atoi(m[2])
+		e.At = "<" + m[3] + ">"
+		e.Msg = m[4]
+	} else {
+		e.Msg = strings.TrimPrefix(msg, "template: ")
+	}
+	if strings.Contains(e.At, captureFunc) {
+		// The hidden capture stage is ours, not the user's: show the action without it.
+		e.At = strings.TrimSuffix(strings.TrimSuffix(e.At, ">"), " | "+captureFunc) + ">"
+	}
+	e.Msg = callRe.ReplaceAllString(e.Msg, "$1: ")
+	e.Msg = nilRe.ReplaceAllString(e.Msg, `cannot read key "$1" of a null value`)
+	if m := missingKeyRe.FindStringSubmatch(e.Msg); m != nil {
+		e.MissingKey = m[1]
+	}
+	return e
+}
+
+func parseError(err error) error {
+	msg := err.Error()
+	e := &Error{Msg: strings.TrimPrefix(msg, "template: "), Parse: true}
+	if m := parseRe.FindStringSubmatch(msg); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		if m[2] != "" {
+			e.Col, _ = strconv.Atoi(m[2])
+		}
+		e.Msg = m[3]
+	}
+	return e
+}
