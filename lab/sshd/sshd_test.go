@@ -92,7 +92,6 @@ func sshCmd(c *Cluster, n *Node, user, remote string) *exec.Cmd {
 		user+"@"+n.Addr, remote)
 }
 
-
 func TestClusterLifecycle(t *testing.T) {
 	requireNodes(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
