@@ -753,6 +753,8 @@ func (dc *dockerContainerRun) facts(ci *containerInspect) map[string]any {
 		}
 		env[k] = dc.h.Mask(v)
 	}
+	// docker lists mounts in no stable order; sort them so registered facts compare equal.
+	sort.Slice(ci.Mounts, func(i, j int) bool { return ci.Mounts[i].Destination < ci.Mounts[j].Destination })
 	mounts := make([]any, 0, len(ci.Mounts))
 	for _, mt := range ci.Mounts {
 		mounts = append(mounts, map[string]any{"source": mt.Source, "destination": mt.Destination, "rw": mt.RW, "type": mt.Type})
