@@ -17,6 +17,16 @@ type Inventory struct {
 	Groups  map[string][]string // every group: all, one per region, localhost, and groups:
 	Vars    map[string]any      // top-level vars
 	Secrets []string            // variable names (dotted paths) whose values are masked
+
+	// GroupOrder lists the group names: all, the regions in order, localhost, then the
+	// groups: entries in order.
+	GroupOrder []string
+	// RegionVars are each region's own vars (without the top-level ones).
+	RegionVars map[string]map[string]any
+
+	byName      map[string]*Host
+	regionNodes map[string][]string
+	local       *Host // the implicit controller host
 }
 
 // Host is one node.
@@ -29,8 +39,13 @@ type Host struct {
 	// Vars are inventory vars < region vars < node vars, merged; templates in them are not
 	// rendered yet.
 	Vars map[string]any
+	// NodeVars are the node's own vars, as written on the node.
+	NodeVars map[string]any
 	// Become and BecomePassword come from the node, region or top level.
 	Become         bool
 	BecomeUser     string
 	BecomePassword string
+	// Implicit is true for the controller host "localhost" when the inventory does not list
+	// it: it is in no group but localhost, and runs with a local connection.
+	Implicit bool
 }

@@ -14,10 +14,16 @@ type Pos struct {
 	Col  int
 }
 
-// String formats the position as file:line:column.
+// String formats the position as file:line:column (file:line or file alone when the rest is
+// unknown).
 func (p Pos) String() string {
-	if p.File == "" {
+	switch {
+	case p.File == "":
 		return ""
+	case p.Line == 0:
+		return p.File
+	case p.Col == 0:
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
 	}
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 }
