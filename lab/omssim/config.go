@@ -21,18 +21,18 @@ import (
 
 // Config is the OMS config.yaml (the keys the simulator uses; others are ignored).
 type Config struct {
-	MetaHost        string   `yaml:"oms_meta_host"`
-	MetaPort        int      `yaml:"oms_meta_port"`
-	MetaUser        string   `yaml:"oms_meta_user"`
-	MetaPassword    string   `yaml:"oms_meta_password"`
-	RMDB            string   `yaml:"drc_rm_db"`
-	CMDB            string   `yaml:"drc_cm_db"`
-	HeartbeatDB     string   `yaml:"drc_cm_heartbeat_db"`
-	CMURL           string   `yaml:"cm_url"`
-	CMLocation      int      `yaml:"cm_location"`
-	CMRegion        string   `yaml:"cm_region"`
-	CMIsDefault     bool     `yaml:"cm_is_default"`
-	CMNodes         []string `yaml:"cm_nodes"`
+	MetaHost     string   `yaml:"oms_meta_host"`
+	MetaPort     int      `yaml:"oms_meta_port"`
+	MetaUser     string   `yaml:"oms_meta_user"`
+	MetaPassword string   `yaml:"oms_meta_password"`
+	RMDB         string   `yaml:"drc_rm_db"`
+	CMDB         string   `yaml:"drc_cm_db"`
+	HeartbeatDB  string   `yaml:"drc_cm_heartbeat_db"`
+	CMURL        string   `yaml:"cm_url"`
+	CMLocation   int      `yaml:"cm_location"`
+	CMRegion     string   `yaml:"cm_region"`
+	CMIsDefault  bool     `yaml:"cm_is_default"`
+	CMNodes      []string `yaml:"cm_nodes"`
 }
 
 // LoadConfig reads and checks a config.yaml.

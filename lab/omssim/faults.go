@@ -31,7 +31,7 @@ const (
 
 // faults reads the per-node fault switches.
 type faults struct {
-	dir    string            // <run dir>/omssim-faults
+	dir    string // <run dir>/omssim-faults
 	getenv func(string) string
 }
 

@@ -326,4 +326,3 @@ func editHAConfig(raw string, up bool) (string, error) {
 	b, err := json.Marshal(keys)
 	return string(b), err
 }
-
