@@ -142,7 +142,7 @@ func loadImage(ctx context.Context, d dockerCLI, archive string, force, check bo
 	var manifest []archiveImage
 	manifestErr := ""
 	if res.RC != 0 {
-		manifestErr = strings.TrimSpace(string(res.Stderr))
+		manifestErr, _, _ = strings.Cut(strings.TrimSpace(string(res.Stderr)), "\n")
 	} else if err := json.Unmarshal(res.Stdout, &manifest); err != nil || len(manifest) == 0 {
 		manifestErr = "manifest.json is not a docker save manifest"
 	}
@@ -187,7 +187,7 @@ func loadImage(ctx context.Context, d dockerCLI, archive string, force, check bo
 	if err != nil {
 		msg := fmt.Sprintf("load image archive %s on %s: %v", archive, h.Name, err)
 		if manifestErr != "" {
-			msg += " (tar: " + manifestErr + ")"
+			msg += " (" + manifestErr + ")"
 		}
 		return Fail(msg, data), nil
 	}
