@@ -51,18 +51,22 @@ func (l *Local) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 	c.Stdin = becomeStdin(cmd)
 	var ptmx *os.File
 	if cmd.PTY {
-		// Start under a pseudo-terminal: it becomes the controlling terminal of a new session.
+		// Start under a pseudo-terminal: it becomes the controlling terminal of a new session
+		// and the command's stdin, stdout and stderr (pty only assigns it to nil ones), so that
+		// prompts that need a terminal appear; input and output travel through its master side.
+		in, out := c.Stdin, c.Stdout
+		c.Stdin, c.Stdout, c.Stderr = nil, nil, nil
 		ptmx, err = pty.StartWithAttrs(c, nil, &syscall.SysProcAttr{Setsid: true, Setctty: true})
 		if err != nil {
 			return nil, fmt.Errorf("start %q under a pty: %w", argv[0], err)
 		}
 		defer ptmx.Close()
-		if c.Stdin != nil {
-			go func() { _, _ = io.Copy(ptmx, c.Stdin) }()
+		if in != nil {
+			go func() { _, _ = io.Copy(ptmx, in) }()
 		}
 		copied := make(chan struct{})
 		go func() {
-			_, _ = io.Copy(c.Stdout, ptmx) // ends with EIO once the command exits
+			_, _ = io.Copy(out, ptmx) // ends with EIO once the command exits
 			close(copied)
 		}()
 		err = waitKill(ctx, c, copied)
