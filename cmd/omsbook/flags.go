@@ -1,0 +1,106 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// cliFlags are every flag of every sub-command; each sub-command binds the ones it takes.
+type cliFlags struct {
+	inventories       []string
+	check             bool
+	diff              bool
+	extraVars         []string
+	limit             string
+	tags              []string
+	skipTags          []string
+	forks             int
+	startAtTask       string
+	output            string
+	yes               bool
+	verbose           int
+	journalDir        string
+	acceptNewHostKeys bool
+	host              string
+}
+
+// playbookCommands take a playbook and the flags of run.
+var playbookCommands = map[string]bool{"run": true, "validate": true, "list-hosts": true, "list-tasks": true}
+
+// newFlagSet returns the flag set of sub-command name bound to a fresh cliFlags, or nil for an
+// unknown name.
+func newFlagSet(name string) *pflag.FlagSet {
+	fs, _ := bindFlags(name)
+	return fs
+}
+
+func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
+	f := &cliFlags{}
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported by Main, with the exit code
+	fs.SortFlags = false
+	switch {
+	case playbookCommands[name]:
+		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory file (repeat to merge several, later wins)")
+		fs.BoolVar(&f.check, "check", false, "change nothing: probe each host and report what would change")
+		fs.BoolVar(&f.diff, "diff", false, "show before/after of what changes (or would change)")
+		fs.StringArrayVarP(&f.extraVars, "extra-vars", "e", nil, "extra variable k=v, or @file.yml; repeatable; wins over every other variable")
+		fs.StringVar(&f.limit, "limit", "", "run only on hosts matching this pattern too (names, globs, a:b, a:&b, a:!b)")
+		fs.StringSliceVar(&f.tags, "tags", nil, "run only tasks with these tags (comma-separated)")
+		fs.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip tasks with these tags (comma-separated)")
+		fs.IntVar(&f.forks, "forks", 10, "hosts worked on at once")
+		fs.StringVar(&f.startAtTask, "start-at-task", "", "start at the task with this name (to continue a stopped run)")
+		fs.StringVar(&f.output, "output", "text", "output format: text or json (one JSON object per event)")
+		fs.BoolVar(&f.yes, "yes", false, "answer yes to pause prompts")
+		fs.CountVarP(&f.verbose, "verbose", "v", "more output: -v live command output, -vv result fields")
+		fs.StringVar(&f.journalDir, "journal-dir", "", "where to write the run journal (default .omsbook/runs beside the playbook)")
+		fs.BoolVar(&f.acceptNewHostKeys, "accept-new-host-keys", false, "record host keys that known_hosts lacks (never changed ones)")
+	case name == "inventory":
+		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory file (repeat to merge several, later wins)")
+		fs.StringVar(&f.host, "host", "", "show only this host")
+	case name == "doc" || name == "version" || name == "help":
+	default:
+		return nil, nil
+	}
+	return fs, f
+}
+
+// parseFlags parses args for sub-command name and returns the flags and the positional
+// arguments. -h prints the command's help and returns errHelp.
+func parseFlags(name string, args []string, io stdio) (*cliFlags, []string, error) {
+	fs, f := bindFlags(name)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			_ = cmdHelp([]string{name}, io)
+			return nil, nil, errHelp
+		}
+		return nil, nil, &usageError{cmd: name, msg: err.Error()}
+	}
+	return f, fs.Args(), nil
+}
+
+// parsePlaybookFlags parses the arguments of a command that takes PLAYBOOK -i INVENTORY and
+// checks them.
+func parsePlaybookFlags(name string, args []string, io stdio) (*cliFlags, string, error) {
+	f, pos, err := parseFlags(name, args, io)
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case len(pos) == 0:
+		return nil, "", &usageError{cmd: name, msg: fmt.Sprintf("missing PLAYBOOK: omsbook %s PLAYBOOK -i INVENTORY", name)}
+	case len(pos) > 1:
+		return nil, "", &usageError{cmd: name, msg: fmt.Sprintf("one playbook at a time, got %d: %s", len(pos), strings.Join(pos, " "))}
+	case len(f.inventories) == 0:
+		return nil, "", &usageError{cmd: name, msg: "missing -i INVENTORY: say which hosts to use, e.g. -i inventories/local.yml"}
+	case f.forks < 1:
+		return nil, "", &usageError{cmd: name, msg: fmt.Sprintf("--forks is %d; it must be at least 1", f.forks)}
+	case f.output != "text" && f.output != "json":
+		return nil, "", &usageError{cmd: name, msg: fmt.Sprintf("--output is %q; it must be text or json", f.output)}
+	}
+	return f, pos[0], nil
+}

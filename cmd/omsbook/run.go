@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/omsbook/omsbook/events"
+	"github.com/omsbook/omsbook/journal"
+	"github.com/omsbook/omsbook/output"
+	"github.com/omsbook/omsbook/runner"
+)
+
+// options turns the flags into runner options.
+func (f *cliFlags) options(playbook string, io stdio) runner.Options {
+	return runner.Options{
+		Playbook:          playbook,
+		Inventories:       f.inventories,
+		ExtraVars:         f.extraVars,
+		Check:             f.check,
+		Diff:              f.diff,
+		Limit:             f.limit,
+		Tags:              f.tags,
+		SkipTags:          f.skipTags,
+		Forks:             f.forks,
+		StartAtTask:       f.startAtTask,
+		Yes:               f.yes,
+		Verbosity:         f.verbose,
+		JournalDir:        f.journalDir,
+		AcceptNewHostKeys: f.acceptNewHostKeys,
+		Stdin:             io.in,
+		Prompt:            io.err,
+		Terminal:          isTerminal(io.in) && isTerminal(io.err),
+	}
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// load loads the plan for a command that takes PLAYBOOK -i INVENTORY.
+func load(ctx context.Context, name string, args []string, io stdio) (*runner.Plan, *cliFlags, string, error) {
+	f, playbook, err := parsePlaybookFlags(name, args, io)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	plan, err := runner.Load(ctx, f.options(playbook, io))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return plan, f, playbook, nil
+}
+
+func cmdRun(args []string, io stdio) (int, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	plan, f, playbook, err := load(ctx, "run", args, io)
+	if err != nil {
+		return runner.ExitBadInput, err
+	}
+
+	dir := f.journalDir
+	if dir == "" {
+		dir = journal.DefaultDir(playbook)
+	}
+	j, err := journal.Open(dir, playbook, time.Now())
+	if err != nil {
+		return runner.ExitBadInput, err
+	}
+
+	var out events.Sink
+	if f.output == "json" {
+		out = output.NewJSON(io.out)
+	} else {
+		outFile, _ := io.out.(*os.File)
+		out = output.NewText(io.out, output.TextOptions{
+			Color:     output.UseColor(outFile),
+			Diff:      f.diff,
+			Verbosity: f.verbose,
+		})
+	}
+	sink := stampJournal{path: j.Path(), next: events.Multi{j, out}}
+
+	stopSignals := handleSignals(plan, cancel, io)
+	code := plan.Run(ctx, sink)
+	stopSignals()
+
+	if err := j.Close(); err != nil {
+		fmt.Fprintf(io.err, "warning: %v\n", err)
+	}
+	return code, nil
+}
+
+// stampJournal puts the journal's path on the RunEnd event, so that the text output prints it
+// last and the JSON output and journal record it.
+type stampJournal struct {
+	path string
+	next events.Sink
+}
+
+func (s stampJournal) Emit(e events.Event) {
+	if e.Kind == events.RunEnd && e.Journal == "" {
+		e.Journal = s.path
+	}
+	s.next.Emit(e)
+}
+
+// handleSignals makes the first SIGINT or SIGTERM a soft stop (running tasks finish, the recap
+// is printed, exit 99) and the second a hard one (the context is cancelled: sessions close at
+// once). The returned function stops listening.
+func handleSignals(plan *runner.Plan, cancel context.CancelFunc, io stdio) func() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-sigs:
+				n++
+				if n == 1 {
+					fmt.Fprintf(io.err, "\n%s: stopping after the running tasks finish; press Ctrl-C again to abort them at once\n", sig)
+					plan.Stop()
+					continue
+				}
+				fmt.Fprintf(io.err, "\n%s: aborting: closing every connection\n", sig)
+				cancel()
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
+}
+
+func cmdValidate(args []string, io stdio) error {
+	plan, _, _, err := load(context.Background(), "validate", args, io)
+	if err != nil {
+		return err
+	}
+	plays := playOrder(plan)
+	hosts := map[string]bool{}
+	for _, hs := range plan.Hosts() {
+		for _, h := range hs {
+			hosts[h.Name] = true
+		}
+	}
+	fmt.Fprintf(io.out, "playbook OK: %s, %s, %s\n",
+		plural(len(plays), "play"), plural(len(plan.Tasks()), "task"), plural(len(hosts), "host"))
+	return nil
+}
+
+func cmdListHosts(args []string, io stdio) error {
+	plan, _, playbook, err := load(context.Background(), "list-hosts", args, io)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(io.out, "playbook: %s\n", playbook)
+	byPlay := plan.Hosts()
+	for i, play := range playOrder(plan) {
+		hosts := byPlay[play]
+		fmt.Fprintf(io.out, "\n  play #%d %q: %s\n", i+1, play, plural(len(hosts), "host"))
+		width := 0
+		for _, h := range hosts {
+			width = max(width, len(h.Name))
+		}
+		for _, h := range hosts {
+			if h.Region != "" {
+				fmt.Fprintf(io.out, "    %-*s  region %s\n", width, h.Name, h.Region)
+			} else {
+				fmt.Fprintf(io.out, "    %s\n", h.Name)
+			}
+		}
+	}
+	return nil
+}
+
+func cmdListTasks(args []string, io stdio) error {
+	plan, _, playbook, err := load(context.Background(), "list-tasks", args, io)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(io.out, "playbook: %s\n", playbook)
+	tasks := plan.Tasks()
+	width := 0
+	for _, t := range tasks {
+		width = max(width, len([]rune(t.Name)))
+	}
+	n := 0
+	for _, play := range playOrder(plan) {
+		n++
+		fmt.Fprintf(io.out, "\n  play #%d %q:\n", n, play)
+		for _, t := range tasks {
+			if t.Play != play {
+				continue
+			}
+			line := fmt.Sprintf("    %-*s  %s", width, t.Name, t.Pos)
+			if len(t.Tags) > 0 {
+				line += "  tags: " + strings.Join(t.Tags, ",")
+			}
+			fmt.Fprintln(io.out, strings.TrimRight(line, " "))
+		}
+	}
+	return nil
+}
+
+// playOrder lists the plays by name in the order they run: as the tasks give them, then plays
+// without tasks.
+func playOrder(plan *runner.Plan) []string {
+	var order []string
+	seen := map[string]bool{}
+	for _, t := range plan.Tasks() {
+		if !seen[t.Play] {
+			seen[t.Play] = true
+			order = append(order, t.Play)
+		}
+	}
+	var rest []string
+	for play := range plan.Hosts() {
+		if !seen[play] {
+			rest = append(rest, play)
+		}
+	}
+	sort.Strings(rest)
+	return append(order, rest...)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

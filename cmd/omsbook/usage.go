@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+)
+
+// errHelp says the user asked for help (-h) and got it: exit 0.
+var errHelp = errors.New("help shown")
+
+const mainUsage = `omsbook runs Ansible-style playbooks over SSH, one connection per host.
+
+Usage:
+  omsbook run PLAYBOOK -i INVENTORY [flags]   run a playbook
+  omsbook validate PLAYBOOK -i INVENTORY      check everything without touching a host
+  omsbook list-hosts PLAYBOOK -i INVENTORY    the hosts each play would run on
+  omsbook list-tasks PLAYBOOK -i INVENTORY    the tasks, in order, with tags
+  omsbook inventory -i INVENTORY [--host NAME]
+                                              resolved host variables, secrets masked
+  omsbook doc [MODULE]                        the modules, or one module's reference
+  omsbook version                             the version
+  omsbook help [COMMAND]                      this help, or a command's
+
+Exit codes: 0 ok, 2 a task failed, 4 a host was unreachable, 5 bad input, 99 interrupted.
+`
+
+// usages are the sub-commands' usage lines; their flags are printed after them.
+var usages = map[string]string{
+	"run": `Usage: omsbook run PLAYBOOK -i INVENTORY [-i MORE] [flags]
+
+Runs the playbook's plays in order on the inventory's hosts. Everything is checked before
+the first connection (as validate does). Ctrl-C once lets running tasks finish and stops;
+twice closes the connections at once.
+`,
+	"validate": `Usage: omsbook validate PLAYBOOK -i INVENTORY [flags]
+
+Loads the playbook and inventories and checks every play and task for every host: YAML,
+keywords, modules and their arguments, templates, variables, conditions, host patterns.
+Touches no host.
+`,
+	"list-hosts": `Usage: omsbook list-hosts PLAYBOOK -i INVENTORY [flags]
+
+Lists the hosts each play would run on (after --limit).
+`,
+	"list-tasks": `Usage: omsbook list-tasks PLAYBOOK -i INVENTORY [flags]
+
+Lists the tasks in the order they would run (after --tags and --skip-tags), with their tags
+and where they are written.
+`,
+	"inventory": `Usage: omsbook inventory -i INVENTORY [-i MORE] [--host NAME]
+
+Prints each host's resolved variables as YAML; secrets are masked.
+`,
+	"doc": `Usage: omsbook doc [MODULE]
+
+Without MODULE, lists the modules. With one, prints its description, what it does under
+--check, its arguments and the fields it registers.
+`,
+	"version": `Usage: omsbook version
+`,
+	"help": `Usage: omsbook help [COMMAND]
+`,
+}
+
+func cmdHelp(args []string, io stdio) error {
+	if len(args) == 0 {
+		fmt.Fprint(io.out, mainUsage)
+		return nil
+	}
+	if len(args) > 1 {
+		return &usageError{cmd: "help", msg: "help takes one command name"}
+	}
+	name := args[0]
+	u, ok := usages[name]
+	if !ok {
+		return &usageError{msg: fmt.Sprintf("unknown command %q", name)}
+	}
+	fmt.Fprint(io.out, u)
+	if fs := newFlagSet(name); fs != nil {
+		fmt.Fprintf(io.out, "\nFlags:\n%s", fs.FlagUsages())
+	}
+	return nil
+}
