@@ -1,0 +1,560 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+)
+
+// Defaults of the ssh transport.
+const (
+	DefaultSSHPort        = 22
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultKeepAlive      = 15 * time.Second
+	// DefaultKnownHosts is the known_hosts file used when the spec names none.
+	DefaultKnownHosts = "~/.ssh/known_hosts"
+
+	// execSessions bounds the commands running at once on one connection. With one session
+	// for sftp and one kept for killing cancelled commands, it stays within OpenSSH's default
+	// MaxSessions of 10; further commands queue.
+	execSessions = 8
+	// killTimeout bounds the clean-up of a cancelled command.
+	killTimeout = 5 * time.Second
+)
+
+// preferredKex puts curve25519 first: it costs half the handshake time of the post-quantum
+// hybrids on these machines, and the runner opens hundreds of connections at once. Host key
+// verification is unaffected by this choice.
+var preferredKex = []string{
+	ssh.KeyExchangeCurve25519, "curve25519-sha256@libssh.org", ssh.KeyExchangeMLKEM768X25519,
+	ssh.KeyExchangeECDHP256, ssh.KeyExchangeECDHP384, ssh.KeyExchangeECDHP521,
+	ssh.KeyExchangeDH14SHA256, ssh.KeyExchangeDH16SHA512, ssh.KeyExchangeDHGEXSHA256,
+}
+
+var kexAlgorithms = sync.OnceValue(func() []string {
+	supported := ssh.SupportedAlgorithms().KeyExchanges
+	var out []string
+	for _, k := range preferredKex {
+		if slices.Contains(supported, k) || k == "curve25519-sha256@libssh.org" {
+			out = append(out, k)
+		}
+	}
+	return out
+})
+
+// SSHConn is a connection to one host over SSH. It holds one TCP connection (plus one to the
+// jump host, if any) and runs every command as a session on it, several at once.
+type SSHConn struct {
+	name   string // host name for messages
+	spec   Spec
+	client *ssh.Client
+	jump   *ssh.Client
+
+	execSem chan struct{}
+	killSem chan struct{}
+
+	dead    chan struct{} // closed when the connection has ended
+	deadErr error         // why, set before dead is closed
+
+	ctx     context.Context // cancelled by Close: running commands are killed
+	cancel  context.CancelFunc
+	running sync.WaitGroup
+
+	closeOnce sync.Once
+
+	sftpMu sync.Mutex
+	sftp   *sftp.Client
+
+	namesMu sync.Mutex
+	names   map[string]string // "u0" / "g0" -> name, from the host's user and group databases
+}
+
+var _ Conn = (*SSHConn)(nil)
+
+// withDefaults fills in the spec's defaults.
+func withDefaults(spec Spec) Spec {
+	if spec.Port == 0 {
+		spec.Port = DefaultSSHPort
+	}
+	if spec.Address == "" {
+		spec.Address = spec.Name
+	}
+	if spec.User == "" {
+		spec.User = currentUser()
+	}
+	if spec.KnownHosts == "" {
+		spec.KnownHosts = DefaultKnownHosts
+	}
+	spec.KnownHosts = expandHome(spec.KnownHosts)
+	if spec.ConnectTimeout <= 0 {
+		spec.ConnectTimeout = DefaultConnectTimeout
+	}
+	if spec.KeepAlive == 0 {
+		spec.KeepAlive = DefaultKeepAlive
+	}
+	return spec
+}
+
+// DialSSH connects and logs in to the host spec names, through spec.Jump when set. Failures
+// are *UnreachableError, with a hint for host key and authentication problems.
+func DialSSH(ctx context.Context, spec Spec) (*SSHConn, error) {
+	spec = withDefaults(spec)
+	name := specName(spec)
+	if spec.Address == "" {
+		return nil, &UnreachableError{Host: name, Err: errors.New("no address"), Hint: "set the node's address"}
+	}
+	auth, release, err := authMethods(spec)
+	if err != nil {
+		return nil, &UnreachableError{Host: name, Err: err}
+	}
+	defer release()
+	target := net.JoinHostPort(spec.Address, strconv.Itoa(spec.Port))
+
+	var jump *ssh.Client
+	var netConn net.Conn
+	if spec.Jump != "" {
+		juser, jaddr, err := parseJump(spec.Jump, spec.User)
+		if err != nil {
+			return nil, &UnreachableError{Host: name, Err: err, Hint: `write jump as "user@host:port"`}
+		}
+		jconn, err := dialTCP(ctx, jaddr, spec.ConnectTimeout)
+		if err != nil {
+			return nil, &UnreachableError{Host: name, Err: fmt.Errorf("jump host %s: %w", jaddr, err)}
+		}
+		jump, err = handshake(ctx, jconn, jaddr, juser, auth, spec)
+		if err != nil {
+			var u *UnreachableError
+			if errors.As(err, &u) {
+				u.Host = name
+				u.Err = fmt.Errorf("jump host %s: %w", jaddr, u.Err)
+			}
+			return nil, err
+		}
+		dctx, cancel := context.WithTimeout(ctx, spec.ConnectTimeout)
+		netConn, err = jump.DialContext(dctx, "tcp", target)
+		cancel()
+		if err != nil {
+			jump.Close()
+			return nil, &UnreachableError{Host: name, Err: fmt.Errorf("connect to %s through jump host %s: %w", target, jaddr, err)}
+		}
+	} else {
+		netConn, err = dialTCP(ctx, target, spec.ConnectTimeout)
+		if err != nil {
+			return nil, &UnreachableError{Host: name, Err: err, Hint: "check the address and port, and that sshd runs there"}
+		}
+	}
+	client, err := handshake(ctx, netConn, target, spec.User, auth, spec)
+	if err != nil {
+		if jump != nil {
+			jump.Close()
+		}
+		var u *UnreachableError
+		if errors.As(err, &u) {
+			u.Host = name
+		}
+		return nil, err
+	}
+	c := &SSHConn{
+		name:    name,
+		spec:    spec,
+		client:  client,
+		jump:    jump,
+		execSem: make(chan struct{}, execSessions),
+		killSem: make(chan struct{}, 1),
+		dead:    make(chan struct{}),
+		names:   map[string]string{},
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	go func() {
+		err := client.Wait()
+		if err == nil {
+			err = errors.New("connection closed")
+		}
+		c.deadErr = err
+		close(c.dead)
+		if jump != nil {
+			jump.Close()
+		}
+	}()
+	if spec.KeepAlive > 0 {
+		go c.keepAlive(spec.KeepAlive)
+	}
+	return c, nil
+}
+
+func dialTCP(ctx context.Context, addr string, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	return d.DialContext(ctx, "tcp", addr)
+}
+
+// parseJump splits "user@host:port" (user and port optional).
+func parseJump(jump, defaultUser string) (user, addr string, err error) {
+	user = defaultUser
+	hostport := jump
+	if i := strings.LastIndex(jump, "@"); i >= 0 {
+		user, hostport = jump[:i], jump[i+1:]
+	}
+	host, port := hostport, "22"
+	if h, p, err := net.SplitHostPort(hostport); err == nil {
+		host, port = h, p
+	} else if strings.Contains(hostport, ":") && !strings.HasPrefix(hostport, "[") && strings.Count(hostport, ":") == 1 {
+		return "", "", fmt.Errorf("jump host %q: %w", jump, err)
+	}
+	if host == "" || user == "" {
+		return "", "", fmt.Errorf("jump host %q: needs a host (and a user)", jump)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		return "", "", fmt.Errorf("jump host %q: bad port %q", jump, port)
+	}
+	return user, net.JoinHostPort(host, port), nil
+}
+
+// handshake runs the SSH handshake on conn, verifying the host key, within the connect
+// timeout and the context.
+func handshake(ctx context.Context, conn net.Conn, addr, user string, auth []ssh.AuthMethod, spec Spec) (*ssh.Client, error) {
+	hk := &hostKeyChecker{file: spec.KnownHosts, acceptNew: spec.AcceptNewHostKeys}
+	cfg := &ssh.ClientConfig{
+		User:              user,
+		Auth:              auth,
+		HostKeyCallback:   hk.check,
+		HostKeyAlgorithms: knownHostKeyAlgorithms(spec.KnownHosts, addr),
+		Timeout:           spec.ConnectTimeout,
+		Config:            ssh.Config{KeyExchanges: kexAlgorithms()},
+	}
+	// A channel through a jump host has no deadlines: close the conn to end a stuck handshake.
+	done := make(chan struct{})
+	timer := time.NewTimer(spec.ConnectTimeout)
+	defer timer.Stop()
+	go func() {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			conn.Close()
+		case <-timer.C:
+			conn.Close()
+		}
+	}()
+	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	close(done)
+	if err != nil {
+		conn.Close()
+		if refused := hk.refusal(); refused != nil {
+			return nil, &UnreachableError{Err: refused, Hint: refused.hint()}
+		}
+		if ctx.Err() != nil {
+			return nil, &UnreachableError{Err: fmt.Errorf("ssh handshake with %s: %w", addr, ctx.Err())}
+		}
+		if strings.Contains(err.Error(), "unable to authenticate") {
+			return nil, &UnreachableError{Err: fmt.Errorf("ssh login as %s at %s: %w", user, addr, err),
+				Hint: "check the user, ssh_key, ssh_password or the keys in ssh-agent"}
+		}
+		return nil, &UnreachableError{Err: fmt.Errorf("ssh handshake with %s: %w", addr, err)}
+	}
+	return ssh.NewClient(sc, chans, reqs), nil
+}
+
+// keepAlive sends keepalive requests and closes a connection that stops answering them, so
+// that commands waiting on it fail instead of hanging.
+func (c *SSHConn) keepAlive(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	misses := 0
+	for {
+		select {
+		case <-c.dead:
+			return
+		case <-t.C:
+		}
+		answered := make(chan error, 1)
+		go func() {
+			_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
+			answered <- err
+		}()
+		select {
+		case err := <-answered:
+			if err != nil {
+				c.client.Close()
+				return
+			}
+			misses = 0
+		case <-time.After(every):
+			misses++
+			if misses >= 2 {
+				c.client.Close()
+				return
+			}
+		case <-c.dead:
+			return
+		}
+	}
+}
+
+// Local reports false: the host is remote.
+func (c *SSHConn) Local() bool { return false }
+
+// Client returns the underlying SSH client (for tests and tools that need a raw session).
+func (c *SSHConn) Client() *ssh.Client { return c.client }
+
+// unreachable wraps err as the connection's loss.
+func (c *SSHConn) unreachable(what string, err error) error {
+	return &UnreachableError{Host: c.name, Err: fmt.Errorf("%s: connection lost: %w", what, err)}
+}
+
+// isDead reports whether the connection has ended.
+func (c *SSHConn) isDead() bool {
+	select {
+	case <-c.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+// acquire takes a slot of sem, waiting while the connection lives and ctx allows.
+func (c *SSHConn) acquire(ctx context.Context, sem chan struct{}) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.dead:
+		return c.unreachable("wait for a session", c.deadErr)
+	}
+}
+
+// newSession opens a session, bounded by ctx and the connection's life.
+func (c *SSHConn) newSession(ctx context.Context) (*ssh.Session, error) {
+	type res struct {
+		s   *ssh.Session
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		s, err := c.client.NewSession()
+		ch <- res{s, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			if c.isDead() {
+				return nil, c.unreachable("open session", r.err)
+			}
+			return nil, fmt.Errorf("open ssh session on %s: %w (is sshd's MaxSessions below %d?)", c.name, r.err, execSessions+2)
+		}
+		return r.s, nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.s != nil {
+				r.s.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	case <-c.dead:
+		return nil, c.unreachable("open session", c.deadErr)
+	}
+}
+
+// execContext merges ctx with the connection's own life: Close cancels running commands.
+func (c *SSHConn) execContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(c.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// Exec runs cmd as a new session on the connection. Cancelling ctx kills the command and
+// every process it started on the host, then returns ctx's error.
+func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
+	line, err := remoteCommandLine(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if c.ctx.Err() != nil {
+		return nil, fmt.Errorf("host %s: connection is closed", c.name)
+	}
+	c.running.Add(1)
+	defer c.running.Done()
+	ctx, stop := c.execContext(ctx)
+	defer stop()
+
+	if err := c.acquire(ctx, c.execSem); err != nil {
+		return nil, err
+	}
+	defer func() { <-c.execSem }()
+	sess, err := c.newSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+
+	var stdout, stderr lockedBuffer
+	outW := teeWriter(&stdout.buf, cmd.Stdout)
+	filter := newPgidFilter(func(p []byte) (int, error) {
+		stdout.mu.Lock()
+		defer stdout.mu.Unlock()
+		return outW.Write(p)
+	})
+	sess.Stdout = filter
+	errW := teeWriter(&stderr.buf, cmd.Stderr)
+	sess.Stderr = writerFunc(func(p []byte) (int, error) {
+		stderr.mu.Lock()
+		defer stderr.mu.Unlock()
+		return errW.Write(p)
+	})
+	if cmd.PTY {
+		// No echo: answers typed to a prompt (possibly secret) must not come back as output.
+		modes := ssh.TerminalModes{ssh.ECHO: 0, ssh.TTY_OP_ISPEED: 38400, ssh.TTY_OP_OSPEED: 38400}
+		if err := sess.RequestPty("xterm", 40, 200, modes); err != nil {
+			return nil, fmt.Errorf("host %s: request a pty: %w", c.name, err)
+		}
+	}
+	stdinPipe, err := sess.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("host %s: stdin pipe: %w", c.name, err)
+	}
+	if err := sess.Start(line); err != nil {
+		if c.isDead() {
+			return nil, c.unreachable("start command", err)
+		}
+		return nil, fmt.Errorf("host %s: start command: %w", c.name, err)
+	}
+	// Stdin is copied outside the session so that a reader that never ends cannot keep Wait
+	// from returning.
+	go func() {
+		if in := becomeStdin(cmd); in != nil {
+			_, _ = io.Copy(stdinPipe, ctxReader{ctx, in})
+		}
+		stdinPipe.Close()
+	}()
+	waited := make(chan error, 1)
+	go func() { waited <- sess.Wait() }()
+
+	result := func() *ExecResult {
+		filter.flush()
+		stdout.mu.Lock()
+		defer stdout.mu.Unlock()
+		stderr.mu.Lock()
+		defer stderr.mu.Unlock()
+		return &ExecResult{Stdout: bytes.Clone(stdout.buf.Bytes()), Stderr: bytes.Clone(stderr.buf.Bytes())}
+	}
+
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		c.killRemote(filter, cmd)
+		sess.Close()
+		select {
+		case <-waited:
+		case <-time.After(killTimeout):
+		}
+		res := result()
+		res.RC, res.Signal = -1, "KILL"
+		if c.ctx.Err() != nil && ctx.Err() != nil {
+			return res, fmt.Errorf("host %s: command killed: connection closed", c.name)
+		}
+		return res, fmt.Errorf("host %s: command killed: %w", c.name, ctx.Err())
+	}
+	res := result()
+	var exitErr *ssh.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		res.RC = exitErr.ExitStatus()
+		if sig := exitErr.Signal(); sig != "" {
+			res.RC, res.Signal = -1, sig
+		}
+	default:
+		// No exit status: the connection went away under the command.
+		return res, c.unreachable("command", err)
+	}
+	return res, nil
+}
+
+// killRemote kills the process tree of a cancelled command from a fresh session: as the
+// become user first (who owns the command), then as the login user (who owns the shell).
+func (c *SSHConn) killRemote(filter *pgidFilter, cmd *Cmd) {
+	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
+	defer cancel()
+	select {
+	case <-filter.ready:
+	case <-ctx.Done():
+	case <-c.dead:
+	}
+	pgid := filter.processGroup()
+	if pgid <= 1 || c.isDead() {
+		return
+	}
+	script := killTreeScript(pgid)
+	if cmd.Become {
+		c.runKill(ctx, ShellJoin(BecomeArgvPrefix(cmd.BecomeUser))+" /bin/sh -c "+ShellQuote(script), cmd.BecomePassword)
+	}
+	c.runKill(ctx, script, "")
+}
+
+func (c *SSHConn) runKill(ctx context.Context, line, password string) {
+	if err := c.acquire(ctx, c.killSem); err != nil {
+		return
+	}
+	defer func() { <-c.killSem }()
+	sess, err := c.newSession(ctx)
+	if err != nil {
+		return
+	}
+	defer sess.Close()
+	if password != "" {
+		sess.Stdin = strings.NewReader(password + "\n")
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Run(line) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// Close kills the commands still running on the connection, then ends it (and the jump
+// host's connection). It waits at most a few seconds.
+func (c *SSHConn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		c.cancel()
+		finished := make(chan struct{})
+		go func() { c.running.Wait(); close(finished) }()
+		select {
+		case <-finished:
+		case <-time.After(killTimeout + time.Second):
+		}
+		c.sftpMu.Lock()
+		if c.sftp != nil {
+			c.sftp.Close()
+			c.sftp = nil
+		}
+		c.sftpMu.Unlock()
+		err = c.client.Close()
+		if c.jump != nil {
+			c.jump.Close()
+		}
+		if errors.Is(err, net.ErrClosed) {
+			err = nil
+		}
+	})
+	return err
+}
+
+// lockedBuffer is a buffer written by one goroutine and read by another.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
