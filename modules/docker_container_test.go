@@ -80,8 +80,8 @@ func TestSpecDiffMasksSecretEnv(t *testing.T) {
 func runArgsU422(name, dir string) map[string]any {
 	return map[string]any{
 		"name": name, "state": "started", "image": omsTestImage, "network_mode": "host",
-		"binds":      []any{dir + "/logs:/home/admin/logs", dir + "/store:/home/ds/store", dir + "/run:/home/ds/run"},
-		"env":        map[string]any{"OMS_HOST_IP": "127.0.0.31", "IS_UPGRADE": "true", "OMS_META_PASSWORD": "very-secret-pw-31"},
+		"binds": []any{dir + "/logs:/home/admin/logs", dir + "/store:/home/ds/store", dir + "/run:/home/ds/run"},
+		"env":   map[string]any{"OMS_HOST_IP": "127.0.0.31", "IS_UPGRADE": "true", "OMS_META_PASSWORD": "very-secret-pw-31"},
 		// privileged: true fails in this machine's nested Docker ("unable to apply caps"), so
 		// the test compares privileged false; the flag is passed the same way.
 		"privileged": false, "pids_limit": -1, "ulimits": []any{"nproc=65535:65535"},
