@@ -272,11 +272,11 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 }
 
 // buildSimulator builds the simulator statically; go's build cache makes a rebuild with no
-// change take well under a second, and -trimpath makes the binary reproducible so its hash
-// only changes when its source does.
+// change take well under a second, and -trimpath with -buildvcs=false makes the binary
+// reproducible, so its hash changes only when its source does (not with every commit).
 func buildSimulator(ctx context.Context, root, out string) error {
 	tmp := out + ".tmp"
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "./lab/omssim/cmd/omssim")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", tmp, "./lab/omssim/cmd/omssim")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if b, err := cmd.CombinedOutput(); err != nil {
