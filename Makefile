@@ -2,11 +2,15 @@
 # (Debian packages when run as root, the local lab) and tear down what they started.
 GO ?= go
 BIN := bin/omsbook
+# The version `omsbook version` prints: the git description of the checkout.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+# Where the demo's local-connection nodes keep their files.
+DEMO_ROOT ?= /tmp/omsbook-demo
 
 .PHONY: build test unit lint demo lab-up lab-down bench clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/omsbook
+	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/omsbook
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
@@ -20,6 +24,16 @@ unit:
 # detector, and always tears the lab down.
 test:
 	bash lab/test.sh
+
+# The demo: for now the example playbook on two local-connection nodes (no SSH, no lab): a
+# run that changes, a second run that changes nothing, then --check --diff on fresh nodes.
+demo: build
+	@echo "==> omsbook run playbooks/examples/site.yml -i inventories/local.yml (files under $(DEMO_ROOT))"
+	$(BIN) run playbooks/examples/site.yml -i inventories/local.yml -e demo_root=$(DEMO_ROOT)
+	@echo "==> the same again: nothing left to change"
+	$(BIN) run playbooks/examples/site.yml -i inventories/local.yml -e demo_root=$(DEMO_ROOT)
+	@echo "==> --check --diff against fresh nodes: what would change, and nothing changes"
+	$(BIN) run playbooks/examples/site.yml -i inventories/local.yml -e demo_root=$(DEMO_ROOT)-check --check --diff
 
 clean:
 	rm -rf bin .lab

@@ -45,23 +45,23 @@ func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
 	fs.SortFlags = false
 	switch {
 	case playbookCommands[name]:
-		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory file (repeat to merge several, later wins)")
+		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory `FILE` (repeat to merge several, later wins)")
 		fs.BoolVar(&f.check, "check", false, "change nothing: probe each host and report what would change")
 		fs.BoolVar(&f.diff, "diff", false, "show before/after of what changes (or would change)")
-		fs.StringArrayVarP(&f.extraVars, "extra-vars", "e", nil, "extra variable k=v, or @file.yml; repeatable; wins over every other variable")
-		fs.StringVar(&f.limit, "limit", "", "run only on hosts matching this pattern too (names, globs, a:b, a:&b, a:!b)")
-		fs.StringSliceVar(&f.tags, "tags", nil, "run only tasks with these tags (comma-separated)")
-		fs.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip tasks with these tags (comma-separated)")
-		fs.IntVar(&f.forks, "forks", 10, "hosts worked on at once")
-		fs.StringVar(&f.startAtTask, "start-at-task", "", "start at the task with this name (to continue a stopped run)")
-		fs.StringVar(&f.output, "output", "text", "output format: text or json (one JSON object per event)")
+		fs.StringArrayVarP(&f.extraVars, "extra-vars", "e", nil, "extra variable `k=v`, or @file.yml; repeatable; wins over every other variable")
+		fs.StringVar(&f.limit, "limit", "", "run only on hosts matching this `PATTERN` too (names, globs, a:b, a:&b, a:!b)")
+		fs.StringSliceVar(&f.tags, "tags", nil, "run only tasks with these `TAGS` (comma-separated)")
+		fs.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip tasks with these `TAGS` (comma-separated)")
+		fs.IntVar(&f.forks, "forks", 10, "`N` hosts worked on at once")
+		fs.StringVar(&f.startAtTask, "start-at-task", "", "start at the task with this `NAME` (to continue a stopped run)")
+		fs.StringVar(&f.output, "output", "text", "output `FORMAT`: text or json (one JSON object per event)")
 		fs.BoolVar(&f.yes, "yes", false, "answer yes to pause prompts")
 		fs.CountVarP(&f.verbose, "verbose", "v", "more output: -v live command output, -vv result fields")
-		fs.StringVar(&f.journalDir, "journal-dir", "", "where to write the run journal (default .omsbook/runs beside the playbook)")
+		fs.StringVar(&f.journalDir, "journal-dir", "", "write the run journal in `DIR` (default .omsbook/runs beside the playbook)")
 		fs.BoolVar(&f.acceptNewHostKeys, "accept-new-host-keys", false, "record host keys that known_hosts lacks (never changed ones)")
 	case name == "inventory":
-		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory file (repeat to merge several, later wins)")
-		fs.StringVar(&f.host, "host", "", "show only this host")
+		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory `FILE` (repeat to merge several, later wins)")
+		fs.StringVar(&f.host, "host", "", "show only the host `NAME`")
 	case name == "doc" || name == "version" || name == "help":
 	default:
 		return nil, nil
@@ -103,4 +103,40 @@ func parsePlaybookFlags(name string, args []string, io stdio) (*cliFlags, string
 		return nil, "", &usageError{cmd: name, msg: fmt.Sprintf("--output is %q; it must be text or json", f.output)}
 	}
 	return f, pos[0], nil
+}
+
+// flagUsages formats a flag set's help: one flag a line, its value's name, its meaning and
+// its default, aligned.
+func flagUsages(fs *pflag.FlagSet) string {
+	type row struct{ left, right string }
+	var rows []row
+	width := 0
+	fs.VisitAll(func(f *pflag.Flag) {
+		left := "      --" + f.Name
+		if f.Shorthand != "" {
+			left = "  -" + f.Shorthand + ", --" + f.Name
+		}
+		varname, usage := pflag.UnquoteUsage(f)
+		switch f.Value.Type() {
+		case "bool", "count":
+		default:
+			if varname != "" {
+				left += " " + varname
+			}
+		}
+		switch f.Value.Type() {
+		case "bool", "count", "stringArray", "stringSlice":
+		default:
+			if f.DefValue != "" && f.DefValue != "0" {
+				usage += fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+		}
+		rows = append(rows, row{left, usage})
+		width = max(width, len(left))
+	})
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%-*s   %s\n", width, r.left, r.right)
+	}
+	return b.String()
 }

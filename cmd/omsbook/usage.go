@@ -76,8 +76,8 @@ func cmdHelp(args []string, io stdio) error {
 		return &usageError{msg: fmt.Sprintf("unknown command %q", name)}
 	}
 	fmt.Fprint(io.out, u)
-	if fs := newFlagSet(name); fs != nil {
-		fmt.Fprintf(io.out, "\nFlags:\n%s", fs.FlagUsages())
+	if fs := newFlagSet(name); fs != nil && fs.HasFlags() {
+		fmt.Fprintf(io.out, "\nFlags:\n%s", flagUsages(fs))
 	}
 	return nil
 }
