@@ -6,6 +6,19 @@ import "sort"
 // one line here; there is no init() magic.
 var registry = []Module{
 	// generic modules
+	commandModule{},  // run a program, no shell
+	shellModule{},    // run a line through /bin/sh
+	copyModule{},     // controller file or content -> host file
+	templateModule{}, // rendered template -> host file
+	fetchModule{},    // host file -> controller
+	statModule{},     // describe a host path
+	assertModule{},   // conditions that must hold
+	debugModule{},    // show a message or variable
+	setFactModule{},  // set host variables
+	failModule{},     // fail with a message
+	pauseModule{},    // wait, or ask the operator
+	waitForModule{},  // wait for a port or file
+	expectModule{},   // answer an interactive command's prompts
 	// OMS modules
 }
 

@@ -1,0 +1,145 @@
+package modules
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/omsbook/omsbook/transport"
+)
+
+// commandModule runs a program on the host without a shell.
+type commandModule struct{}
+
+func (commandModule) Name() string { return "command" }
+
+func (commandModule) Spec() Spec {
+	return Spec{
+		Summary: "Run a program on the host, without a shell",
+		Description: "Runs `cmd` (split into words with shell-like quoting, but with no shell " +
+			"features: no variables, pipes, globs or redirections; use shell for those) or `argv` " +
+			"(a list of words, no quoting needed). A non-zero exit status fails the task with " +
+			"\"non-zero return code\". Like Ansible, a command that ran reports changed; use " +
+			"changed_when to say otherwise. Output lines stream live with -v.",
+		CheckMode: "Does not run the command: the result is unknown (\"command not run in check " +
+			"mode\"), unless creates/removes already decide that it would be skipped (ok).",
+		FreeForm: "cmd",
+		Args: append([]Arg{
+			{Name: "cmd", Type: String, Doc: "the command line, split into words with shell-like quoting"},
+			{Name: "argv", Type: StringList, Doc: "the command as a list of words (instead of cmd)"},
+			{Name: "stdin", Type: String, Doc: "text fed to the command's standard input"},
+			{Name: "stdin_add_newline", Type: Bool, Default: true, Doc: "append a newline to stdin"},
+		}, guardArgs...),
+		Returns: commandReturns,
+	}
+}
+
+// Validate requires exactly one of cmd and argv.
+func (commandModule) Validate(args Args) error { return oneOf(args, "cmd", "argv") }
+
+func (m commandModule) Check(ctx context.Context, h *Host, args Args) (Result, error) {
+	return checkCommand(ctx, h, args, commandDisplay(args))
+}
+
+func (m commandModule) Apply(ctx context.Context, h *Host, args Args) (Result, error) {
+	argv, err := commandArgv(args)
+	if err != nil {
+		return Fail(err.Error(), nil), nil
+	}
+	return runCommand(ctx, h, args, anyList(argv), h.ArgvCmd(argv...))
+}
+
+// oneOf says that exactly one of two arguments must be given.
+func oneOf(args Args, a, b string) error {
+	switch {
+	case args.Has(a) && args.Has(b):
+		return errors.New("give either " + a + " or " + b + ", not both")
+	case !args.Has(a) && !args.Has(b):
+		return errors.New("give " + a + " or " + b)
+	}
+	return nil
+}
+
+// commandArgv is the argv of a command module's arguments.
+func commandArgv(args Args) ([]string, error) {
+	if err := oneOf(args, "cmd", "argv"); err != nil {
+		return nil, err
+	}
+	argv := args.Strings("argv")
+	if args.Has("cmd") {
+		var err error
+		if argv, err = splitCommandLine(args.String("cmd")); err != nil {
+			return nil, err
+		}
+	}
+	if len(argv) == 0 {
+		return nil, errors.New("the command is empty: give the program to run")
+	}
+	return argv, nil
+}
+
+// commandDisplay is the registered cmd of a command module: its argv when it can be split.
+func commandDisplay(args Args) any {
+	if argv, err := commandArgv(args); err == nil {
+		return anyList(argv)
+	}
+	return args.String("cmd")
+}
+
+func anyList(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// checkCommand is Check for command and shell: only creates/removes can decide anything.
+func checkCommand(ctx context.Context, h *Host, args Args, display any) (Result, error) {
+	reason, err := guardSkip(ctx, h, args)
+	if err != nil {
+		return Result{}, err
+	}
+	if reason != "" {
+		return Result{Msg: reason, Data: skippedCommandData(display, reason)}, nil
+	}
+	return Result{Unknown: true, Msg: "command not run in check mode"}, nil
+}
+
+// runCommand is Apply for command and shell: guards, stdin, chdir, live output, the result.
+func runCommand(ctx context.Context, h *Host, args Args, display any, cmd *transport.Cmd) (Result, error) {
+	reason, err := guardSkip(ctx, h, args)
+	if err != nil {
+		return Result{}, err
+	}
+	if reason != "" {
+		return Result{Msg: reason, Data: skippedCommandData(display, reason)}, nil
+	}
+	cmd.Dir = args.String("chdir")
+	if args.Has("stdin") {
+		in := args.String("stdin")
+		if args.Bool("stdin_add_newline") && !strings.HasSuffix(in, "\n") {
+			in += "\n"
+		}
+		cmd.Stdin = strings.NewReader(in)
+	}
+	outLines := newLineWriter("stdout", h.Output)
+	errLines := newLineWriter("stderr", h.Output)
+	cmd.Stdout, cmd.Stderr = outLines, errLines
+	start := time.Now()
+	res, err := h.Conn.Exec(ctx, cmd)
+	end := time.Now()
+	outLines.Flush()
+	errLines.Flush()
+	if err != nil {
+		return execError(ctx, display, err)
+	}
+	data := commandData(display, res, start, end)
+	if res.RC != 0 {
+		r := Fail("non-zero return code", data)
+		r.Changed = true
+		return r, nil
+	}
+	return Result{Changed: true, Data: data}, nil
+}

@@ -1,0 +1,73 @@
+package modules
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// debugModule shows a message or a variable.
+type debugModule struct{}
+
+func (debugModule) Name() string { return "debug" }
+
+func (debugModule) Spec() Spec {
+	return Spec{
+		Summary: "Show a message or the value of a variable",
+		Description: "With `msg` (any value; templates in it are rendered like any argument), the " +
+			"task shows it and registers it as msg. With `var`, the expression (usually a variable " +
+			"name) is evaluated and registered under that name, as Ansible does. Runs on the controller.",
+		CheckMode: "The same as a real run.",
+		Args: []Arg{
+			{Name: "msg", Type: Any, Doc: "what to show (default \"Hello world!\")"},
+			{Name: "var", Type: String, Doc: "a variable name or expression to show (instead of msg)"},
+		},
+		Returns: []Field{
+			{Name: "msg", Type: "any", Doc: "the message, with msg"},
+			{Name: "VAR", Type: "any", Doc: "the value, under the name given in var"},
+		},
+		Controller: true,
+	}
+}
+
+// Validate forbids giving both msg and var.
+func (debugModule) Validate(args Args) error {
+	if args.Has("msg") && args.Has("var") {
+		return fmt.Errorf("give either msg or var, not both")
+	}
+	return nil
+}
+
+func (m debugModule) Check(ctx context.Context, h *Host, args Args) (Result, error) {
+	return m.Apply(ctx, h, args)
+}
+
+func (debugModule) Apply(ctx context.Context, h *Host, args Args) (Result, error) {
+	if name := args.String("var"); name != "" {
+		if h.Eval == nil {
+			return Result{}, fmt.Errorf("debug: no expression evaluator for host %s", h.Name)
+		}
+		v, err := h.Eval(name)
+		if err != nil {
+			return Fail(fmt.Sprintf("debug var %q: %v", name, err), nil), nil
+		}
+		return Result{Msg: name + ": " + showValue(v), Data: map[string]any{name: v}}, nil
+	}
+	msg, ok := args["msg"]
+	if !ok || msg == nil {
+		msg = "Hello world!"
+	}
+	return Result{Msg: showValue(msg), Data: map[string]any{"msg": msg}}, nil
+}
+
+// showValue formats a value for a message: strings as they are, anything else as indented JSON.
+func showValue(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}

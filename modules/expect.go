@@ -1,0 +1,427 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/omsbook/omsbook/secret"
+	"github.com/omsbook/omsbook/transport"
+)
+
+// expectModule runs an interactive command under a pseudo-terminal and answers its prompts.
+type expectModule struct{}
+
+func (expectModule) Name() string { return "expect" }
+
+func (expectModule) Spec() Spec {
+	return Spec{
+		Summary: "Run an interactive command and answer its prompts",
+		Description: "Runs `command` (split into words like command's cmd, no shell) under a " +
+			"pseudo-terminal, locally or over ssh. Whenever its output matches a regular expression " +
+			"of `responses` (or `secret_responses`), the answer is typed, followed by Enter; a " +
+			"list of answers is used one per match, in turn. Answers travel over the terminal, never " +
+			"on a command line; secret answers are masked everywhere. The task fails when no " +
+			"response matches within `timeout` (with the last output seen), when the command prints " +
+			"a prompt-looking line (ending with ? or :) and waits for an answer no response gives " +
+			"(\"no answer for prompt: ...\"), when a list of answers runs out, or when the command " +
+			"exits non-zero. Terminal echo is off unless `echo: true`, so answers do not show in " +
+			"stdout. Like command, it reports changed.",
+		CheckMode: "Does not run the command: unknown (\"command not run in check mode\"), unless " +
+			"creates/removes already decide that it would be skipped (ok).",
+		Args: append([]Arg{
+			{Name: "command", Type: String, Required: true, Doc: "the command line to run, split into words with shell-like quoting"},
+			{Name: "responses", Type: Map, Doc: "regular expression -> answer (a string, or a list of strings used in turn)"},
+			{Name: "secret_responses", Type: Map, Secret: true, Doc: "like responses, for answers that are secret (passwords): masked in every output"},
+			{Name: "timeout", Type: Duration, Default: 30 * time.Second, Doc: "how long to wait for each expected output (0: no limit)"},
+			{Name: "echo", Type: Bool, Default: false, Doc: "leave terminal echo on, so that (non-secret) answers show in stdout"},
+		}, guardArgs...),
+		Returns: []Field{
+			{Name: "rc", Type: "int", Doc: "exit status of the command"},
+			{Name: "stdout", Type: "string", Doc: "the terminal transcript (secret answers masked), without its final newline"},
+			{Name: "stdout_lines", Type: "list", Doc: "stdout split into lines"},
+			{Name: "cmd", Type: "string", Doc: "the command line"},
+			{Name: "start", Type: "string", Doc: "when the command started"},
+			{Name: "end", Type: "string", Doc: "when it ended"},
+			{Name: "delta", Type: "string", Doc: "how long it ran (H:MM:SS.ffffff)"},
+		},
+	}
+}
+
+// expectPromptQuiet is how long a prompt-looking line must stay unanswered, with no further
+// output, before expect decides that no response will answer it.
+var expectPromptQuiet = time.Second
+
+// maxExpectPending bounds the unmatched output kept for matching.
+const maxExpectPending = 64 << 10
+
+// expectResponse is one pattern with its answers.
+type expectResponse struct {
+	pattern string
+	re      *regexp.Regexp
+	answers []string
+	next    int
+	secret  bool
+}
+
+// Validate compiles the patterns and checks the answers' types.
+func (expectModule) Validate(args Args) error {
+	_, err := expectResponses(args)
+	return err
+}
+
+func expectResponses(args Args) ([]*expectResponse, error) {
+	var out []*expectResponse
+	for _, set := range []struct {
+		name   string
+		secret bool
+	}{{"responses", false}, {"secret_responses", true}} {
+		m := args.Map(set.name)
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			re, err := regexp.Compile(k)
+			if err != nil {
+				return nil, fmt.Errorf("%s: pattern %q is not a regular expression: %w", set.name, k, err)
+			}
+			r := &expectResponse{pattern: k, re: re, secret: set.secret}
+			switch v := m[k].(type) {
+			case []any:
+				for i, a := range v {
+					s, ok := scalarString(a)
+					if !ok {
+						return nil, fmt.Errorf("%s: answer %d for %q must be a string", set.name, i, k)
+					}
+					r.answers = append(r.answers, s)
+				}
+			case []string:
+				r.answers = append(r.answers, v...)
+			default:
+				s, ok := scalarString(v)
+				if !ok {
+					return nil, fmt.Errorf("%s: the answer for %q must be a string or a list of strings", set.name, k)
+				}
+				r.answers = []string{s}
+			}
+			if len(r.answers) == 0 {
+				return nil, fmt.Errorf("%s: pattern %q has no answer", set.name, k)
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func scalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case int, int64, uint64, float64, bool:
+		return fmt.Sprint(x), true
+	}
+	return "", false
+}
+
+func (expectModule) Check(ctx context.Context, h *Host, args Args) (Result, error) {
+	return checkCommand(ctx, h, args, args.String("command"))
+}
+
+func (expectModule) Apply(ctx context.Context, h *Host, args Args) (Result, error) {
+	line := args.String("command")
+	responses, err := expectResponses(args)
+	if err != nil {
+		return Fail(err.Error(), nil), nil
+	}
+	var secrets []string
+	for _, r := range responses {
+		if r.secret {
+			for _, a := range r.answers {
+				h.AddSecret(a)
+				secrets = append(secrets, a)
+			}
+		}
+	}
+	reason, err := guardSkip(ctx, h, args)
+	if err != nil {
+		return Result{}, err
+	}
+	if reason != "" {
+		return Result{Msg: reason, Data: skippedCommandData(line, reason)}, nil
+	}
+	argv, err := splitCommandLine(line)
+	if err != nil {
+		return Fail(err.Error(), nil), nil
+	}
+	if len(argv) == 0 {
+		return Fail("the command is empty: give the program to run", nil), nil
+	}
+	if !args.Bool("echo") {
+		// Turn terminal echo off before the command starts, so typed answers do not come back
+		// in its output; the answers themselves never appear on this command line.
+		argv = append([]string{"/bin/sh", "-c", `stty -echo 2>/dev/null; exec "$@"`, "expect"}, argv...)
+	}
+	s := &expectSession{
+		h: h, responses: responses, secrets: secrets,
+		timeout: args.Duration("timeout"), notify: make(chan struct{}, 1),
+		live: newLineWriter("stdout", func(stream, l string) { h.Output(stream, maskAnswers(l, secrets, h.Mask)) }),
+	}
+	cmd := h.ArgvCmd(argv...)
+	cmd.Dir = args.String("chdir")
+	cmd.PTY = true
+	return s.run(ctx, cmd, line)
+}
+
+// expectSession is one run of an interactive command: it collects the transcript, answers
+// prompts and decides when the command is stuck.
+type expectSession struct {
+	h         *Host
+	responses []*expectResponse
+	secrets   []string
+	timeout   time.Duration
+	live      *lineWriter
+
+	mu         sync.Mutex
+	transcript strings.Builder
+	// pending is the output not yet consumed by a match.
+	pending string
+	// sameLine is true while pending continues the line of the last match (its tail is the
+	// rest of an answered prompt, not a new one).
+	sameLine bool
+	notify   chan struct{}
+}
+
+// Write receives the terminal's output.
+func (s *expectSession) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	s.transcript.Write(p)
+	s.pending += string(p)
+	s.mu.Unlock()
+	_, _ = s.live.Write(p)
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+// errNoAnswersLeft says that a pattern matched again after its list of answers was used up.
+type errNoAnswersLeft struct{ pattern string }
+
+func (e errNoAnswersLeft) Error() string {
+	return fmt.Sprintf("no remaining responses for %q: give it one more answer in its list", e.pattern)
+}
+
+// answer consumes every match in pending and returns the answers to type, in order. It also
+// reports whether the unconsumed tail looks like a prompt waiting for input.
+func (s *expectSession) answer() (answers []string, prompt string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		best, bestLoc := (*expectResponse)(nil), []int(nil)
+		for _, r := range s.responses {
+			if loc := r.re.FindStringIndex(s.pending); loc != nil && (bestLoc == nil || loc[0] < bestLoc[0]) {
+				best, bestLoc = r, loc
+			}
+		}
+		if best == nil {
+			break
+		}
+		if best.next >= len(best.answers) {
+			return answers, "", errNoAnswersLeft{best.pattern}
+		}
+		answers = append(answers, best.answers[best.next])
+		best.next++
+		s.pending = s.pending[bestLoc[1]:]
+		s.sameLine = true
+	}
+	tail := s.pending
+	if i := strings.LastIndexByte(tail, '\n'); i >= 0 {
+		s.sameLine = false // a new line began after the last answered prompt
+		tail = tail[i+1:]
+	}
+	// Keep what a pattern may still match (as pexpect does), within bounds.
+	if len(s.pending) > maxExpectPending {
+		s.pending = s.pending[len(s.pending)-maxExpectPending:]
+	}
+	tail = strings.TrimRight(tail, " \t\r")
+	if !s.sameLine && (strings.HasSuffix(tail, "?") || strings.HasSuffix(tail, ":")) {
+		prompt = tail
+	}
+	return answers, prompt, nil
+}
+
+// lastOutput is the end of the transcript, for failure messages.
+func (s *expectSession) lastOutput() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := strings.ReplaceAll(s.transcript.String(), "\r\n", "\n")
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return maskAnswers(strings.Join(lines, "\n"), s.secrets, s.h.Mask)
+}
+
+type execOutcome struct {
+	res *transport.ExecResult
+	err error
+}
+
+func (s *expectSession) run(ctx context.Context, cmd *transport.Cmd, line string) (Result, error) {
+	stdinR, stdinW := io.Pipe()
+	cmd.Stdin, cmd.Stdout = stdinR, s
+	runCtx, kill := context.WithCancel(ctx)
+	defer kill()
+	start := time.Now()
+	done := make(chan execOutcome, 1)
+	go func() {
+		res, err := s.h.Conn.Exec(runCtx, cmd)
+		done <- execOutcome{res, err}
+	}()
+	// Answers are typed by their own goroutine: a command that stops reading its terminal
+	// must not block the session's decisions.
+	typed := make(chan string, 64)
+	go func() {
+		for a := range typed {
+			if _, err := io.WriteString(stdinW, a+"\n"); err != nil {
+				return
+			}
+		}
+	}()
+	defer close(typed)
+	defer stdinW.Close()
+
+	var (
+		failMsg      string
+		outcome      execOutcome
+		timeoutTimer = newOptionalTimer(s.timeout)
+		quietTimer   = time.NewTimer(time.Hour)
+	)
+	quietTimer.Stop()
+	defer timeoutTimer.Stop()
+	defer quietTimer.Stop()
+	stopWith := func(msg string) {
+		failMsg = msg
+		kill()
+		outcome = <-done
+	}
+loop:
+	for {
+		select {
+		case <-s.notify:
+			answers, prompt, err := s.answer()
+			for _, a := range answers {
+				typed <- a
+			}
+			if len(answers) > 0 {
+				timeoutTimer.Reset()
+			}
+			if err != nil {
+				stopWith(err.Error() + "; last output:\n" + s.lastOutput())
+				break loop
+			}
+			quietTimer.Stop()
+			if prompt != "" {
+				quietTimer.Reset(expectPromptQuiet)
+			}
+		case <-quietTimer.C:
+			_, prompt, err := s.answer()
+			if err == nil && prompt != "" {
+				stopWith("no answer for prompt: " + maskAnswers(prompt, s.secrets, s.h.Mask) + " (add a response whose pattern matches it)")
+				break loop
+			}
+		case <-timeoutTimer.C():
+			stopWith(fmt.Sprintf("timeout after %s waiting for output that a response matches; last output:\n%s", s.timeout, s.lastOutput()))
+			break loop
+		case outcome = <-done:
+			break loop
+		}
+	}
+	end := time.Now()
+	s.live.Flush()
+	if ctx.Err() != nil {
+		return Result{}, fmt.Errorf("expect %s: %w", line, ctx.Err())
+	}
+	if failMsg == "" && outcome.err != nil {
+		return execError(ctx, line, outcome.err)
+	}
+	s.mu.Lock()
+	stdout := strings.ReplaceAll(s.transcript.String(), "\r\n", "\n")
+	s.mu.Unlock()
+	stdout = trimFinalNewline(maskAnswers(stdout, s.secrets, s.h.Mask))
+	rc := -1
+	if outcome.res != nil && failMsg == "" {
+		rc = outcome.res.RC
+	}
+	data := map[string]any{
+		"cmd": line, "rc": rc, "stdout": stdout, "stdout_lines": outputLines(stdout),
+		"start": ansibleTime(start), "end": ansibleTime(end), "delta": ansibleDelta(end.Sub(start)),
+	}
+	switch {
+	case failMsg != "":
+		r := Fail(failMsg, data)
+		r.Changed = true
+		return r, nil
+	case rc != 0:
+		r := Fail("non-zero return code", data)
+		r.Changed = true
+		return r, nil
+	}
+	return Result{Changed: true, Data: data}, nil
+}
+
+// maskAnswers hides secret answers in text (answers shorter than 3 characters are left, as
+// secret.Set does, since masking them would garble everything), then every known secret.
+func maskAnswers(text string, secrets []string, mask func(string) string) string {
+	for _, a := range secrets {
+		if len(a) >= 3 {
+			text = strings.ReplaceAll(text, a, secret.Mask)
+		}
+	}
+	if mask != nil {
+		text = mask(text)
+	}
+	return text
+}
+
+// optionalTimer is a resettable timer that never fires when its duration is 0.
+type optionalTimer struct {
+	d time.Duration
+	t *time.Timer
+}
+
+func newOptionalTimer(d time.Duration) *optionalTimer {
+	o := &optionalTimer{d: d}
+	if d > 0 {
+		o.t = time.NewTimer(d)
+	}
+	return o
+}
+
+func (o *optionalTimer) C() <-chan time.Time {
+	if o.t == nil {
+		return nil
+	}
+	return o.t.C
+}
+
+func (o *optionalTimer) Reset() {
+	if o.t != nil {
+		o.t.Reset(o.d)
+	}
+}
+
+func (o *optionalTimer) Stop() {
+	if o.t != nil {
+		o.t.Stop()
+	}
+}
+

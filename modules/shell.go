@@ -1,0 +1,44 @@
+package modules
+
+import "context"
+
+// shellModule runs a command line through a shell on the host.
+type shellModule struct{}
+
+func (shellModule) Name() string { return "shell" }
+
+func (shellModule) Spec() Spec {
+	return Spec{
+		Summary: "Run a command line through a shell on the host",
+		Description: "Runs `cmd` with /bin/sh -c (or `executable` -c), so pipes, redirections, " +
+			"variables and globs work. A non-zero exit status fails the task with \"non-zero " +
+			"return code\". Like Ansible, a command that ran reports changed; use changed_when " +
+			"to say otherwise. Output lines stream live with -v.",
+		CheckMode: "Does not run the command: the result is unknown (\"command not run in check " +
+			"mode\"), unless creates/removes already decide that it would be skipped (ok).",
+		FreeForm: "cmd",
+		Args: append([]Arg{
+			{Name: "cmd", Type: String, Required: true, Doc: "the command line for the shell"},
+			{Name: "executable", Type: String, Doc: "the shell to use instead of /bin/sh (run as EXECUTABLE -c CMD)"},
+			{Name: "stdin", Type: String, Doc: "text fed to the command's standard input"},
+			{Name: "stdin_add_newline", Type: Bool, Default: true, Doc: "append a newline to stdin"},
+		}, guardArgs...),
+		Returns: commandReturns,
+	}
+}
+
+func (shellModule) Check(ctx context.Context, h *Host, args Args) (Result, error) {
+	return checkCommand(ctx, h, args, args.String("cmd"))
+}
+
+func (shellModule) Apply(ctx context.Context, h *Host, args Args) (Result, error) {
+	line := args.String("cmd")
+	if line == "" {
+		return Fail("the command line is empty: give the command to run", nil), nil
+	}
+	cmd := h.Cmd(line)
+	if exe := args.String("executable"); exe != "" {
+		cmd = h.ArgvCmd(exe, "-c", line)
+	}
+	return runCommand(ctx, h, args, line, cmd)
+}

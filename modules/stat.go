@@ -1,0 +1,58 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+)
+
+// statModule describes a path on the host.
+type statModule struct{}
+
+func (statModule) Name() string { return "stat" }
+
+func (statModule) Spec() Spec {
+	return Spec{
+		Summary: "Describe a path on the host",
+		Description: "Registers `stat` with exists, isdir, isreg, size, mode, mtime, owner and " +
+			"group of `path`, and its sha256 checksum with `checksum: true`. A missing path is not " +
+			"an error: stat.exists is false. Never changes anything.",
+		CheckMode: "The same as a real run: stat only reads.",
+		Args: []Arg{
+			{Name: "path", Type: String, Required: true, Doc: "the path on the host"},
+			{Name: "checksum", Type: Bool, Default: false, Doc: "also compute the sha256 of a regular file"},
+		},
+		Returns: []Field{
+			{Name: "stat", Type: "map", Doc: "exists, path, isdir, isreg, size, mode (\"0644\"), mtime (Unix seconds), pw_name, gr_name, checksum (sha256, with checksum: true)"},
+		},
+	}
+}
+
+func (m statModule) Check(ctx context.Context, h *Host, args Args) (Result, error) {
+	return m.Apply(ctx, h, args)
+}
+
+func (statModule) Apply(ctx context.Context, h *Host, args Args) (Result, error) {
+	p := args.String("path")
+	fi, err := statHost(ctx, h, p)
+	if err != nil {
+		return Result{}, err
+	}
+	st := map[string]any{"exists": fi != nil, "path": p}
+	if fi != nil {
+		st["isdir"] = fi.IsDir
+		st["isreg"] = !fi.IsDir
+		st["size"] = fi.Size
+		st["mode"] = modeString(fi.Mode)
+		st["mtime"] = float64(fi.ModTime.UnixNano()) / 1e9
+		st["pw_name"] = fi.Owner
+		st["gr_name"] = fi.Group
+		if args.Bool("checksum") && !fi.IsDir {
+			sum, err := remoteChecksum(ctx, h, p)
+			if err != nil {
+				return Result{}, fmt.Errorf("stat %s: %w", p, err)
+			}
+			st["checksum"] = sum
+		}
+	}
+	return Result{Data: map[string]any{"stat": st}}, nil
+}
