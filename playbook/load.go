@@ -1,0 +1,337 @@
+package playbook
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/omsbook/omsbook/modules"
+)
+
+// Lookup says whether a task key names a module, and gives its Spec.
+type Lookup func(name string) (modules.Spec, bool)
+
+// Options configure a load. The zero value uses omsbook's module registry.
+type Options struct {
+	// Lookup finds modules; nil means modules.Lookup.
+	Lookup Lookup
+	// ModuleNames are the names suggestions are drawn from ("did you mean"); nil means
+	// modules.Names() when Lookup is nil.
+	ModuleNames []string
+}
+
+// Registry is a Lookup over omsbook's module registry.
+func Registry(name string) (modules.Spec, bool) {
+	m, ok := modules.Lookup(name)
+	if !ok {
+		return modules.Spec{}, false
+	}
+	return m.Spec(), true
+}
+
+// Load reads a playbook. isModule finds modules by name (nil: the module registry). Every
+// error is an *Error with the file, line and column.
+func Load(path string, isModule func(name string) (modules.Spec, bool)) (*Playbook, error) {
+	return LoadWith(path, Options{Lookup: isModule})
+}
+
+// LoadWith is Load with options.
+func LoadWith(path string, opts Options) (*Playbook, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{Pos: Pos{File: path}, Msg: "cannot read playbook: " + pathErrText(err), Fix: "check the playbook's path", Err: err}
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse decodes a playbook from data as if read from path; include_tasks files are read
+// relative to path's directory.
+func Parse(path string, data []byte, opts Options) (*Playbook, error) {
+	l := newLoader(opts)
+	root, err := ParseYAML(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
+		return nil, &Error{Pos: Pos{File: path}, Msg: "the playbook has no plays", Fix: "write a list of plays, each with hosts: and tasks:"}
+	}
+	items, err := Sequence(path, root, "a playbook")
+	if err != nil {
+		if e, ok := err.(*Error); ok {
+			e.Fix = "a playbook is a list of plays: start each play with '- name:'"
+		}
+		return nil, err
+	}
+	abs, _ := filepath.Abs(path)
+	l.stack = []string{abs}
+	pb := &Playbook{File: path}
+	for _, it := range items {
+		p, err := l.play(path, it)
+		if err != nil {
+			return nil, err
+		}
+		pb.Plays = append(pb.Plays, p)
+	}
+	if len(pb.Plays) == 0 {
+		return nil, &Error{Pos: Pos{File: path}, Msg: "the playbook has no plays", Fix: "write a list of plays, each with hosts: and tasks:"}
+	}
+	return pb, nil
+}
+
+func pathErrText(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// loader carries the module lookup and the stack of files being read (for include cycles).
+type loader struct {
+	lookup      Lookup
+	moduleNames []string
+	stack       []string
+}
+
+func newLoader(opts Options) *loader {
+	l := &loader{lookup: opts.Lookup, moduleNames: opts.ModuleNames}
+	if l.lookup == nil {
+		l.lookup = Registry
+		if l.moduleNames == nil {
+			l.moduleNames = modules.Names()
+		}
+	}
+	return l
+}
+
+var (
+	playKeys = []string{"name", "hosts", "serial", "any_errors_fatal", "max_fail_percentage", "vars", "vars_files",
+		"secrets", "tags", "check_mode", "become", "become_user", "environment", "tasks", "gather_facts"}
+	// unsupportedPlayKeys are Ansible play keywords omsbook rejects with an explanation.
+	unsupportedPlayKeys = map[string]string{
+		"pre_tasks":  "put these tasks first in tasks:",
+		"post_tasks": "put these tasks last in tasks:",
+		"handlers":   "use a task with when: on the registered result instead of notify/handlers",
+		"roles":      "use include_tasks with a task file",
+		"strategy":   "omsbook runs the linear strategy only",
+	}
+)
+
+func (l *loader) play(file string, n *yaml.Node) (*Play, error) {
+	kvs, err := Mapping(file, n, "a play")
+	if err != nil {
+		return nil, err
+	}
+	p := &Play{Pos: NodePos(file, n)}
+	var hostsSet bool
+	for _, kv := range kvs {
+		if err := l.playKey(file, p, kv, &hostsSet); err != nil {
+			return nil, err
+		}
+	}
+	if !hostsSet {
+		return nil, &Error{Pos: p.Pos, Msg: fmt.Sprintf("play %q has no hosts", p.Name), Fix: "add hosts: with a node, a region, a group or all"}
+	}
+	return p, nil
+}
+
+func (l *loader) playKey(file string, p *Play, kv KeyValue, hostsSet *bool) error {
+	var err error
+	v := kv.Value
+	switch kv.Key {
+	case "name":
+		p.Name, err = Scalar(file, v, "name")
+	case "hosts":
+		var hs []string
+		hs, err = Strings(file, v, "hosts")
+		if err == nil && (len(hs) == 0 || strings.TrimSpace(strings.Join(hs, "")) == "") {
+			err = &Error{Pos: kv.ValuePos, Msg: "hosts is empty", Fix: "name a node, a region, a group or all"}
+		}
+		p.Hosts, *hostsSet = strings.Join(hs, ","), true
+	case "serial":
+		p.Serial, err = serial(file, v)
+	case "any_errors_fatal":
+		p.AnyErrorsFatal, err = Bool(file, v, "any_errors_fatal")
+	case "max_fail_percentage":
+		var pct float64
+		pct, err = percent(file, v, "max_fail_percentage", true)
+		p.MaxFailPercentage = &pct
+	case "vars":
+		p.Vars, p.VarOrder, err = valueMap(file, v, "vars")
+	case "vars_files":
+		p.VarsFiles, err = valueList(file, v, "vars_files")
+	case "secrets":
+		p.Secrets, err = Strings(file, v, "secrets")
+	case "tags":
+		p.Tags, err = tags(file, v)
+	case "check_mode":
+		p.CheckMode, err = boolPtr(file, v, "check_mode")
+	case "become":
+		p.Become, err = boolPtr(file, v, "become")
+	case "become_user":
+		p.BecomeUser, err = Scalar(file, v, "become_user")
+	case "environment":
+		p.Environment, _, err = valueMap(file, v, "environment")
+	case "tasks":
+		p.Tasks, err = l.tasks(file, v, "tasks")
+	case "gather_facts":
+		var b bool
+		b, err = Bool(file, v, "gather_facts")
+		if err == nil && b {
+			err = &Error{Pos: kv.ValuePos, Msg: "omsbook gathers no facts", Fix: "remove gather_facts or set it to false; read what you need with command or stat and register it"}
+		}
+	default:
+		if fix, ok := unsupportedPlayKeys[kv.Key]; ok {
+			return &Error{Pos: kv.KeyPos, Msg: fmt.Sprintf("%s is not supported by omsbook", kv.Key), Fix: fix}
+		}
+		return unknownKey(kv, "a play", playKeys, nil)
+	}
+	return err
+}
+
+// unknownKey reports a key that is no keyword (and no module), suggesting close ones.
+func unknownKey(kv KeyValue, where string, keywords, moduleNames []string) error {
+	msg := fmt.Sprintf("unknown keyword %q in %s", kv.Key, where)
+	if moduleNames != nil {
+		msg = fmt.Sprintf("unknown module or keyword %q in %s", kv.Key, where)
+	}
+	candidates := append(append([]string{}, keywords...), moduleNames...)
+	fix := "allowed: " + strings.Join(keywords, ", ")
+	if moduleNames != nil {
+		fix += ", or a module (omsbook doc lists them)"
+	}
+	if s := Suggest(kv.Key, candidates); len(s) > 0 {
+		fix = fmt.Sprintf("did you mean %s?", quoteJoin(s, " or "))
+	}
+	return &Error{Pos: kv.KeyPos, Msg: msg, Fix: fix}
+}
+
+func quoteJoin(ss []string, sep string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, sep)
+}
+
+// serial decodes N, "30%" or a list of them.
+func serial(file string, n *yaml.Node) ([]Batch, error) {
+	n = resolve(n)
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+		if len(items) == 0 {
+			return nil, &Error{Pos: NodePos(file, n), Msg: "serial is an empty list", Fix: "write a number, a percentage such as \"30%\", or a list of them"}
+		}
+	}
+	var out []Batch
+	for _, it := range items {
+		it = resolve(it)
+		bad := &Error{Pos: NodePos(file, it), Msg: fmt.Sprintf("serial must be a number of hosts, a percentage or a list of them, not %s", KindName(it)), Fix: "write serial: 1, serial: \"30%\" or serial: [1, \"50%\"]"}
+		if it.Kind != yaml.ScalarNode || it.Tag == "!!null" || it.Tag == "!!bool" {
+			return nil, bad
+		}
+		s := strings.TrimSpace(it.Value)
+		if strings.HasSuffix(s, "%") {
+			f, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
+			if err != nil || f <= 0 || f > 100 {
+				bad.Msg = fmt.Sprintf("serial %q is not a percentage between 0 and 100", s)
+				return nil, bad
+			}
+			out = append(out, Batch{Percent: f})
+			continue
+		}
+		c, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, bad
+		}
+		if c < 1 {
+			bad.Msg = fmt.Sprintf("serial %d must be at least 1", c)
+			return nil, bad
+		}
+		out = append(out, Batch{Count: c})
+	}
+	return out, nil
+}
+
+// percent decodes a number from 0 to 100, or "30%".
+func percent(file string, n *yaml.Node, what string, allowZero bool) (float64, error) {
+	n = resolve(n)
+	if n != nil && n.Kind == yaml.ScalarNode && n.Tag != "!!null" && n.Tag != "!!bool" {
+		s := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(n.Value), "%"))
+		if f, err := strconv.ParseFloat(s, 64); err == nil && f <= 100 && (f > 0 || (allowZero && f == 0)) {
+			return f, nil
+		}
+	}
+	return 0, &Error{Pos: NodePos(file, n), Msg: fmt.Sprintf("%s must be a percentage from 0 to 100, not %s", what, KindName(n))}
+}
+
+func boolPtr(file string, n *yaml.Node, what string) (*bool, error) {
+	b, err := Bool(file, n, what)
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// tags decodes a list of tags; a string may hold several separated by commas.
+func tags(file string, n *yaml.Node) ([]string, error) {
+	list, err := Strings(file, n, "tags")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range list {
+		for _, p := range strings.Split(t, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+// valueMap decodes a mapping into Values with their places, and the keys in order.
+func valueMap(file string, n *yaml.Node, what string) (map[string]Value, []string, error) {
+	kvs, err := Mapping(file, n, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make(map[string]Value, len(kvs))
+	order := make([]string, 0, len(kvs))
+	for _, kv := range kvs {
+		v, err := NodeValue(file, kv.Value)
+		if err != nil {
+			return nil, nil, err
+		}
+		out[kv.Key] = Value{Pos: kv.ValuePos, V: v}
+		order = append(order, kv.Key)
+	}
+	return out, order, nil
+}
+
+// valueList decodes a list (or a single value) into Values with their places.
+func valueList(file string, n *yaml.Node, what string) ([]Value, error) {
+	n = resolve(n)
+	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+		return nil, nil
+	}
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	} else if n.Kind == yaml.MappingNode {
+		return nil, &Error{Pos: NodePos(file, n), Msg: fmt.Sprintf("%s must be a list, not a mapping", what)}
+	}
+	out := make([]Value, 0, len(items))
+	for _, it := range items {
+		v, err := NodeValue(file, it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Value{Pos: NodePos(file, resolve(it)), V: v})
+	}
+	return out, nil
+}

@@ -1,0 +1,428 @@
+package playbook
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/omsbook/omsbook/modules"
+)
+
+// taskKeys are the task keywords besides the module key.
+var taskKeys = []string{"name", "when", "loop", "loop_control", "register", "until", "retries", "delay",
+	"ignore_errors", "failed_when", "changed_when", "run_once", "delegate_to", "tags", "check_mode",
+	"no_log", "timeout", "environment", "become", "become_user", "vars", "block", "rescue", "always",
+	"include_tasks"}
+
+// perItemKeys make sense for a module task only, not for a block or include_tasks.
+var perItemKeys = map[string]bool{"loop": true, "loop_control": true, "register": true, "until": true,
+	"retries": true, "delay": true, "failed_when": true, "changed_when": true, "timeout": true}
+
+// unsupportedTaskKeys are Ansible task keywords omsbook rejects with an explanation.
+var unsupportedTaskKeys = map[string]string{
+	"notify":           "handlers are not supported; use a task with when: on a registered result",
+	"import_tasks":     "use include_tasks (omsbook reads it at load time)",
+	"with_items":       "use loop:",
+	"local_action":     "use delegate_to: localhost",
+	"args":             "put the arguments under the module key",
+	"include":          "use include_tasks",
+	"include_role":     "use include_tasks with a task file",
+	"import_role":      "use include_tasks with a task file",
+	"async":            "not supported; use timeout:",
+	"poll":             "not supported",
+	"debugger":         "not supported",
+	"any_errors_fatal": "set any_errors_fatal on the play",
+}
+
+var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// tasks decodes a list of tasks.
+func (l *loader) tasks(file string, n *yaml.Node, what string) ([]*Task, error) {
+	items, err := Sequence(file, n, what)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Task, 0, len(items))
+	for _, it := range items {
+		t, err := l.task(file, it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (l *loader) task(file string, n *yaml.Node) (*Task, error) {
+	kvs, err := Mapping(file, n, "a task")
+	if err != nil {
+		return nil, err
+	}
+	t := &Task{Pos: NodePos(file, n), LoopVar: "item"}
+	// The name first, so that every later error can say which task it is in.
+	for _, kv := range kvs {
+		if kv.Key == "name" {
+			if t.Name, err = Scalar(file, kv.Value, "name"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	fail := func(err error) (*Task, error) {
+		if e, ok := err.(*Error); ok && e.Task == "" {
+			e.Task = t.Name
+		}
+		return nil, err
+	}
+
+	var moduleKV *KeyValue
+	var spec modules.Spec
+	var used []KeyValue // keywords given, for the block/include checks
+	var retriesSet bool
+	for i := range kvs {
+		kv := kvs[i]
+		if kv.Key == "name" {
+			continue
+		}
+		isKeyword := contains(taskKeys, kv.Key)
+		if !isKeyword {
+			s, ok := l.lookup(kv.Key)
+			if !ok {
+				if fix, ok := unsupportedTaskKeys[kv.Key]; ok {
+					return fail(&Error{Pos: kv.KeyPos, Msg: fmt.Sprintf("%s is not supported by omsbook", kv.Key), Fix: fix})
+				}
+				return fail(unknownKey(kv, "a task", taskKeys, l.suggestModules()))
+			}
+			if moduleKV != nil {
+				return fail(&Error{Pos: kv.KeyPos, Msg: fmt.Sprintf("task has two modules, %q and %q", moduleKV.Key, kv.Key), Fix: "write one module per task; split it into two tasks"})
+			}
+			moduleKV, spec = &kvs[i], s
+			continue
+		}
+		used = append(used, kv)
+		if err := l.taskKey(file, t, kv, &retriesSet); err != nil {
+			return fail(err)
+		}
+	}
+
+	switch {
+	case t.IncludeTasks != "" || t.Block != nil:
+		what := "a block"
+		if t.IncludeTasks != "" {
+			what = "include_tasks"
+			if kv := findKey(used, "block", "rescue", "always"); kv.Key != "" {
+				return fail(&Error{Pos: kv.KeyPos, Msg: kv.Key + " cannot be in the same task as include_tasks", Fix: "put include_tasks inside the block"})
+			}
+		}
+		if moduleKV != nil {
+			return fail(&Error{Pos: moduleKV.KeyPos, Msg: fmt.Sprintf("%s cannot also run the module %q", what, moduleKV.Key), Fix: "move the module into its own task"})
+		}
+		for _, kv := range used {
+			if perItemKeys[kv.Key] {
+				return fail(&Error{Pos: kv.KeyPos, Msg: fmt.Sprintf("%s is not allowed on %s", kv.Key, what), Fix: "put it on the tasks inside"})
+			}
+		}
+	case t.Rescue != nil || t.Always != nil:
+		kv := findKey(used, "rescue", "always")
+		return fail(&Error{Pos: kv.KeyPos, Msg: kv.Key + " needs a block", Fix: "write block: with the tasks to try, then rescue: and always:"})
+	case moduleKV == nil:
+		fix := "add a module key, e.g. command: or debug:"
+		if len(l.moduleNames) > 0 {
+			fix = "add one of the modules: " + strings.Join(l.moduleNames, ", ")
+		}
+		return fail(&Error{Pos: t.Pos, Msg: "task has no module", Fix: fix})
+	default:
+		t.Module, t.ModulePos = moduleKV.Key, moduleKV.KeyPos
+		args, err := moduleArgs(file, *moduleKV, spec)
+		if err != nil {
+			return fail(err)
+		}
+		t.Args = args
+	}
+	if t.Until != nil && !retriesSet {
+		t.Retries = 3
+	}
+	return t, nil
+}
+
+func hasKey(kvs []KeyValue, key string) bool {
+	for _, kv := range kvs {
+		if kv.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func findKey(kvs []KeyValue, keys ...string) KeyValue {
+	for _, kv := range kvs {
+		if contains(keys, kv.Key) {
+			return kv
+		}
+	}
+	return KeyValue{}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *loader) suggestModules() []string {
+	if l.moduleNames == nil {
+		return []string{}
+	}
+	return l.moduleNames
+}
+
+// moduleArgs keeps a module's arguments raw, with places; a string stands for the module's
+// free-form argument.
+func moduleArgs(file string, kv KeyValue, spec modules.Spec) (map[string]Value, error) {
+	n := resolve(kv.Value)
+	switch {
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!null":
+		return map[string]Value{}, nil
+	case n.Kind == yaml.MappingNode:
+		args, _, err := valueMap(file, n, fmt.Sprintf("the arguments of %s", kv.Key))
+		return args, err
+	case n.Kind == yaml.ScalarNode && spec.FreeForm != "":
+		return map[string]Value{spec.FreeForm: {Pos: kv.ValuePos, V: n.Value}}, nil
+	case n.Kind == yaml.ScalarNode:
+		return nil, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("module %s takes a mapping of arguments, not %s", kv.Key, KindName(n)), Fix: fmt.Sprintf("write %s: {name: value, ...}; omsbook doc %s lists its arguments", kv.Key, kv.Key)}
+	}
+	fix := fmt.Sprintf("write %s: {name: value, ...}", kv.Key)
+	if spec.FreeForm != "" {
+		fix = fmt.Sprintf("write %s: a command line, or %s: {%s: ...}", kv.Key, kv.Key, spec.FreeForm)
+	}
+	return nil, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("module %s takes a mapping of arguments, not %s", kv.Key, KindName(n)), Fix: fix}
+}
+
+func (l *loader) taskKey(file string, t *Task, kv KeyValue, retriesSet *bool) error {
+	var err error
+	v := kv.Value
+	switch kv.Key {
+	case "when":
+		t.When, err = conditions(file, v, "when")
+	case "failed_when":
+		t.FailedWhen, err = conditions(file, v, "failed_when")
+	case "changed_when":
+		t.ChangedWhen, err = conditions(file, v, "changed_when")
+	case "until":
+		var cs []Value
+		cs, err = conditions(file, v, "until")
+		if err == nil && len(cs) != 1 {
+			err = &Error{Pos: kv.ValuePos, Msg: "until takes one condition", Fix: "join several with &&"}
+		}
+		if err == nil {
+			t.Until = &cs[0]
+		}
+	case "loop":
+		n := resolve(v)
+		if n.Kind == yaml.MappingNode || (n.Kind == yaml.ScalarNode && (n.Tag != "!!str" || !strings.Contains(n.Value, "{{"))) {
+			return &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("loop must be a list or a template giving one, not %s", KindName(n)), Fix: "write loop: [a, b] or loop: \"{{ .some_list }}\""}
+		}
+		var val any
+		val, err = NodeValue(file, n)
+		t.Loop = &Value{Pos: kv.ValuePos, V: val}
+	case "loop_control":
+		var kvs []KeyValue
+		if kvs, err = Mapping(file, v, "loop_control"); err != nil {
+			return err
+		}
+		for _, c := range kvs {
+			if c.Key != "loop_var" {
+				return unknownKey(c, "loop_control", []string{"loop_var"}, nil)
+			}
+			if t.LoopVar, err = Scalar(file, c.Value, "loop_var"); err != nil {
+				return err
+			}
+			if !identRe.MatchString(t.LoopVar) {
+				return &Error{Pos: c.ValuePos, Msg: fmt.Sprintf("loop_var %q is not a variable name", t.LoopVar), Fix: "use letters, digits and _"}
+			}
+		}
+	case "register":
+		if t.Register, err = Scalar(file, v, "register"); err == nil && !identRe.MatchString(t.Register) {
+			err = &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("register %q is not a variable name", t.Register), Fix: "use letters, digits and _ (conditions refer to it by name)"}
+		}
+	case "retries":
+		t.Retries, err = Int(file, v, "retries")
+		if err == nil && t.Retries < 0 {
+			err = &Error{Pos: kv.ValuePos, Msg: "retries must not be negative"}
+		}
+		*retriesSet = true
+	case "delay":
+		t.Delay, err = duration(file, kv)
+	case "timeout":
+		t.Timeout, err = duration(file, kv)
+	case "ignore_errors":
+		t.IgnoreErrors, err = Bool(file, v, "ignore_errors")
+	case "no_log":
+		t.NoLog, err = Bool(file, v, "no_log")
+	case "run_once":
+		n := resolve(v)
+		if n.Kind == yaml.ScalarNode && n.Value == "region" {
+			t.RunOnce = "region"
+			return nil
+		}
+		var b bool
+		if b, err = Bool(file, v, "run_once"); err != nil {
+			return &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("run_once must be true, false or region, not %s", KindName(n))}
+		}
+		if b {
+			t.RunOnce = "true"
+		}
+	case "delegate_to":
+		var s string
+		if s, err = Scalar(file, v, "delegate_to"); err == nil {
+			t.DelegateTo = &Value{Pos: kv.ValuePos, V: s}
+		}
+	case "tags":
+		t.Tags, err = tags(file, v)
+	case "check_mode":
+		t.CheckMode, err = boolPtr(file, v, "check_mode")
+	case "become":
+		t.Become, err = boolPtr(file, v, "become")
+	case "become_user":
+		t.BecomeUser, err = Scalar(file, v, "become_user")
+	case "environment":
+		t.Environment, _, err = valueMap(file, v, "environment")
+	case "vars":
+		t.Vars, t.VarOrder, err = valueMap(file, v, "vars")
+	case "block":
+		t.Block, err = l.blockList(file, v, "block")
+	case "rescue":
+		t.Rescue, err = l.blockList(file, v, "rescue")
+	case "always":
+		t.Always, err = l.blockList(file, v, "always")
+	case "include_tasks":
+		err = l.include(file, t, kv)
+	}
+	return err
+}
+
+// blockList decodes the tasks of block/rescue/always; never nil, so that an empty block is
+// still a block.
+func (l *loader) blockList(file string, n *yaml.Node, what string) ([]*Task, error) {
+	ts, err := l.tasks(file, n, what)
+	if ts == nil && err == nil {
+		ts = []*Task{}
+	}
+	return ts, err
+}
+
+// conditions decodes when/until/failed_when/changed_when: a string, a bool or a list of them.
+func conditions(file string, n *yaml.Node, what string) ([]Value, error) {
+	n = resolve(n)
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	out := make([]Value, 0, len(items))
+	for _, it := range items {
+		it = resolve(it)
+		if it.Kind != yaml.ScalarNode || it.Tag == "!!null" || it.Tag == "!!int" || it.Tag == "!!float" {
+			return nil, &Error{Pos: NodePos(file, it), Msg: fmt.Sprintf("%s must be an expression, true/false or a list of them, not %s", what, KindName(it)), Fix: "write e.g. " + what + ": result.rc == 0"}
+		}
+		var v any = it.Value
+		if it.Tag == "!!bool" {
+			b, _ := Bool(file, it, what)
+			v = b
+		} else if strings.Contains(it.Value, "{{") {
+			return nil, &Error{Pos: NodePos(file, it), Msg: fmt.Sprintf("%s is an expression, not a template", what), Fix: "write it without {{ }} and without the leading dot, e.g. when: stopped.changed"}
+		}
+		out = append(out, Value{Pos: NodePos(file, it), V: v})
+	}
+	return out, nil
+}
+
+func duration(file string, kv KeyValue) (time.Duration, error) {
+	n := resolve(kv.Value)
+	v, err := NodeValue(file, n)
+	if err != nil {
+		return 0, err
+	}
+	if n.Kind != yaml.ScalarNode || v == nil {
+		return 0, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("%s must be a duration such as 10s or 2m, or a number of seconds, not %s", kv.Key, KindName(n))}
+	}
+	d, err := modules.ParseDuration(v)
+	if err != nil {
+		return 0, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("bad %s: %v", kv.Key, err), Err: err}
+	}
+	if d < 0 {
+		return 0, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("%s must not be negative", kv.Key)}
+	}
+	return d, nil
+}
+
+// include reads an include_tasks file at load time into t.Block.
+func (l *loader) include(file string, t *Task, kv KeyValue) error {
+	name, err := Scalar(file, kv.Value, "include_tasks")
+	if err != nil {
+		return err
+	}
+	if strings.Contains(name, "{{") {
+		return &Error{Pos: kv.ValuePos, Msg: "include_tasks takes a file name, not a template", Fix: "name the file; choose between files with when: on two include_tasks"}
+	}
+	path := name
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(file), name)
+	}
+	abs, _ := filepath.Abs(path)
+	for i, f := range l.stack {
+		if f == abs {
+			chain := make([]string, 0, len(l.stack)-i+1)
+			for _, s := range l.stack[i:] {
+				chain = append(chain, relName(s))
+			}
+			chain = append(chain, relName(abs))
+			return &Error{Pos: kv.ValuePos, Msg: "include_tasks cycle: " + strings.Join(chain, " -> "), Fix: "a task file must not include itself, directly or through others"}
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("include_tasks: cannot read %s: %s", path, pathErrText(err)), Fix: "the path is relative to the file that includes it", Err: err}
+	}
+	root, err := ParseYAML(path, data)
+	if err != nil {
+		return err
+	}
+	l.stack = append(l.stack, abs)
+	defer func() { l.stack = l.stack[:len(l.stack)-1] }()
+	ts := []*Task{}
+	if root != nil {
+		if ts, err = l.tasks(path, root, "a task file"); err != nil {
+			return err
+		}
+		if ts == nil {
+			ts = []*Task{}
+		}
+	}
+	t.IncludeTasks, t.Block = path, ts
+	return nil
+}
+
+// relName shortens an absolute path to one relative to the working directory for messages.
+func relName(abs string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if r, err := filepath.Rel(wd, abs); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+	}
+	return abs
+}
+
+// Keywords lists the task keywords, sorted (for documentation and suggestions).
+func Keywords() []string {
+	out := append([]string(nil), taskKeys...)
+	sort.Strings(out)
+	return out
+}
