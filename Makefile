@@ -35,5 +35,19 @@ demo: build
 	@echo "==> --check --diff against fresh nodes: what would change, and nothing changes"
 	$(BIN) run playbooks/examples/site.yml -i inventories/local.yml -e demo_root=$(DEMO_ROOT)-check --check --diff
 
+# The local OMS lab (lab/README.md): MariaDB on 127.0.0.1:3306, one sshd per node on
+# 127.0.0.11.., the OMS containers, inventories/lab.yml. Flags for `up` via LAB_FLAGS, e.g.
+# make lab-up LAB_FLAGS="--version 4.1.0 --regions hangzhou=2,shanghai=1 --no-oms-version".
+# `make lab-down LAB_FLAGS=--all` also stops the lab's MariaDB.
+.PHONY: lab-status
+lab-up:
+	$(GO) run ./lab/cmd/omslab up $(LAB_FLAGS)
+
+lab-down:
+	$(GO) run ./lab/cmd/omslab down $(LAB_FLAGS)
+
+lab-status:
+	$(GO) run ./lab/cmd/omslab status
+
 clean:
 	rm -rf bin .lab
