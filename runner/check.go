@@ -1,0 +1,259 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/omsbook/omsbook/inventory"
+	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/tmpl"
+)
+
+const undefinedFix = "define it in the inventory vars, the play's vars or vars_files, with register or set_fact in an earlier task, or with -e"
+
+// checker checks one host's view of a task: templates render (or refer only to names that
+// exist at run time), arguments coerce to the module's types, conditions refer to known names,
+// delegate_to names a host.
+type checker struct {
+	p    *plan
+	tp   *taskPlan
+	host string
+	vars map[string]any // the host's play vars plus the task's vars
+}
+
+// checkTasks checks tasks (recursively through blocks) for one host.
+func (p *plan) checkTasks(pp *playPlan, tasks []*taskPlan, h *inventory.Host, vars map[string]any) error {
+	for _, tp := range tasks {
+		if tp.t.IsBlock() {
+			for _, list := range [][]*taskPlan{tp.block, tp.rescue, tp.always} {
+				if err := p.checkTasks(pp, list, h, vars); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if !tp.selected {
+			continue
+		}
+		if err := p.checkTask(pp, tp, h, vars); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *plan) checkTask(pp *playPlan, tp *taskPlan, h *inventory.Host, vars map[string]any) error {
+	t := tp.t
+	c := &checker{p: p, tp: tp, host: h.Name, vars: vars}
+	if len(tp.vars) > 0 {
+		c.vars = copyMap(vars, len(tp.vars))
+		for _, k := range tp.varOrder {
+			v := tp.vars[k]
+			deferred, err := c.classifyValue(v.V, t.Loop != nil)
+			if err != nil {
+				return taskError(t, v.Pos, h.Name, fmt.Sprintf("vars %q: %v", k, err), undefinedFix, err)
+			}
+			if deferred {
+				// Known at run time only; bind a placeholder so later checks see the name.
+				c.vars[k] = map[string]any{}
+				continue
+			}
+			r, err := tmpl.RenderDeep(normalize(v.V), c.vars)
+			if err != nil {
+				return taskError(t, v.Pos, h.Name, fmt.Sprintf("vars %q: %v", k, err), undefinedFix, err)
+			}
+			c.vars[k] = r
+		}
+	}
+	loopDeferred := false
+	if t.Loop != nil {
+		d, err := c.classifyValue(t.Loop.V, false)
+		if err != nil {
+			return taskError(t, t.Loop.Pos, h.Name, "loop: "+err.Error(), undefinedFix, err)
+		}
+		loopDeferred = d
+		if s, ok := t.Loop.V.(string); ok && !d {
+			r, err := tmpl.Render(s, c.vars)
+			if err != nil {
+				return taskError(t, t.Loop.Pos, h.Name, "loop: "+err.Error(), undefinedFix, err)
+			}
+			if _, ok := toList(r); !ok {
+				return taskError(t, t.Loop.Pos, h.Name, fmt.Sprintf("loop: %q gives a %T, not a list", s, r), "give loop a list, or a template that renders to one", nil)
+			}
+		}
+	}
+	_ = loopDeferred
+
+	// Module arguments: render what can be rendered now, defer what needs run-time names.
+	names := make([]string, 0, len(t.Args))
+	for name := range t.Args {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	raw := make(map[string]any, len(t.Args))
+	deferredArgs := map[string]bool{}
+	for _, name := range names {
+		v := t.Args[name]
+		d, err := c.classifyValue(v.V, t.Loop != nil)
+		if err != nil {
+			return taskError(t, v.Pos, h.Name, fmt.Sprintf("argument %q: %v", name, err), undefinedFix, err)
+		}
+		if d {
+			raw[name] = v.V
+			deferredArgs[name] = true
+			continue
+		}
+		r, err := tmpl.RenderDeep(normalize(v.V), c.vars)
+		if err != nil {
+			return taskError(t, v.Pos, h.Name, fmt.Sprintf("argument %q: %v", name, err), undefinedFix, err)
+		}
+		raw[name] = r
+	}
+	args, err := tp.spec.Coerce(raw, func(name string, _ any) bool { return deferredArgs[name] })
+	if err != nil {
+		return taskError(t, t.ModulePos, h.Name, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+	}
+	if v, ok := tp.mod.(modules.Validator); ok {
+		if err := v.Validate(args); err != nil {
+			return taskError(t, t.ModulePos, h.Name, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+		}
+	}
+	for _, a := range tp.spec.Args {
+		if a.Secret && !deferredArgs[a.Name] {
+			if v, ok := args[a.Name]; ok {
+				addSecretValue(p.secrets, v)
+			}
+		}
+	}
+
+	// Conditions.
+	for _, progs := range []struct {
+		list       []*tmpl.Program
+		vals       []playbook.Value
+		withResult bool
+	}{
+		{tp.when, t.When, false},
+		{tp.failedWhen, t.FailedWhen, true},
+		{tp.changedWhen, t.ChangedWhen, true},
+	} {
+		for i, prog := range progs.list {
+			if err := c.checkCond(prog, progs.withResult); err != nil {
+				return taskError(t, progs.vals[i].Pos, h.Name, err.Error(), undefinedFix, err)
+			}
+		}
+	}
+	if tp.until != nil {
+		if err := c.checkCond(tp.until, true); err != nil {
+			return taskError(t, t.Until.Pos, h.Name, err.Error(), undefinedFix, err)
+		}
+	}
+
+	// delegate_to must name a host.
+	if t.DelegateTo != nil {
+		d, err := c.classifyValue(t.DelegateTo.V, t.Loop != nil)
+		if err != nil {
+			return taskError(t, t.DelegateTo.Pos, h.Name, "delegate_to: "+err.Error(), undefinedFix, err)
+		}
+		if !d {
+			name, err := renderHostName(t.DelegateTo.V, c.vars)
+			if err != nil {
+				return taskError(t, t.DelegateTo.Pos, h.Name, "delegate_to: "+err.Error(), undefinedFix, err)
+			}
+			if _, ok := p.hostByName[name]; !ok {
+				return taskError(t, t.DelegateTo.Pos, h.Name, fmt.Sprintf("delegate_to %q: no such host in the inventory", name),
+					"name a node of the inventory or localhost", nil)
+			}
+		}
+	}
+
+	// environment values are templates too.
+	for _, env := range []map[string]playbook.Value{pp.play.Environment, t.Environment} {
+		for k, v := range env {
+			if _, err := c.classifyValue(v.V, t.Loop != nil); err != nil {
+				return taskError(t, v.Pos, h.Name, fmt.Sprintf("environment %q: %v", k, err), undefinedFix, err)
+			}
+		}
+	}
+	return nil
+}
+
+// classifyValue looks at every template inside v: an error for a template that does not parse
+// or names an undefined variable; deferred true when one names something only known at run
+// time (a register or set_fact name, the loop variable).
+func (c *checker) classifyValue(v any, inLoop bool) (deferred bool, err error) {
+	walkStrings(v, func(s string) {
+		if err != nil || !tmpl.IsTemplate(s) {
+			return
+		}
+		refs, rerr := cachedRefs(s)
+		if rerr != nil {
+			err = rerr
+			return
+		}
+		for _, r := range refs {
+			if _, ok := c.vars[r]; ok {
+				continue
+			}
+			if c.p.runtimeNames[r] || (inLoop && r == c.tp.loopVar) {
+				deferred = true
+				continue
+			}
+			err = fmt.Errorf("undefined variable %q in %q", r, s)
+			return
+		}
+	})
+	return deferred, err
+}
+
+// checkCond verifies every name a condition uses is defined for this host or at run time.
+func (c *checker) checkCond(prog *tmpl.Program, withResult bool) error {
+	for _, n := range prog.Names {
+		if _, ok := c.vars[n]; ok {
+			continue
+		}
+		if c.p.runtimeNames[n] || (c.tp.t.Loop != nil && n == c.tp.loopVar) || (withResult && n == "result") {
+			continue
+		}
+		return fmt.Errorf("condition %q: unknown name %s", prog.Source, n)
+	}
+	return nil
+}
+
+// renderHostName renders a delegate_to value to a host name.
+func renderHostName(v any, vars map[string]any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", errors.New("want a host name")
+	}
+	out, err := tmpl.RenderString(s, vars)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// toList accepts the list shapes a loop may give.
+func toList(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out, true
+	case []map[string]any:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out, true
+	case nil:
+		return []any{}, true
+	}
+	return nil, false
+}

@@ -1,0 +1,96 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/omsbook/omsbook/transport"
+)
+
+// connPool holds one connection per host for the whole run: dialed on first use, shared by
+// every task, closed at the end (or at once when the run is cancelled).
+type connPool struct {
+	p       *plan
+	mu      sync.Mutex // guards entries, closed and every entry's conn
+	entries map[string]*connEntry
+	closed  bool
+}
+
+type connEntry struct {
+	dialMu sync.Mutex // one dial at a time per host
+	dialed bool
+	conn   transport.Conn
+	err    error
+}
+
+func newConnPool(p *plan) *connPool {
+	return &connPool{p: p, entries: map[string]*connEntry{}}
+}
+
+// get returns the host's connection, dialing it the first time. A host that could not be
+// reached stays unreachable for the rest of the run: its error is kept.
+func (cp *connPool) get(ctx context.Context, name string) (transport.Conn, error) {
+	cp.mu.Lock()
+	if cp.closed {
+		cp.mu.Unlock()
+		return nil, errors.New("the run was cancelled: connections are closed")
+	}
+	e, ok := cp.entries[name]
+	if !ok {
+		e = &connEntry{}
+		cp.entries[name] = e
+	}
+	cp.mu.Unlock()
+
+	e.dialMu.Lock()
+	defer e.dialMu.Unlock()
+	if e.dialed {
+		return e.conn, e.err
+	}
+	h, ok := cp.p.hostByName[name]
+	if !ok {
+		return nil, &transport.UnreachableError{Host: name, Err: errors.New("not in the inventory")}
+	}
+	spec := h.Conn
+	if spec.Name == "" {
+		spec.Name = name
+	}
+	if spec.Address == "" {
+		spec.Address = name
+	}
+	spec.AcceptNewHostKeys = spec.AcceptNewHostKeys || cp.p.opts.AcceptNewHostKeys
+	conn, err := cp.p.dial(ctx, spec)
+	if err != nil {
+		if ctx.Err() != nil {
+			// Cancelled, not unreachable: do not remember it.
+			return nil, err
+		}
+		var u *transport.UnreachableError
+		if !errors.As(err, &u) {
+			err = &transport.UnreachableError{Host: name, Err: err}
+		}
+		e.dialed, e.err = true, err
+		return nil, err
+	}
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if cp.closed {
+		_ = conn.Close()
+		return nil, errors.New("the run was cancelled: connections are closed")
+	}
+	e.dialed, e.conn = true, conn
+	return conn, nil
+}
+
+// closeAll closes every connection; later gets fail.
+func (cp *connPool) closeAll() {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	cp.closed = true
+	for _, e := range cp.entries {
+		if e.conn != nil {
+			_ = e.conn.Close()
+		}
+	}
+}

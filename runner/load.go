@@ -1,0 +1,45 @@
+package runner
+
+import (
+	"context"
+	"errors"
+
+	"github.com/omsbook/omsbook/inventory"
+	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/playbook"
+)
+
+func load(ctx context.Context, opts Options) (*Plan, error) {
+	p, err := loadWith(ctx, opts, modules.Lookup)
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{impl: p}, nil
+}
+
+// loadWith reads the playbook and inventories and builds the checked plan, finding modules
+// with lookup.
+func loadWith(ctx context.Context, opts Options, lookup func(string) (modules.Module, bool)) (*plan, error) {
+	if opts.Playbook == "" {
+		return nil, errors.New("no playbook given: name a playbook file")
+	}
+	if len(opts.Inventories) == 0 {
+		return nil, errors.New("no inventory given: add -i INVENTORY")
+	}
+	inv, err := inventory.Load(opts.Inventories...)
+	if err != nil {
+		return nil, err
+	}
+	specOf := func(name string) (modules.Spec, bool) {
+		m, ok := lookup(name)
+		if !ok {
+			return modules.Spec{}, false
+		}
+		return m.Spec(), true
+	}
+	pb, err := playbook.LoadWith(opts.Playbook, playbook.Options{Lookup: specOf})
+	if err != nil {
+		return nil, err
+	}
+	return newPlan(ctx, pb, inv, opts, lookup)
+}

@@ -1,0 +1,573 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/omsbook/omsbook/inventory"
+	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/secret"
+	"github.com/omsbook/omsbook/tmpl"
+	"github.com/omsbook/omsbook/transport"
+)
+
+// plan is the loaded playbook, checked against every host it would run on.
+type plan struct {
+	opts    Options
+	pb      *playbook.Playbook
+	inv     *inventory.Inventory
+	baseDir string // the playbook's directory: vars_files and playbook_dir are relative to it
+
+	// lookup finds a module by name; tests inject their own modules here.
+	lookup func(name string) (modules.Module, bool)
+	// dial opens the connection to one host; transport.Dial unless a test replaces it.
+	dial func(ctx context.Context, spec transport.Spec) (transport.Conn, error)
+
+	secrets *secret.Set
+	extra   map[string]any
+
+	hostByName map[string]*inventory.Host // every inventory host plus "localhost"
+	// baseVars are each host's inventory vars (inventory < region < node) with templates
+	// resolved, before any play.
+	baseVars map[string]map[string]any
+	groups   map[string]any // the `groups` magic variable
+	// staticHostvars maps every host to its baseVars, the `hostvars` seen while checking.
+	staticHostvars map[string]any
+	// registers and factNames are names only known at run time: every register name and
+	// every set_fact key of the playbook.
+	runtimeNames map[string]bool
+
+	plays []*playPlan
+
+	stopping atomic.Bool
+	runOnce  sync.Once
+}
+
+// playPlan is one play with the hosts it runs on and its checked tasks.
+type playPlan struct {
+	play  *playbook.Play
+	hosts []*inventory.Host
+	tasks []*taskPlan
+	// varsFiles caches the contents of each vars_files path.
+	varsFiles map[string]map[string]any
+}
+
+// taskPlan is one task, or a block, with what load resolved about it.
+type taskPlan struct {
+	t    *playbook.Task
+	name string // shown name: the task's name or, without one, its module's
+	mod  modules.Module
+	spec modules.Spec
+	tags []string // the task's own tags plus its play's and enclosing blocks'
+	// selected is false for tasks --tags/--skip-tags leave out.
+	selected bool
+
+	block, rescue, always []*taskPlan
+	// vars are the task's vars with its enclosing blocks' below them.
+	vars     map[string]playbook.Value
+	varOrder []string
+
+	when, failedWhen, changedWhen []*tmpl.Program
+	until                         *tmpl.Program
+	loopVar                       string
+}
+
+// displayName names a task as output shows it.
+func displayName(t *playbook.Task) string {
+	if t.Name != "" {
+		return t.Name
+	}
+	if t.IsBlock() {
+		return "block"
+	}
+	return t.Module
+}
+
+// newPlan checks pb against inv for every host each play would run on. It reads vars_files
+// but touches no host.
+func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventory, opts Options,
+	lookup func(string) (modules.Module, bool)) (*plan, error) {
+	if opts.Forks <= 0 {
+		opts.Forks = 10
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	p := &plan{
+		opts:         opts,
+		pb:           pb,
+		inv:          inv,
+		baseDir:      filepath.Dir(pb.File),
+		lookup:       lookup,
+		dial:         defaultDial,
+		secrets:      &secret.Set{},
+		hostByName:   map[string]*inventory.Host{},
+		baseVars:     map[string]map[string]any{},
+		runtimeNames: map[string]bool{},
+	}
+	if abs, err := filepath.Abs(p.baseDir); err == nil {
+		p.baseDir = abs
+	}
+	extra, err := parseExtraVars(opts.ExtraVars, p.baseDir)
+	if err != nil {
+		return nil, err
+	}
+	p.extra = extra
+	if err := p.loadInventory(); err != nil {
+		return nil, err
+	}
+	collectRuntimeNames(pb, p.runtimeNames)
+
+	for _, pl := range pb.Plays {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("load interrupted: %w", err)
+		}
+		pp, err := p.planPlay(pl)
+		if err != nil {
+			return nil, err
+		}
+		p.plays = append(p.plays, pp)
+	}
+	return p, nil
+}
+
+// loadInventory resolves every host's inventory vars and registers the inventory's secrets.
+func (p *plan) loadInventory() error {
+	hosts := append([]*inventory.Host(nil), p.inv.Hosts...)
+	if !hasHost(hosts, inventory.ControllerName) {
+		hosts = append(hosts, p.inv.Localhost())
+	}
+	groups := map[string]any{}
+	for name, members := range p.inv.Groups {
+		list := make([]any, len(members))
+		for i, m := range members {
+			list[i] = m
+		}
+		groups[name] = list
+	}
+	p.groups = groups
+	for _, h := range hosts {
+		p.hostByName[h.Name] = h
+		vars := copyMap(h.Vars, 8)
+		normalize(vars)
+		eligible := make(map[string]bool, len(vars))
+		for k := range vars {
+			eligible[k] = true
+		}
+		// Extra vars take part in resolution so that inventory templates may use them; they
+		// win over inventory values anyway.
+		for k, v := range p.extra {
+			vars[k] = v
+			delete(eligible, k)
+		}
+		p.addMagic(vars, h)
+		if err := resolveTemplates(vars, eligible); err != nil {
+			return &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: %v", h.Name, err), Fix: "define the variable in the inventory or with -e", Err: err}
+		}
+		p.baseVars[h.Name] = vars
+		for _, name := range p.inv.Secrets {
+			if v, ok := lookupPath(vars, name); ok {
+				addSecretValue(p.secrets, v)
+			}
+		}
+		p.secrets.Add(h.Conn.SSHPassword)
+		p.secrets.Add(h.BecomePassword)
+		if bp, ok := vars["become_password"].(string); ok {
+			p.secrets.Add(bp)
+		}
+	}
+	p.staticHostvars = make(map[string]any, len(p.baseVars))
+	for name, vars := range p.baseVars {
+		p.staticHostvars[name] = vars
+	}
+	return nil
+}
+
+func hasHost(hosts []*inventory.Host, name string) bool {
+	for _, h := range hosts {
+		if h.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// addMagic sets the variables every host has: its name, region, the region's nodes, groups,
+// and where the playbook is.
+func (p *plan) addMagic(vars map[string]any, h *inventory.Host) {
+	vars["inventory_hostname"] = h.Name
+	vars["region"] = h.Region
+	var nodes []any
+	for _, o := range p.inv.Hosts {
+		if o.Region == h.Region && h.Region != "" {
+			nodes = append(nodes, o.Name)
+		}
+	}
+	if nodes == nil {
+		nodes = []any{}
+	}
+	vars["region_nodes"] = nodes
+	vars["groups"] = p.groups
+	vars["playbook_dir"] = p.baseDir
+	vars["omsbook_check_mode"] = p.opts.Check
+}
+
+// magicNames are the variables omsbook sets itself.
+var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "omsbook_check_mode", "hostvars", "play_hosts"}
+
+// collectRuntimeNames finds every name a task may define at run time: register names and
+// set_fact keys.
+func collectRuntimeNames(pb *playbook.Playbook, out map[string]bool) {
+	var walk func(ts []*playbook.Task)
+	walk = func(ts []*playbook.Task) {
+		for _, t := range ts {
+			if t.Register != "" {
+				out[t.Register] = true
+			}
+			if t.Module == "set_fact" {
+				for k := range t.Args {
+					out[k] = true
+				}
+			}
+			walk(t.Block)
+			walk(t.Rescue)
+			walk(t.Always)
+		}
+	}
+	for _, pl := range pb.Plays {
+		walk(pl.Tasks)
+	}
+}
+
+// planPlay matches the play's hosts, builds every host's variables and checks every task.
+func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
+	pp := &playPlan{play: pl, varsFiles: map[string]map[string]any{}}
+	matched, err := matchHosts(p.inv, pl.Hosts)
+	if err != nil {
+		return nil, &playbook.Error{Pos: pl.Pos, Msg: fmt.Sprintf("play %q: hosts %q: %v", pl.Name, pl.Hosts, err), Fix: "use a node name, a region, a group or a glob that the inventory defines", Err: err}
+	}
+	if p.opts.Limit != "" {
+		limited, err := matchHosts(p.inv, p.opts.Limit)
+		if err != nil {
+			return nil, fmt.Errorf("--limit %q: %w", p.opts.Limit, err)
+		}
+		keep := map[string]bool{}
+		for _, h := range limited {
+			keep[h.Name] = true
+		}
+		var out []*inventory.Host
+		for _, h := range matched {
+			if keep[h.Name] {
+				out = append(out, h)
+			}
+		}
+		matched = out
+	}
+	pp.hosts = matched
+
+	var tasksErr error
+	pp.tasks, tasksErr = p.planTasks(pl.Tasks, pl.Tags, nil)
+	if tasksErr != nil {
+		return nil, tasksErr
+	}
+
+	// Check every task for every host the play would run on.
+	for _, h := range pp.hosts {
+		vars, err := p.playVars(pp, h, nil)
+		if err != nil {
+			return nil, err
+		}
+		p.registerPlaySecrets(pl, vars)
+		if err := p.checkTasks(pp, pp.tasks, h, vars); err != nil {
+			return nil, err
+		}
+	}
+	return pp, nil
+}
+
+// planTasks resolves modules, compiles conditions and computes tags, recursively.
+func (p *plan) planTasks(ts []*playbook.Task, inherited []string, parent *taskPlan) ([]*taskPlan, error) {
+	out := make([]*taskPlan, 0, len(ts))
+	for _, t := range ts {
+		tp := &taskPlan{t: t, name: displayName(t), loopVar: t.LoopVar}
+		if tp.loopVar == "" {
+			tp.loopVar = "item"
+		}
+		tp.tags = mergeTags(inherited, t.Tags)
+		tp.vars, tp.varOrder = t.Vars, taskVarOrder(t)
+		if parent != nil && len(parent.vars) > 0 {
+			tp.vars = make(map[string]playbook.Value, len(parent.vars)+len(t.Vars))
+			tp.varOrder = nil
+			for _, k := range parent.varOrder {
+				tp.vars[k] = parent.vars[k]
+				tp.varOrder = append(tp.varOrder, k)
+			}
+			for _, k := range taskVarOrder(t) {
+				if _, dup := tp.vars[k]; !dup {
+					tp.varOrder = append(tp.varOrder, k)
+				}
+				tp.vars[k] = t.Vars[k]
+			}
+		}
+		if t.IsBlock() {
+			var err error
+			if tp.block, err = p.planTasks(t.Block, tp.tags, tp); err != nil {
+				return nil, err
+			}
+			if tp.rescue, err = p.planTasks(t.Rescue, tp.tags, tp); err != nil {
+				return nil, err
+			}
+			if tp.always, err = p.planTasks(t.Always, tp.tags, tp); err != nil {
+				return nil, err
+			}
+			tp.selected = true
+			out = append(out, tp)
+			continue
+		}
+		mod, ok := p.lookup(t.Module)
+		if !ok {
+			return nil, &playbook.Error{Pos: t.ModulePos, Task: t.Name, Msg: fmt.Sprintf("unknown module %q", t.Module), Fix: "run `omsbook doc` to list the modules"}
+		}
+		tp.mod, tp.spec = mod, mod.Spec()
+		tp.selected = tagSelected(tp.tags, p.opts.Tags, p.opts.SkipTags)
+		var err error
+		if tp.when, err = compileConds(t, t.When); err != nil {
+			return nil, err
+		}
+		if tp.failedWhen, err = compileConds(t, t.FailedWhen); err != nil {
+			return nil, err
+		}
+		if tp.changedWhen, err = compileConds(t, t.ChangedWhen); err != nil {
+			return nil, err
+		}
+		if t.Until != nil {
+			progs, err := compileConds(t, []playbook.Value{*t.Until})
+			if err != nil {
+				return nil, err
+			}
+			tp.until = progs[0]
+		}
+		out = append(out, tp)
+	}
+	return out, nil
+}
+
+func compileConds(t *playbook.Task, vals []playbook.Value) ([]*tmpl.Program, error) {
+	var out []*tmpl.Program
+	for _, v := range vals {
+		prog, err := tmpl.CompileValue(v.V, nil)
+		if err != nil {
+			return nil, &playbook.Error{Pos: v.Pos, Task: t.Name, Msg: err.Error(), Fix: "write an expr expression without braces, e.g. result.rc == 0", Err: err}
+		}
+		out = append(out, prog)
+	}
+	return out, nil
+}
+
+func mergeTags(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]string, 0, len(a)+len(b))
+	out = append(out, a...)
+	for _, t := range b {
+		if !contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// tagSelected applies --tags and --skip-tags as Ansible does: `always` runs unless skipped by
+// name, `never` runs only when asked for by one of its other tags, `all`, `tagged` and
+// `untagged` select what they say.
+func tagSelected(tags, only, skip []string) bool {
+	for _, s := range skip {
+		switch {
+		case contains(tags, s):
+			return false
+		case s == "all" && !contains(tags, "always"):
+			return false
+		case s == "tagged" && len(tags) > 0:
+			return false
+		case s == "untagged" && len(tags) == 0:
+			return false
+		}
+	}
+	if len(only) == 0 {
+		return !contains(tags, "never")
+	}
+	if contains(tags, "always") {
+		return true
+	}
+	for _, o := range only {
+		switch {
+		case o == "all" && !contains(tags, "never"):
+			return true
+		case o == "tagged" && len(tags) > 0:
+			return true
+		case o == "untagged" && len(tags) == 0:
+			return true
+		case o != "never" && contains(tags, o):
+			return true
+		case o == "never" && contains(tags, "never"):
+			return true
+		}
+	}
+	return false
+}
+
+// playVars builds one host's variables for a play, lowest precedence first: inventory <
+// region < node vars (already merged) < play vars < vars_files < facts (set_fact, register)
+// < extra vars; then the magic variables, then every template among them resolved.
+func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (map[string]any, error) {
+	pl := pp.play
+	base := p.hostByName[h.Name].Vars
+	vars := make(map[string]any, len(base)+len(pl.Vars)+len(facts)+len(p.extra)+12)
+	eligible := make(map[string]bool, len(base)+len(pl.Vars))
+	for k, v := range base {
+		vars[k] = v
+		eligible[k] = true
+	}
+	for _, k := range playVarOrder(pl) {
+		vars[k] = normalize(pl.Vars[k].V)
+		eligible[k] = true
+	}
+	p.addMagic(vars, h)
+	for k, v := range p.extra {
+		vars[k] = v
+	}
+	// vars_files may be templates over the vars so far.
+	for _, vf := range pl.VarsFiles {
+		name, ok := vf.V.(string)
+		if !ok {
+			return nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files entry %v is not a file name", vf.V), Fix: "list file names, relative to the playbook"}
+		}
+		if tmpl.IsTemplate(name) {
+			r, err := tmpl.RenderString(name, vars)
+			if err != nil {
+				return nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files %q on %s: %v", name, h.Name, err), Fix: "define the variables the file name uses", Err: err}
+			}
+			name = r
+		}
+		path := relTo(p.baseDir, name)
+		m, ok := pp.varsFiles[path]
+		if !ok {
+			var err error
+			m, err = readVarsFile(path)
+			if err != nil {
+				return nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files: cannot read %s: %v", path, err), Fix: "check the path (relative to the playbook's directory) and that the file is readable YAML", Err: err}
+			}
+			pp.varsFiles[path] = m
+		}
+		for k, v := range m {
+			vars[k] = v
+			eligible[k] = true
+		}
+	}
+	for k, v := range facts {
+		vars[k] = v
+		delete(eligible, k)
+	}
+	for k, v := range p.extra {
+		vars[k] = v
+		delete(eligible, k)
+	}
+	vars["hostvars"] = p.staticHostvars
+	vars["play_hosts"] = hostNamesAny(pp.hosts)
+	for _, k := range magicNames {
+		delete(eligible, k)
+	}
+	if err := resolveTemplates(vars, eligible); err != nil {
+		return nil, &playbook.Error{Pos: pl.Pos, Msg: fmt.Sprintf("play %q on %s: %v", pl.Name, h.Name, err), Fix: "define the variable in the inventory, the play's vars, vars_files or with -e", Err: err}
+	}
+	return vars, nil
+}
+
+// taskVarOrder lists a task's var names in the order written.
+func taskVarOrder(t *playbook.Task) []string {
+	if len(t.VarOrder) == len(t.Vars) {
+		return t.VarOrder
+	}
+	names := make([]string, 0, len(t.Vars))
+	for k := range t.Vars {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// playVarOrder lists a play's var names in the order written.
+func playVarOrder(pl *playbook.Play) []string {
+	if len(pl.VarOrder) == len(pl.Vars) {
+		return pl.VarOrder
+	}
+	names := make([]string, 0, len(pl.Vars))
+	for k := range pl.Vars {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// registerPlaySecrets adds the values of the play's and inventory's secret names as resolved
+// for one host.
+func (p *plan) registerPlaySecrets(pl *playbook.Play, vars map[string]any) {
+	for _, names := range [][]string{pl.Secrets, p.inv.Secrets} {
+		for _, name := range names {
+			if v, ok := lookupPath(vars, name); ok {
+				addSecretValue(p.secrets, v)
+			}
+		}
+	}
+	if bp, ok := vars["become_password"].(string); ok {
+		p.secrets.Add(bp)
+	}
+}
+
+// hostNamesAny lists host names as a template-friendly list.
+func hostNamesAny(hs []*inventory.Host) []any {
+	out := make([]any, len(hs))
+	for i, h := range hs {
+		out[i] = h.Name
+	}
+	return out
+}
+
+// hostNames lists host names, for messages.
+func hostNames(hs []*inventory.Host) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.Name
+	}
+	return out
+}
+
+// errorf builds a positioned error for a task, naming the host when the problem is the host's.
+func taskError(t *playbook.Task, pos playbook.Pos, host, msg, fix string, err error) *playbook.Error {
+	if pos.File == "" {
+		pos = t.Pos
+	}
+	if host != "" {
+		msg = "on " + host + ": " + msg
+	}
+	return &playbook.Error{Pos: pos, Task: displayName(t), Msg: msg, Fix: fix, Err: err}
+}
+
+var _ = strings.TrimSpace

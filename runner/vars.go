@@ -1,0 +1,266 @@
+package runner
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/secret"
+	"github.com/omsbook/omsbook/tmpl"
+)
+
+// parseExtraVars turns -e values ("k=v" with a YAML-typed value, "@file.yml", or an inline
+// YAML map) into one map; later values win.
+func parseExtraVars(specs []string, baseDir string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, spec := range specs {
+		switch {
+		case strings.HasPrefix(spec, "@"):
+			path := spec[1:]
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("extra vars %s: %w (give -e @FILE with a readable YAML file)", spec, err)
+			}
+			var m map[string]any
+			if err := yaml.Unmarshal(data, &m); err != nil {
+				return nil, fmt.Errorf("extra vars %s: %w (the file must hold a YAML map of names to values)", spec, err)
+			}
+			for k, v := range m {
+				out[k] = normalize(v)
+			}
+		case strings.HasPrefix(strings.TrimSpace(spec), "{"):
+			var m map[string]any
+			if err := yaml.Unmarshal([]byte(spec), &m); err != nil {
+				return nil, fmt.Errorf("extra vars %q: %w (write -e k=v, -e @file.yml or -e '{k: v}')", spec, err)
+			}
+			for k, v := range m {
+				out[k] = normalize(v)
+			}
+		default:
+			k, v, ok := strings.Cut(spec, "=")
+			k = strings.TrimSpace(k)
+			if !ok || k == "" {
+				return nil, fmt.Errorf("extra vars %q: want NAME=VALUE (or @file.yml)", spec)
+			}
+			var val any
+			if err := yaml.Unmarshal([]byte(v), &val); err != nil || isComplexYAMLFromPlain(v, val) {
+				val = v
+			}
+			if val == nil && v != "" && v != "null" && v != "~" {
+				val = v
+			}
+			if v == "" {
+				val = ""
+			}
+			out[k] = normalize(val)
+		}
+	}
+	_ = baseDir
+	return out, nil
+}
+
+// isComplexYAMLFromPlain reports whether YAML made a structure out of a value that the user
+// most likely meant as a plain string (e.g. "a: b" parsed as a map): only explicit flow
+// collections ("[1,2]", "{a: 1}") become structures.
+func isComplexYAMLFromPlain(raw string, v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		t := strings.TrimSpace(raw)
+		return !(strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{"))
+	}
+	return false
+}
+
+// normalize turns YAML-decoded values into the shapes templates and conditions expect:
+// map[string]any for every map.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normalize(e)
+		}
+		return x
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[fmt.Sprint(k)] = normalize(e)
+		}
+		return out
+	case []any:
+		for i, e := range x {
+			x[i] = normalize(e)
+		}
+		return x
+	}
+	return v
+}
+
+// readVarsFile reads one vars_files entry: a YAML map.
+func readVarsFile(path string) (map[string]any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	normalize(m)
+	return m, nil
+}
+
+// resolveTemplates renders, in place, every value of vars named in eligible that holds a
+// template, against vars itself. Values are resolved in dependency order, so a variable may use
+// another that is itself a template; a cycle is an error that names it. Only values written in
+// inventories, plays and vars files are eligible: a registered command output that happens to
+// hold "{{" is data, not a template.
+func resolveTemplates(vars map[string]any, eligible map[string]bool) error {
+	var pending []string
+	for k := range eligible {
+		if v, ok := vars[k]; ok && tmpl.HasTemplate(v) {
+			pending = append(pending, k)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	sort.Strings(pending)
+	state := map[string]int{} // 1 resolving, 2 done
+	for _, k := range pending {
+		state[k] = 0
+	}
+	var resolve func(name string, chain []string) error
+	resolve = func(name string, chain []string) error {
+		st, isPending := state[name]
+		if !isPending || st == 2 {
+			return nil
+		}
+		if st == 1 {
+			return fmt.Errorf("variables refer to each other in a cycle: %s -> %s (break the cycle)", strings.Join(chain, " -> "), name)
+		}
+		state[name] = 1
+		for _, ref := range valueRefs(vars[name]) {
+			if err := resolve(ref, append(chain, name)); err != nil {
+				return err
+			}
+		}
+		out, err := tmpl.RenderDeep(vars[name], vars)
+		if err != nil {
+			return fmt.Errorf("variable %q: %w", name, err)
+		}
+		vars[name] = out
+		state[name] = 2
+		return nil
+	}
+	for _, k := range pending {
+		if err := resolve(k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// valueRefs lists the top-level names the templates inside v refer to; templates that do not
+// parse refer to nothing here (rendering reports them).
+func valueRefs(v any) []string {
+	var out []string
+	walkStrings(v, func(s string) {
+		if refs, err := cachedRefs(s); err == nil {
+			out = append(out, refs...)
+		}
+	})
+	return out
+}
+
+// walkStrings calls f for every string inside v.
+func walkStrings(v any, f func(string)) {
+	switch x := v.(type) {
+	case string:
+		f(x)
+	case map[string]any:
+		for _, e := range x {
+			walkStrings(e, f)
+		}
+	case []any:
+		for _, e := range x {
+			walkStrings(e, f)
+		}
+	case []string:
+		for _, e := range x {
+			f(e)
+		}
+	}
+}
+
+// lookupPath follows a dotted path ("metadb.password") through maps.
+func lookupPath(vars map[string]any, path string) (any, bool) {
+	var cur any = vars
+	for _, k := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur, ok = m[k]
+		if !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// addSecretValue records every scalar inside v in the secret set.
+func addSecretValue(set *secret.Set, v any) {
+	switch x := v.(type) {
+	case nil:
+	case string:
+		set.Add(x)
+	case map[string]any:
+		for _, e := range x {
+			addSecretValue(set, e)
+		}
+	case []any:
+		for _, e := range x {
+			addSecretValue(set, e)
+		}
+	case []string:
+		for _, e := range x {
+			set.Add(e)
+		}
+	default:
+		set.Add(fmt.Sprint(x))
+	}
+}
+
+// valuesToMap turns play or task vars (raw Values) into plain values.
+func valuesToMap(vals map[string]playbook.Value) map[string]any {
+	out := make(map[string]any, len(vals))
+	for k, v := range vals {
+		out[k] = normalize(v.V)
+	}
+	return out
+}
+
+// copyMap makes a shallow copy with room for extra entries.
+func copyMap(m map[string]any, extra int) map[string]any {
+	out := make(map[string]any, len(m)+extra)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// relTo resolves path against dir unless it is absolute.
+func relTo(dir, path string) string {
+	if filepath.IsAbs(path) || dir == "" {
+		return path
+	}
+	return filepath.Join(dir, path)
+}
