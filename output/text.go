@@ -192,7 +192,7 @@ func (t *Text) hostResult(e events.Event) {
 		}
 		line := status + ": " + target + check
 		if e.Msg != "" {
-			line += " => " + e.Msg
+			line += ": " + e.Msg
 		}
 		t.printf("%s\n", t.paint(statusColor(e.Status), line))
 	}
@@ -233,14 +233,12 @@ func (t *Text) commandDetails(r map[string]any, c color) {
 }
 
 func (t *Text) diff(d *events.Diff) {
-	before := orDefault(d.BeforeLabel, "before")
-	after := orDefault(d.AfterLabel, "after")
 	lines := UnifiedDiff(d.Before, d.After, 3)
 	if len(lines) == 0 {
 		return
 	}
-	t.printf("%s\n", t.paint(colorDiffDel, "--- before: "+before))
-	t.printf("%s\n", t.paint(colorDiffAdd, "+++ after: "+after))
+	t.printf("%s\n", t.paint(colorDiffDel, "--- "+orDefault(d.BeforeLabel, "before")))
+	t.printf("%s\n", t.paint(colorDiffAdd, "+++ "+orDefault(d.AfterLabel, "after")))
 	for _, l := range lines {
 		c := colorNone
 		switch {
