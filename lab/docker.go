@@ -27,18 +27,30 @@ func docker(ctx context.Context, args ...string) (string, error) {
 // runArgs are the guide's `docker run` arguments for a node's old container (U422-07 without
 // IS_UPGRADE: this is a fresh deploy), plus the lab's label.
 func (l *Lab) runArgs(n *Node) []string {
-	return []string{
+	args := []string{
 		"run", "-d", "--net", "host",
 		"-v", n.ConfigFile + ":/home/admin/conf/config.yaml",
 		"-v", n.MountDir + "/logs:/home/admin/logs",
 		"-v", n.MountDir + "/store:/home/ds/store",
 		"-v", n.MountDir + "/run:/home/ds/run",
 		"-e", "OMS_HOST_IP=" + n.IP,
-		"--privileged=true", "--pids-limit", "-1", "--ulimit", "nproc=65535:65535",
-		"--label", labLabel + "=" + l.Name,
+	}
+	if l.Privileged {
+		args = append(args, "--privileged=true")
+	}
+	return append(args,
+		"--pids-limit", "-1", "--ulimit", "nproc=65535:65535",
+		"--label", labLabel+"="+l.Name,
 		"--name", n.OldContainer,
 		imageTag(l.Version),
-	}
+	)
+}
+
+// privilegedAllowed reports whether the engine runs privileged containers: it starts a
+// throw-away one from image.
+func privilegedAllowed(ctx context.Context, image string) bool {
+	_, err := docker(ctx, "run", "--rm", "--privileged=true", "--net", "none", "--entrypoint", "/bin/true", image)
+	return err == nil
 }
 
 // containerState returns a container's state ("running", "exited", ...) or "" when there is

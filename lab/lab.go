@@ -84,6 +84,11 @@ type Lab struct {
 	ClientKey     string `json:"client_key"`  // the key root logs in with on every node
 	PackageDir    string `json:"package_dir"` // installation packages (docker save files)
 	BackupRoot    string `json:"backup_root"` // the playbooks' dump directory on the controller
+	// Privileged reports whether the containers run with --privileged=true, as the guide
+	// starts them. Some Docker Engines (one nested in a container, say) refuse privileged
+	// containers; the lab then starts them without it and says so in the inventory variable
+	// oms_privileged, which the playbooks pass on to the new containers.
+	Privileged bool `json:"privileged"`
 	// MariaDBStarted reports whether the lab started MariaDB (rather than reusing one).
 	MariaDBStarted bool   `json:"mariadb_started"`
 	Config         Config `json:"config"`

@@ -72,6 +72,8 @@ func (l *Lab) InventoryYAML() string {
 	b.WriteString("  package_src: \"\"\n")
 	fmt.Fprintf(&b, "  backup_root: %s\n", q(l.BackupRoot))
 	b.WriteString("  docker_cmd: \"docker\"\n")
+	b.WriteString("  # false where the Docker Engine refuses privileged containers (the guide runs them privileged)\n")
+	fmt.Fprintf(&b, "  oms_privileged: %t\n", l.Privileged)
 	fmt.Fprintf(&b, "  lab_name: %s\n\n", q(l.Name))
 
 	b.WriteString("regions:\n")

@@ -106,6 +106,11 @@ func (l *Lab) up(ctx context.Context) error {
 			}
 			l.logf("images ready: %s and %s, packages in %s (%s)", images.Tag(l.Version), images.Tag(l.NewVersion), l.PackageDir, since(t))
 		}
+		if imgErr == nil {
+			if l.Privileged = privilegedAllowed(ctx, images.Tag(l.Version)); !l.Privileged {
+				l.logf("this Docker Engine refuses privileged containers: starting them without --privileged (oms_privileged: false)")
+			}
+		}
 	}()
 	wg.Wait()
 	if err := errors.Join(dbErr, sshErr, imgErr); err != nil {
