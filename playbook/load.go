@@ -201,7 +201,7 @@ func unknownKey(kv KeyValue, where string, keywords, moduleNames []string) error
 	candidates := append(append([]string{}, keywords...), moduleNames...)
 	fix := "allowed: " + strings.Join(keywords, ", ")
 	if moduleNames != nil {
-		fix += ", or a module (omsbook doc lists them)"
+		fix = "it is no task keyword and no module; `omsbook doc` lists the modules"
 	}
 	if s := Suggest(kv.Key, candidates); len(s) > 0 {
 		fix = fmt.Sprintf("did you mean %s?", quoteJoin(s, " or "))

@@ -251,7 +251,7 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue, retriesSet *bool) er
 		}
 	case "register":
 		if t.Register, err = Scalar(file, v, "register"); err == nil && !identRe.MatchString(t.Register) {
-			err = &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("register %q is not a variable name", t.Register), Fix: "use letters, digits and _ (conditions refer to it by name)"}
+			err = &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("register %q is not a variable name", t.Register), Fix: "use letters, digits and _: conditions refer to it by name"}
 		}
 	case "retries":
 		t.Retries, err = Int(file, v, "retries")

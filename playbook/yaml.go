@@ -46,7 +46,7 @@ var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func yamlError(file string, err error) *Error {
 	msg := err.Error()
-	e := &Error{Pos: Pos{File: file}, Msg: "malformed YAML: " + strings.TrimPrefix(msg, "yaml: "), Err: err, Fix: "fix the YAML syntax (indentation, quotes, colons)"}
+	e := &Error{Pos: Pos{File: file}, Msg: "malformed YAML: " + strings.TrimPrefix(msg, "yaml: "), Err: err, Fix: "check the indentation, quotes and colons on that line and the one before"}
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
 		e.Pos.Line, _ = strconv.Atoi(m[1])
 		e.Msg = "malformed YAML: " + m[2]
