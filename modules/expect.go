@@ -424,4 +424,3 @@ func (o *optionalTimer) Stop() {
 		o.t.Stop()
 	}
 }
-

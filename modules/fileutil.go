@@ -21,10 +21,15 @@ import (
 	"github.com/omsbook/omsbook/transport"
 )
 
-// fileModeArg converts a mode argument: an octal string ("0644", "644", "0o644") or a number
-// (YAML's 0644 is already the number 420; a plain 644 is taken as the octal digits it reads
-// as, since no sane mode has decimal digits above 7777 octal).
+// fileModeArg converts a mode argument: an octal string ("0644", "644", "0o644") or a number.
+// YAML reads 0644 as the number 420, which is taken as it is; a number above 0777 whose
+// decimal digits are all octal (644, 755) is read as those octal digits, since the user
+// surely did not mean the sticky and set-id bits that its decimal value would set (write
+// special bits as a string: "4755").
 func fileModeArg(v any) (fs.FileMode, bool, error) {
+	bad := func() (fs.FileMode, bool, error) {
+		return 0, false, fmt.Errorf("mode %v is not an octal file mode: write it as a quoted octal string such as \"0644\"", v)
+	}
 	switch x := v.(type) {
 	case nil:
 		return 0, false, nil
@@ -35,28 +40,28 @@ func fileModeArg(v any) (fs.FileMode, bool, error) {
 		}
 		n, err := strconv.ParseUint(s, 8, 32)
 		if err != nil || n > 0o7777 {
-			return 0, false, fmt.Errorf("mode %q is not an octal file mode: write it as a quoted octal string such as \"0644\"", x)
+			return bad()
 		}
 		return fs.FileMode(n), true, nil
 	case int, int64, uint64, float64:
 		n, err := strconv.ParseInt(fmt.Sprint(x), 10, 64)
 		if err != nil || n < 0 {
-			return 0, false, fmt.Errorf("mode %v is not a file mode: write it as a quoted octal string such as \"0644\"", x)
+			return bad()
 		}
-		if n > 0o7777 {
-			// 644 written without a leading zero: read its digits as octal.
-			if m, err := strconv.ParseUint(strconv.FormatInt(n, 10), 8, 32); err == nil && m <= 0o7777 {
-				return fs.FileMode(m), true, nil
+		if n > 0o777 {
+			m, err := strconv.ParseUint(strconv.FormatInt(n, 10), 8, 32)
+			if err != nil || m > 0o7777 {
+				return bad()
 			}
-			return 0, false, fmt.Errorf("mode %v is not a file mode: write it as a quoted octal string such as \"0644\"", x)
+			return fs.FileMode(m), true, nil
 		}
 		return fs.FileMode(n), true, nil
 	}
-	return 0, false, fmt.Errorf("mode must be an octal string such as \"0644\", got %T", v)
+	return bad()
 }
 
 // fileModeArgSpec declares a mode argument.
-var fileModeArgSpec = Arg{Name: "mode", Type: Any, Doc: "permissions of dest, as an octal string (\"0644\"); default: keep the existing file's, 0644 for a new one"}
+var fileModeArgSpec = Arg{Name: "mode", Type: Any, Doc: "permissions of dest, best as a quoted octal string (\"0644\", \"4755\"); default: keep the existing file's, 0644 for a new one"}
 
 // modeString formats a permission mode as Ansible does: "0644".
 func modeString(m fs.FileMode) string { return fmt.Sprintf("%04o", permBits(m)) }

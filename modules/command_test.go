@@ -1,0 +1,188 @@
+package modules
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestCommandApply(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "exists"), "x", 0o644)
+	tests := []struct {
+		name        string
+		module      Module
+		args        map[string]any
+		wantFailed  bool
+		wantChanged bool
+		wantMsg     string
+		want        map[string]any // registered fields to compare
+	}{
+		{
+			name: "free-form words, no shell", module: commandModule{},
+			args:        map[string]any{"cmd": `echo 'a  b' $HOME "*"`},
+			wantChanged: true,
+			want:        map[string]any{"rc": 0, "stdout": "a  b $HOME *", "stderr": "", "stdout_lines": []any{"a  b $HOME *"}, "cmd": []any{"echo", "a  b", "$HOME", "*"}},
+		},
+		{
+			name: "argv list", module: commandModule{},
+			args:        map[string]any{"argv": []any{"printf", "%s\n%s\n", "one", "two"}},
+			wantChanged: true,
+			want:        map[string]any{"rc": 0, "stdout": "one\ntwo", "stdout_lines": []any{"one", "two"}},
+		},
+		{
+			name: "chdir and stdin", module: commandModule{},
+			args:        map[string]any{"cmd": "sh -c 'pwd; cat'", "chdir": dir, "stdin": "fed"},
+			wantChanged: true,
+			want:        map[string]any{"stdout": dir + "\nfed"},
+		},
+		{
+			name: "non-zero rc fails", module: commandModule{},
+			args:       map[string]any{"argv": []any{"sh", "-c", "echo oops >&2; exit 3"}},
+			wantFailed: true, wantChanged: true, wantMsg: "non-zero return code",
+			want: map[string]any{"rc": 3, "stderr": "oops", "stderr_lines": []any{"oops"}},
+		},
+		{
+			name: "missing program fails clearly", module: commandModule{},
+			args:       map[string]any{"cmd": "/nonexistent/program-omsbook"},
+			wantFailed: true, wantMsg: "could not run",
+		},
+		{
+			name: "creates skips when the path exists", module: commandModule{},
+			args:    map[string]any{"cmd": "touch never", "chdir": dir, "creates": "exists"},
+			wantMsg: "skipped, since exists exists",
+			want:    map[string]any{"rc": 0},
+		},
+		{
+			name: "removes skips when the path is missing", module: commandModule{},
+			args:    map[string]any{"cmd": "rm missing", "removes": filepath.Join(dir, "missing")},
+			wantMsg: "does not exist",
+		},
+		{
+			name: "shell features", module: shellModule{},
+			args:        map[string]any{"cmd": "echo $((1+2)) | tr 3 x; echo err >&2"},
+			wantChanged: true,
+			want:        map[string]any{"rc": 0, "stdout": "x", "stderr": "err", "cmd": "echo $((1+2)) | tr 3 x; echo err >&2"},
+		},
+		{
+			name: "shell executable", module: shellModule{},
+			args:        map[string]any{"cmd": "echo $0", "executable": "/bin/bash"},
+			wantChanged: true,
+			want:        map[string]any{"stdout": "/bin/bash"},
+		},
+		{
+			name: "shell non-zero", module: shellModule{},
+			args:       map[string]any{"cmd": "false"},
+			wantFailed: true, wantChanged: true, wantMsg: "non-zero return code",
+			want: map[string]any{"rc": 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newGenHost(t, nil)
+			res, err := tt.module.Apply(context.Background(), h.Host, coerceArgs(t, tt.module, tt.args))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Failed != tt.wantFailed || res.Changed != tt.wantChanged {
+				t.Fatalf("failed=%v changed=%v (msg %q), want failed=%v changed=%v", res.Failed, res.Changed, res.Msg, tt.wantFailed, tt.wantChanged)
+			}
+			if !strings.Contains(res.Msg, tt.wantMsg) {
+				t.Fatalf("msg %q does not contain %q", res.Msg, tt.wantMsg)
+			}
+			for k, v := range tt.want {
+				if !reflect.DeepEqual(res.Data[k], v) {
+					t.Errorf("%s = %#v, want %#v", k, res.Data[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestCommandLiveOutputAndTimes(t *testing.T) {
+	h := newGenHost(t, nil)
+	m := shellModule{}
+	res, err := m.Apply(context.Background(), h.Host, coerceArgs(t, m, map[string]any{"cmd": "echo one; echo two >&2; printf three"}))
+	if err != nil || res.Failed {
+		t.Fatalf("apply: %v %+v", err, res)
+	}
+	got := h.outputLines()
+	for _, want := range []string{"stdout: one", "stderr: two", "stdout: three"} {
+		found := false
+		for _, l := range got {
+			found = found || l == want
+		}
+		if !found {
+			t.Errorf("live output %q lacks %q", got, want)
+		}
+	}
+	for _, k := range []string{"start", "end", "delta"} {
+		if s, _ := res.Data[k].(string); s == "" {
+			t.Errorf("%s missing in %v", k, res.Data)
+		}
+	}
+}
+
+func TestCommandCheck(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "marker")
+	tests := []struct {
+		name        string
+		args        map[string]any
+		wantUnknown bool
+		wantMsg     string
+	}{
+		{name: "unknown without guards", args: map[string]any{"cmd": "touch " + marker}, wantUnknown: true, wantMsg: "command not run in check mode"},
+		{name: "creates decides", args: map[string]any{"cmd": "touch " + marker, "creates": dir}, wantMsg: "skipped, since"},
+		{name: "removes decides", args: map[string]any{"cmd": "touch " + marker, "removes": marker}, wantMsg: "does not exist"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, m := range []Module{commandModule{}, shellModule{}} {
+				h := newGenHost(t, nil)
+				res, err := m.Check(context.Background(), h.Host, coerceArgs(t, m, tt.args))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Unknown != tt.wantUnknown || res.Changed || res.Failed || !strings.Contains(res.Msg, tt.wantMsg) {
+					t.Fatalf("%s: %+v, want unknown=%v msg containing %q", m.Name(), res, tt.wantUnknown, tt.wantMsg)
+				}
+				if _, err := os.Stat(marker); err == nil {
+					t.Fatalf("%s: Check ran the command", m.Name())
+				}
+			}
+		})
+	}
+}
+
+func TestCommandValidate(t *testing.T) {
+	m := commandModule{}
+	for _, raw := range []map[string]any{{}, {"cmd": "ls", "argv": []any{"ls"}}} {
+		args, err := m.Spec().Coerce(raw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Validate(args); err == nil {
+			t.Errorf("Validate(%v) accepted it", raw)
+		}
+	}
+}
+
+func TestCommandCancel(t *testing.T) {
+	h := newGenHost(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	m := commandModule{}
+	args := coerceArgs(t, m, map[string]any{"cmd": "sleep 30"})
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.Apply(ctx, h.Host, args)
+		done <- err
+	}()
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("a cancelled command returned no error")
+	}
+}
