@@ -291,3 +291,29 @@ func BenchmarkLoad200Tasks(b *testing.B) {
 		}
 	}
 }
+
+func TestAnchorsAndMergeKeys(t *testing.T) {
+	src := `- hosts: all
+  vars:
+    db: &db {host: 127.0.0.1, port: 3306}
+  tasks:
+    - name: merged
+      mysqldump:
+        <<: *db
+        port: 3307
+        databases: [rm]
+    - name: alias
+      mysqldump: *db
+`
+	pb, err := Parse("anchors.yml", []byte(src), fakeOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := pb.Plays[0].Tasks
+	if ts[0].Args["host"].V != "127.0.0.1" || ts[0].Args["port"].V != 3307 || len(ts[0].Args) != 3 {
+		t.Fatalf("merged args = %+v", ts[0].Args)
+	}
+	if ts[1].Args["port"].V != 3306 || ts[1].Args["port"].Pos.Line != 3 {
+		t.Fatalf("alias args = %+v", ts[1].Args)
+	}
+}

@@ -131,15 +131,22 @@ func Mapping(file string, n *yaml.Node, what string) ([]KeyValue, error) {
 		return nil
 	}
 	// Keys written directly in the mapping win over merged ones: collect them first.
-	direct := &yaml.Node{Kind: yaml.MappingNode}
+	direct := n
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Kind == yaml.ScalarNode && n.Content[i].Tag == "!!merge" {
 			merges = append(merges, n.Content[i], n.Content[i+1])
-			continue
 		}
-		direct.Content = append(direct.Content, n.Content[i], n.Content[i+1])
 	}
+	if len(merges) > 0 {
+		direct = &yaml.Node{Kind: yaml.MappingNode}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if !(n.Content[i].Kind == yaml.ScalarNode && n.Content[i].Tag == "!!merge") {
+				direct.Content = append(direct.Content, n.Content[i], n.Content[i+1])
+			}
+		}
+	}
+	out = make([]KeyValue, 0, len(n.Content)/2)
 	if err := add(direct, false); err != nil {
 		return nil, err
 	}
