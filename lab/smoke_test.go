@@ -1,0 +1,261 @@
+package lab
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/omsbook/omsbook/transport"
+)
+
+// skipOrFail skips an integration test whose components are missing, or fails it under
+// CI=true, where the lab must be complete.
+func skipOrFail(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// smokeConfig is the smoke test's lab: instance "smoke" on 127.0.0.21..23 only, 2 regions and
+// 3 nodes, so that it never meets the default lab (127.0.0.11..) or other tests.
+func smokeConfig() Config {
+	return Config{Name: "smoke", FirstIP: "127.0.0.21", Regions: DefaultRegions()}
+}
+
+// TestLabSmoke brings a real lab up and checks every part of it, then tears it down and
+// checks that nothing of it is left.
+func TestLabSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: brings up sshd, MariaDB and Docker containers (run without -short)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := Prerequisites(ctx, ""); err != nil {
+		skipOrFail(t, "lab prerequisites missing: %v", err)
+	}
+
+	start := time.Now()
+	l, err := Up(ctx, smokeConfig())
+	if err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	upTook := time.Since(start)
+	downDone := false
+	t.Cleanup(func() {
+		if !downDone {
+			if err := l.Down(context.Background()); err != nil {
+				t.Errorf("cleanup Down: %v", err)
+			}
+		}
+	})
+	if upTook > 60*time.Second {
+		t.Errorf("Up took %s, want under 60 s", upTook)
+	}
+	if len(l.Nodes) != 3 || len(l.Regions) != 2 {
+		t.Fatalf("lab has %d nodes in %d regions, want 3 in 2", len(l.Nodes), len(l.Regions))
+	}
+	for _, n := range l.Nodes {
+		if !strings.HasPrefix(n.IP, "127.0.0.2") {
+			t.Fatalf("node %s on %s, outside the smoke test's 127.0.0.21..23", n.Name, n.IP)
+		}
+	}
+
+	t.Run("ssh with verified host keys", func(t *testing.T) {
+		for _, n := range l.Nodes {
+			spec := transport.Spec{Name: n.Name, Address: n.IP, Port: l.SSHPort, User: "root",
+				KnownHosts: l.KnownHosts, SSHKey: l.ClientKey, ConnectTimeout: 10 * time.Second}
+			conn, err := transport.Dial(ctx, spec)
+			if err != nil {
+				t.Errorf("%s: dial: %v", n.Name, err)
+				continue
+			}
+			res, err := conn.Exec(ctx, &transport.Cmd{Argv: []string{"docker", "inspect", "--format", "{{.State.Status}}", n.OldContainer}})
+			conn.Close()
+			if err != nil || res.RC != 0 || strings.TrimSpace(string(res.Stdout)) != "running" {
+				t.Errorf("%s: docker inspect over ssh: err %v, result %+v", n.Name, err, res)
+			}
+			// The same node with a known_hosts that does not list it must be refused.
+			empty := filepath.Join(t.TempDir(), "known_hosts")
+			if err := os.WriteFile(empty, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			spec.KnownHosts = empty
+			if conn, err := transport.Dial(ctx, spec); err == nil {
+				conn.Close()
+				t.Errorf("%s: connected although known_hosts does not list its host key", n.Name)
+			}
+		}
+	})
+
+	t.Run("metadb answers with seeded content", func(t *testing.T) {
+		db, err := l.OpenDB(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		plan := planSeed(l.Config.SeedRows, len(l.Regions))
+		var projects, steps int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM `"+l.DB.RM+"`.oms_project").Scan(&projects); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM `"+l.DB.RM+"`.oms_project_step").Scan(&steps); err != nil {
+			t.Fatal(err)
+		}
+		if projects != plan.Projects || steps != 3*plan.Projects {
+			t.Errorf("seeded %d projects and %d steps, want %d and %d", projects, steps, plan.Projects, 3*plan.Projects)
+		}
+		for _, hb := range l.DB.Heartbeat {
+			var n int
+			if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM `"+hb+"`.heatbeat_sequence").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n < plan.HeartbeatPerHBDB {
+				t.Errorf("%s.heatbeat_sequence has %d rows, want at least %d", hb, n, plan.HeartbeatPerHBDB)
+			}
+		}
+		sums, err := l.TableChecksums(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sums[l.DB.RM+".oms_project"] == 0 || sums[l.DB.RM+".oms_normal_config"] == 0 {
+			t.Errorf("checksums lack the rm tables: %v", sums)
+		}
+	})
+
+	t.Run("containers run and are healthy", func(t *testing.T) {
+		for _, n := range l.Nodes {
+			if st := containerState(ctx, n.OldContainer); st != "running" {
+				t.Errorf("%s: container %s is %q", n.Name, n.OldContainer, st)
+			}
+			h, err := l.Health(ctx, n.Name)
+			if err != nil || !h.Healthy || h.Version != l.Version {
+				t.Errorf("%s: health %+v, %v; want healthy %s", n.Name, h, err, l.Version)
+			}
+		}
+	})
+
+	t.Run("hosts online and heartbeats advance", func(t *testing.T) {
+		db, err := l.OpenDB(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, n := range l.Nodes {
+			var status string
+			if err := db.QueryRowContext(ctx, "SELECT host_status FROM `"+l.DB.CM+"`.host WHERE ip = ?", n.IP).Scan(&status); err != nil || status != "ONLINE" {
+				t.Errorf("%s: cm host status %q, %v; want ONLINE", n.Name, status, err)
+			}
+		}
+		beat := func(n *Node) time.Time {
+			var at time.Time
+			var raw string
+			hb := l.Region(n.Region).HeartbeatDB
+			if err := db.QueryRowContext(ctx, "SELECT CAST(gmt_modified AS CHAR) FROM `"+hb+"`.heart_beat WHERE host_ip = ?", n.IP).Scan(&raw); err != nil {
+				t.Errorf("%s: no heartbeat row in %s: %v", n.Name, hb, err)
+				return at
+			}
+			at, _ = time.Parse("2006-01-02 15:04:05.000", raw)
+			return at
+		}
+		first := map[string]time.Time{}
+		for _, n := range l.Nodes {
+			first[n.Name] = beat(n)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for _, n := range l.Nodes {
+			for !beat(n).After(first[n.Name]) {
+				if time.Now().After(deadline) {
+					t.Errorf("%s: heartbeat stuck at %s", n.Name, first[n.Name])
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+	})
+
+	t.Run("faults and ssh stop", func(t *testing.T) {
+		n := l.Nodes[1]
+		if err := l.SetFault(n.Name, "slow-start", "5"); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(filepath.Join(n.MountDir, "run", "omssim-faults", "slow-start")); err != nil || string(b) != "5" {
+			t.Errorf("fault file: %q, %v", b, err)
+		}
+		if err := l.ClearFault(n.Name, "slow-start"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(n.FaultPath("slow-start")); !os.IsNotExist(err) {
+			t.Errorf("fault file still there after ClearFault: %v", err)
+		}
+		if err := l.StopSSH(n.Name); err != nil {
+			t.Fatal(err)
+		}
+		addr := n.IP + ":2222"
+		if listening(ctx, addr) {
+			t.Errorf("%s still listening after StopSSH", addr)
+		}
+		if err := l.StartSSH(ctx, n.Name); err != nil {
+			t.Fatal(err)
+		}
+		if !listening(ctx, addr) {
+			t.Errorf("%s not listening after StartSSH", addr)
+		}
+	})
+
+	t.Run("up again reuses the lab", func(t *testing.T) {
+		again, err := Up(ctx, smokeConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range again.Nodes {
+			if n.ContainerID != l.Nodes[i].ContainerID {
+				t.Errorf("%s: container %s replaced by %s", n.Name, l.Nodes[i].ContainerID, n.ContainerID)
+			}
+		}
+	})
+
+	// Down from the state file, as `omslab down` in another process does.
+	loaded, err := Load(l.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loaded.Down(ctx); err != nil {
+		t.Fatalf("Down: %v", err)
+	}
+	downDone = true
+
+	if ids, err := labContainers(ctx, l.Name); err != nil || len(ids) != 0 {
+		t.Errorf("containers of the lab left: %v (%v)", ids, err)
+	}
+	for _, n := range l.Nodes {
+		if st := containerState(ctx, n.OldContainer); st != "" {
+			t.Errorf("container %s left, %s", n.OldContainer, st)
+		}
+		if n.SSHPid != 0 && pidRuns(n.SSHPid, n.SSHConfig) {
+			t.Errorf("sshd of %s (pid %d) still runs", n.Name, n.SSHPid)
+		}
+	}
+	if open := l.OpenPorts(ctx); len(open) != 0 {
+		t.Errorf("still listening: %v", open)
+	}
+	db, err := l.OpenDB(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var left int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'smoke\\_%'").Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d databases of the smoke lab left", left)
+	}
+	if _, err := os.Stat(l.Dir); !os.IsNotExist(err) {
+		t.Errorf("state directory %s left: %v", l.Dir, err)
+	}
+}
