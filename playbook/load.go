@@ -19,8 +19,8 @@ type Lookup func(name string) (modules.Spec, bool)
 type Options struct {
 	// Lookup finds modules; nil means modules.Lookup.
 	Lookup Lookup
-	// ModuleNames are the names suggestions are drawn from ("did you mean"); nil means
-	// modules.Names() when Lookup is nil.
+	// ModuleNames are the names suggestions are drawn from ("did you mean"); nil means the
+	// registry's names that Lookup finds.
 	ModuleNames []string
 }
 
@@ -100,8 +100,14 @@ func newLoader(opts Options) *loader {
 	l := &loader{lookup: opts.Lookup, moduleNames: opts.ModuleNames}
 	if l.lookup == nil {
 		l.lookup = Registry
-		if l.moduleNames == nil {
-			l.moduleNames = modules.Names()
+	}
+	if l.moduleNames == nil {
+		// The registry's names that the lookup knows: suggestions must name real modules.
+		l.moduleNames = []string{}
+		for _, n := range modules.Names() {
+			if _, ok := l.lookup(n); ok {
+				l.moduleNames = append(l.moduleNames, n)
+			}
 		}
 	}
 	return l

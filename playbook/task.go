@@ -177,12 +177,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (l *loader) suggestModules() []string {
-	if l.moduleNames == nil {
-		return []string{}
-	}
-	return l.moduleNames
-}
+func (l *loader) suggestModules() []string { return l.moduleNames }
 
 // moduleArgs keeps a module's arguments raw, with places; a string stands for the module's
 // free-form argument.
