@@ -28,4 +28,3 @@ func cachedRefs(s string) ([]string, error) {
 	refsCache.Store(s, refsEntry{names, err})
 	return names, err
 }
-

@@ -140,11 +140,15 @@ func loadEnv(t *testing.T, pb string, opts Options, files map[string]string) (*e
 		return p
 	}
 	opts.Playbook = write("play.yml", pb)
-	if len(opts.Inventories) == 0 {
-		opts.Inventories = []string{write("inv.yml", testInventory)}
-	}
 	for name, content := range files {
 		write(name, content)
+	}
+	if len(opts.Inventories) == 0 {
+		if _, ok := files["inv.yml"]; ok {
+			opts.Inventories = []string{filepath.Join(e.dir, "inv.yml")}
+		} else {
+			opts.Inventories = []string{write("inv.yml", testInventory)}
+		}
 	}
 	p, err := loadWith(context.Background(), opts, e.lookup)
 	if err != nil {

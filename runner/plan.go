@@ -364,7 +364,7 @@ func compileConds(t *playbook.Task, vals []playbook.Value) ([]*tmpl.Program, err
 	for _, v := range vals {
 		prog, err := tmpl.CompileValue(v.V, nil)
 		if err != nil {
-			return nil, &playbook.Error{Pos: v.Pos, Task: t.Name, Msg: err.Error(), Fix: "write an expr expression without braces, e.g. result.rc == 0", Err: err}
+			return nil, &playbook.Error{Pos: v.Pos, Task: displayName(t), Msg: err.Error(), Fix: "write an expr expression without braces, e.g. result.rc == 0", Err: err}
 		}
 		out = append(out, prog)
 	}
