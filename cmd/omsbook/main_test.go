@@ -84,14 +84,22 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 var (
 	durationRE  = regexp.MustCompile(`\b\d+(\.\d+)?(ns|µs|us|ms|s|m\d+(\.\d+)?s|h\d+m\d+(\.\d+)?s)\b`)
 	timestampRE = regexp.MustCompile(`\d{8}T\d{6}Z`)
+	// journalRE also drops the -2, -3 ... a journal gets when another run started in the same
+	// second, which depends on how fast the machine is.
+	journalRE = regexp.MustCompile(`\d{8}T\d{6}Z-([^/\s]*?)(-\d+)?\.jsonl`)
 )
 
-// normalise makes output comparable between runs: the work directory becomes $WORK, times and
+// normalise makes output comparable between runs and checkouts: the work directory becomes
+// $WORK, the repository $REPO, times and
 // durations become placeholders.
 func normalise(ts *testscript.TestScript, s string) string {
 	if work := ts.Getenv("WORK"); work != "" {
 		s = strings.ReplaceAll(s, work, "$WORK")
 	}
+	if repo := ts.Getenv("REPO"); repo != "" {
+		s = strings.ReplaceAll(s, repo, "$REPO")
+	}
+	s = journalRE.ReplaceAllString(s, "TIMESTAMP-$1.jsonl")
 	s = timestampRE.ReplaceAllString(s, "TIMESTAMP")
 	return durationRE.ReplaceAllString(s, "DURATION")
 }
