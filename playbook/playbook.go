@@ -34,6 +34,8 @@ type Error struct {
 	Msg  string // what is wrong, lowercase
 	Fix  string // what to do, may be empty
 	Task string // the task's name, when the error is inside a task
+	// Host names the host the error is specific to (a template that fails for one host only).
+	Host string
 	Err  error
 }
 
@@ -42,8 +44,13 @@ func (e *Error) Error() string {
 	if s != "" {
 		s += ": "
 	}
-	if e.Task != "" {
+	switch {
+	case e.Task != "" && e.Host != "":
+		s += fmt.Sprintf("task %q on %s: ", e.Task, e.Host)
+	case e.Task != "":
 		s += fmt.Sprintf("task %q: ", e.Task)
+	case e.Host != "":
+		s += "on " + e.Host + ": "
 	}
 	s += e.Msg
 	if e.Fix != "" {
