@@ -937,7 +937,7 @@ func TestLoadErrors(t *testing.T) {
   tasks:
     - name: bad
       rec: 'x {{ .nope }}'
-`, nil, `task "bad": on hz-1: argument "msg": undefined variable "nope"`, 5},
+`, nil, `task "bad" on hz-1: argument "msg": undefined variable "nope"`, 5},
 		{"undefined nested key", `
 - name: p
   hosts: all

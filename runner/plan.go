@@ -564,10 +564,7 @@ func taskError(t *playbook.Task, pos playbook.Pos, host, msg, fix string, err er
 	if pos.File == "" {
 		pos = t.Pos
 	}
-	if host != "" {
-		msg = "on " + host + ": " + msg
-	}
-	return &playbook.Error{Pos: pos, Task: displayName(t), Msg: msg, Fix: fix, Err: err}
+	return &playbook.Error{Pos: pos, Task: displayName(t), Host: host, Msg: msg, Fix: fix, Err: err}
 }
 
 var _ = strings.TrimSpace
