@@ -27,8 +27,10 @@ func TestFetch(t *testing.T) {
 			wantDest: func(remote, ctrl string) string { return filepath.Join(ctrl, "config.yaml") },
 		},
 		{
-			name:     "flat into a directory",
-			raw:      func(remote, ctrl string) map[string]any { return map[string]any{"src": remote, "dest": ctrl + "/", "flat": true} },
+			name: "flat into a directory",
+			raw: func(remote, ctrl string) map[string]any {
+				return map[string]any{"src": remote, "dest": ctrl + "/", "flat": true}
+			},
 			wantDest: func(remote, ctrl string) string { return filepath.Join(ctrl, "remote.yaml") },
 		},
 		{
