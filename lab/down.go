@@ -22,6 +22,15 @@ import (
 // running (see mariadb.Stop). The inventory of the default lab, inventories/lab.yml, is kept:
 // it is committed and describes the default lab whether it is up or not.
 func (l *Lab) Down(ctx context.Context) error {
+	unlock, err := lockInstance(ctx, l.Dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return l.down(ctx)
+}
+
+func (l *Lab) down(ctx context.Context) error {
 	var errs []error
 	if err := l.removeOwnContainers(ctx); err != nil {
 		errs = append(errs, err)

@@ -30,22 +30,27 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := Prerequisites(ctx, l.Config.ModuleRoot); err != nil {
 		return nil, err
 	}
+	unlock, err := lockInstance(ctx, l.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if old, err := Load(l.Dir); err == nil {
 		old.log = cfg.Log
 		if sameConfig(old.Config, l.Config) {
-			if err := old.Check(ctx); err == nil {
+			err := old.Check(ctx)
+			if err == nil {
 				old.logf("already up and healthy; reusing it")
 				if err := old.writeInventory(); err != nil {
 					return nil, err
 				}
 				return old, nil
-			} else {
-				old.logf("up but not healthy (%v); replacing it", err)
 			}
+			old.logf("up but not healthy (%v); replacing it", err)
 		} else {
 			old.logf("up with another configuration; replacing it")
 		}
-		if err := old.Down(ctx); err != nil {
+		if err := old.down(ctx); err != nil {
 			return nil, fmt.Errorf("lab %s: tear down the previous lab before replacing it: %w", l.Name, err)
 		}
 	}
@@ -53,7 +58,7 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 		// Stop what was started, with a fresh context: ctx may be what ended Up.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
-		if derr := l.Down(dctx); derr != nil {
+		if derr := l.down(dctx); derr != nil {
 			err = errors.Join(err, fmt.Errorf("and tearing the half-built lab down failed: %w", derr))
 		}
 		return nil, err
@@ -67,6 +72,14 @@ func (l *Lab) up(ctx context.Context) error {
 	// its first save): they are this instance's by name and label.
 	if err := l.removeOwnContainers(ctx); err != nil {
 		return err
+	}
+	// A fresh deploy starts with empty mounts and configs: data or fault files left by an
+	// interrupted lab must not leak into this one. The sshd directory stays, so host keys
+	// (and the known_hosts users may have copied) survive a redeploy.
+	for _, sub := range []string{"nodes", "regions", "backups"} {
+		if err := os.RemoveAll(filepath.Join(l.Dir, sub)); err != nil {
+			return fmt.Errorf("lab %s: clear %s: %w", l.Name, sub, err)
+		}
 	}
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return fmt.Errorf("lab %s: create state directory: %w", l.Name, err)
