@@ -317,3 +317,31 @@ func TestAnchorsAndMergeKeys(t *testing.T) {
 		t.Fatalf("alias args = %+v", ts[1].Args)
 	}
 }
+
+func TestNodeValueScalars(t *testing.T) {
+	tests := []struct {
+		src  string
+		want any
+	}{
+		{"42", 42},
+		{"-7", -7},
+		{"0x10", 16},
+		{"1.5", 1.5},
+		{"true", true},
+		{"False", false},
+		{"~", nil},
+		{`"42"`, "42"},
+		{"yes", "yes"}, // YAML 1.2: a string, not a bool
+		{"[1, a, {b: 2}]", []any{1, "a", map[string]any{"b": 2}}},
+	}
+	for _, tt := range tests {
+		n, err := ParseYAML("v.yml", []byte(tt.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := NodeValue("v.yml", n)
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("NodeValue(%s) = %#v, %v; want %#v", tt.src, got, err, tt.want)
+		}
+	}
+}

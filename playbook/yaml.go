@@ -213,6 +213,20 @@ func NodeValue(file string, n *yaml.Node) (any, error) {
 			return n.Value, nil
 		case "!!null":
 			return nil, nil
+		case "!!int":
+			// The common decimal case without a decoder; others (0x, 0o, 1_000) below.
+			if i, err := strconv.Atoi(n.Value); err == nil {
+				return i, nil
+			}
+		case "!!bool":
+			switch n.Value {
+			case "true":
+				return true, nil
+			case "false":
+				return false, nil
+			}
+		}
+		switch n.Tag {
 		case "!!bool", "!!int", "!!float":
 			var v any
 			if err := n.Decode(&v); err != nil {
