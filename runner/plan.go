@@ -47,7 +47,9 @@ type plan struct {
 	plays []*playPlan
 
 	stopping atomic.Bool
-	runOnce  sync.Once
+
+	regionMu    sync.Mutex
+	regionCache map[string][]any
 }
 
 // playPlan is one play with the hosts it runs on and its checked tasks.
@@ -57,6 +59,7 @@ type playPlan struct {
 	tasks []*taskPlan
 	// varsFiles caches the contents of each vars_files path.
 	varsFiles map[string]map[string]any
+	playHosts []any // the play_hosts variable, shared by every host
 }
 
 // taskPlan is one task, or a block, with what load resolved about it.
@@ -204,16 +207,7 @@ func hasHost(hosts []*inventory.Host, name string) bool {
 func (p *plan) addMagic(vars map[string]any, h *inventory.Host) {
 	vars["inventory_hostname"] = h.Name
 	vars["region"] = h.Region
-	var nodes []any
-	for _, o := range p.inv.Hosts {
-		if o.Region == h.Region && h.Region != "" {
-			nodes = append(nodes, o.Name)
-		}
-	}
-	if nodes == nil {
-		nodes = []any{}
-	}
-	vars["region_nodes"] = nodes
+	vars["region_nodes"] = p.regionNodes(h.Region)
 	vars["groups"] = p.groups
 	vars["playbook_dir"] = p.baseDir
 	vars["omsbook_check_mode"] = p.opts.Check
@@ -221,6 +215,25 @@ func (p *plan) addMagic(vars map[string]any, h *inventory.Host) {
 
 // magicNames are the variables omsbook sets itself.
 var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "omsbook_check_mode", "hostvars", "play_hosts"}
+
+// regionNodes lists a region's node names, computed once per region: every host of the
+// region shares the list (templates only read it).
+func (p *plan) regionNodes(region string) []any {
+	p.regionMu.Lock()
+	defer p.regionMu.Unlock()
+	if p.regionCache == nil {
+		p.regionCache = map[string][]any{}
+		for _, o := range p.inv.Hosts {
+			if o.Region != "" {
+				p.regionCache[o.Region] = append(p.regionCache[o.Region], o.Name)
+			}
+		}
+	}
+	if nodes, ok := p.regionCache[region]; ok {
+		return nodes
+	}
+	return []any{}
+}
 
 // collectRuntimeNames finds every name a task may define at run time: register names and
 // set_fact keys.
@@ -490,7 +503,10 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 		delete(eligible, k)
 	}
 	vars["hostvars"] = p.staticHostvars
-	vars["play_hosts"] = hostNamesAny(pp.hosts)
+	if pp.playHosts == nil {
+		pp.playHosts = hostNamesAny(pp.hosts)
+	}
+	vars["play_hosts"] = pp.playHosts
 	for _, k := range magicNames {
 		delete(eligible, k)
 	}
