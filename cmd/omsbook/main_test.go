@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -54,6 +55,7 @@ func TestScripts(t *testing.T) {
 			"golden":    func(ts *testscript.TestScript, neg bool, args []string) { cmdGolden(ts, neg, args, goldenDir) },
 			"jsonlines": cmdJSONLines,
 			"journal":   cmdJournal,
+			"interrupt": cmdInterrupt,
 		},
 	})
 }
@@ -188,5 +190,78 @@ func cmdJournal(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) == 3 && strings.Contains(string(data), args[2]) {
 			ts.Fatalf("journal file %s holds %q", f, args[2])
 		}
+	}
+}
+
+// cmdInterrupt runs a program, waits until a line of its stdout matches REGEX, sends it
+// COUNT SIGINTs (200 ms apart), and checks its exit code:
+// interrupt REGEX COUNT CODE PROGRAM [ARGS...]. Its output is kept for stdout and stderr.
+func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 4 {
+		ts.Fatalf("usage: interrupt REGEX COUNT CODE PROGRAM [ARGS...]")
+	}
+	re, err := regexp.Compile(args[0])
+	ts.Check(err)
+	count, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	want, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	path, err := exec.LookPath(args[3])
+	ts.Check(err)
+	cmd := exec.Command(path, args[4:]...)
+	cmd.Dir = ts.Getenv("WORK")
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	ts.Check(err)
+	ts.Check(cmd.Start())
+
+	var stdout strings.Builder
+	seen := make(chan struct{})
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		sc := bufio.NewScanner(out)
+		signalled := false
+		for sc.Scan() {
+			stdout.WriteString(sc.Text() + "\n")
+			if !signalled && re.MatchString(sc.Text()) {
+				signalled = true
+				close(seen)
+			}
+		}
+	}()
+	select {
+	case <-seen:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-copied
+		_ = cmd.Wait()
+		ts.Fatalf("no stdout line matched %q within 30s:\n%s%s", args[0], stdout.String(), stderr.String())
+	case <-copied:
+		_ = cmd.Wait()
+		ts.Fatalf("the program ended before a stdout line matched %q:\n%s%s", args[0], stdout.String(), stderr.String())
+	}
+	for i := 0; i < count; i++ {
+		if i > 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+		ts.Check(cmd.Process.Signal(os.Interrupt))
+	}
+	<-copied
+	err = cmd.Wait()
+	got := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("interrupt: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	fmt.Fprint(ts.Stdout(), stdout.String())
+	fmt.Fprint(ts.Stderr(), stderr.String())
+	if got != want {
+		ts.Fatalf("exit code %d, want %d\n%s%s", got, want, stdout.String(), stderr.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -173,7 +174,7 @@ func cmdListHosts(args []string, io stdio) error {
 	byPlay := plan.Hosts()
 	for i, play := range playOrder(plan) {
 		hosts := byPlay[play]
-		fmt.Fprintf(io.out, "\n  play #%d %q: %s\n", i+1, play, plural(len(hosts), "host"))
+		fmt.Fprintf(io.out, "\n  play #%d %s: %s\n", i+1, playLabel(play), plural(len(hosts), "host"))
 		width := 0
 		for _, h := range hosts {
 			width = max(width, len(h.Name))
@@ -200,26 +201,35 @@ func cmdListTasks(args []string, io stdio) error {
 	for _, t := range tasks {
 		width = max(width, len([]rune(t.Name)))
 	}
+	// Tasks come in run order; a new play starts where the play name changes.
 	n := 0
-	for _, play := range playOrder(plan) {
-		n++
-		fmt.Fprintf(io.out, "\n  play #%d %q:\n", n, play)
-		for _, t := range tasks {
-			if t.Play != play {
-				continue
-			}
-			line := fmt.Sprintf("    %-*s  %s", width, t.Name, t.Pos)
-			if len(t.Tags) > 0 {
-				line += "  tags: " + strings.Join(t.Tags, ",")
-			}
-			fmt.Fprintln(io.out, strings.TrimRight(line, " "))
+	for i, t := range tasks {
+		if i == 0 || t.Play != tasks[i-1].Play {
+			n++
+			fmt.Fprintf(io.out, "\n  play #%d %s:\n", n, playLabel(t.Play))
 		}
+		line := fmt.Sprintf("    %-*s  %s", width, t.Name, t.Pos)
+		if len(t.Tags) > 0 {
+			line += "  tags: " + strings.Join(t.Tags, ",")
+		}
+		fmt.Fprintln(io.out, strings.TrimRight(line, " "))
+	}
+	if len(tasks) == 0 {
+		fmt.Fprintln(io.out, "\n  no task selected (see --tags, --skip-tags and --start-at-task)")
 	}
 	return nil
 }
 
+func playLabel(name string) string {
+	if name == "" {
+		return "(unnamed)"
+	}
+	return strconv.Quote(name)
+}
+
 // playOrder lists the plays by name in the order they run: as the tasks give them, then plays
-// without tasks.
+// without selected tasks. Plan.Hosts is keyed by play name, so plays that share a name are
+// listed once.
 func playOrder(plan *runner.Plan) []string {
 	var order []string
 	seen := map[string]bool{}
