@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,6 +83,7 @@ func buildFuncs() template.FuncMap {
 	f["fromYaml"] = fromYAML
 	f["toJson"] = toJSON
 	f["fromJson"] = fromJSON
+	f["collect"] = collect
 	f[captureFunc] = captureValue
 	return f
 }
@@ -91,6 +93,42 @@ func buildFuncs() template.FuncMap {
 func ShellQuote(v any) string {
 	s := fmt.Sprint(v)
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// collect gathers the value of key from every map in a map of maps (in key order, so that
+// `collect .hostvars "cm_hb_db"` is the same on every run) or in a list of maps (in list order),
+// skipping maps that lack the key: sprig's pluck takes its maps one by one, which a template
+// cannot do for a whole hostvars.
+func collect(from any, key string) ([]any, error) {
+	var maps []any
+	switch c := from.(type) {
+	case map[string]any:
+		names := make([]string, 0, len(c))
+		for name := range c {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			maps = append(maps, c[name])
+		}
+	case []any:
+		maps = c
+	case []map[string]any:
+		for _, m := range c {
+			maps = append(maps, m)
+		}
+	default:
+		return nil, fmt.Errorf("collect: want a map or a list of maps, got %T", from)
+	}
+	out := []any{}
+	for _, m := range maps {
+		if mm, ok := m.(map[string]any); ok {
+			if v, ok := mm[key]; ok {
+				out = append(out, v)
+			}
+		}
+	}
+	return out, nil
 }
 
 func toYAML(v any) (string, error) {

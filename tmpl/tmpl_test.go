@@ -16,9 +16,12 @@ func testVars() map[string]any {
 		"inventory_hostname": "oms-hz-1",
 		"region":             "hangzhou",
 		"enabled":            true,
+		"rows":               []any{map[string]any{"v": 1}, map[string]any{"w": 0}, map[string]any{"v": 2}},
 		"empty":              map[string]any{"nothing": nil},
 		"hostvars": map[string]any{
-			"oms-hz-1": map[string]any{"oms_host_ip": "10.0.0.11"},
+			"oms-hz-2":  map[string]any{"oms_host_ip": "10.0.0.12"},
+			"oms-hz-1":  map[string]any{"oms_host_ip": "10.0.0.11"},
+			"localhost": map[string]any{},
 		},
 	}
 }
@@ -46,6 +49,8 @@ func TestRender(t *testing.T) {
 		{"shquote number", `{{ shquote .metadb.port }}`, `'3306'`},
 		{"toYaml", `{{ toYaml .metadb }}`, "host: 127.0.0.1\nport: 3306\nuser: root"},
 		{"toJson", `{{ toJson .nodes }}`, `["oms-hz-1","oms-hz-2","oms-sh-1"]`},
+		{"collect from a map of maps, in key order", `{{ collect .hostvars "oms_host_ip" }}`, []any{"10.0.0.11", "10.0.0.12"}},
+		{"collect from a list of maps", `{{ collect .rows "v" }}`, []any{1, 2}},
 		{"index with dashes", `{{ (index .hostvars "oms-hz-1").oms_host_ip }}`, "10.0.0.11"},
 		{"if else", `{{ if eq .region "hangzhou" }}hz{{ else }}other{{ end }}`, "hz"},
 		{"range", `{{ range .nodes }}{{ . }},{{ end }}`, "oms-hz-1,oms-hz-2,oms-sh-1,"},
