@@ -116,7 +116,7 @@ func StateDir() string {
 // paths are this package's files under the state directory.
 type paths struct{ dir string }
 
-func newPaths() paths               { return paths{dir: filepath.Join(StateDir(), "mariadb")} }
+func newPaths(root string) paths    { return paths{dir: filepath.Join(root, "mariadb")} }
 func (p paths) data() string        { return filepath.Join(p.dir, "data") }
 func (p paths) run() string         { return filepath.Join(p.dir, "run") }
 func (p paths) socket() string      { return filepath.Join(p.dir, "run", "mariadbd.sock") }
@@ -126,15 +126,20 @@ func (p paths) initFile() string    { return filepath.Join(p.dir, "init.sql") }
 func (p paths) lockFile() string    { return filepath.Join(p.dir, "ensure.lock") }
 func (p paths) installMark() string { return filepath.Join(p.dir, "data", ".omslab-installed") }
 
-// labServer is the Server value with the lab's endpoint and credentials.
-func labServer() *Server {
-	return &Server{Host: Host, Port: Port, User: User, Password: Password}
+// labServer is the Server value with the lab's credentials on the given port of Host.
+func labServer(port int) *Server {
+	return &Server{Host: Host, Port: port, User: User, Password: Password}
 }
 
 // Ensure makes sure a MariaDB server answers on 127.0.0.1:3306 with the lab credentials and
 // returns it. See the package comment for what it reuses and what it starts.
 func Ensure(ctx context.Context) (*Server, error) {
-	p := newPaths()
+	return ensureAt(ctx, StateDir(), Port)
+}
+
+// ensureAt is Ensure for a state root and port (tests use their own).
+func ensureAt(ctx context.Context, root string, port int) (*Server, error) {
+	p := newPaths(root)
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("mariadb: create state directory %s: %w (set %s to a writable directory)", p.dir, err, StateDirEnv)
 	}
@@ -144,7 +149,7 @@ func Ensure(ctx context.Context) (*Server, error) {
 	}
 	defer unlock()
 
-	srv := labServer()
+	srv := labServer(port)
 	if pid, ok := ownPid(p); ok {
 		srv.Started, srv.Pid = true, pid
 	}
@@ -163,7 +168,7 @@ func Ensure(ctx context.Context) (*Server, error) {
 		return nil, fmt.Errorf("mariadb: a server on %s does not accept the lab user %q (%v); "+
 			"stop it or create the user with all privileges from 127.0.0.1 and localhost", srv.Addr(), User, probeErr)
 	}
-	if err := start(ctx, p); err != nil {
+	if err := start(ctx, p, port); err != nil {
 		return nil, err
 	}
 	pid, ok := ownPid(p)
@@ -177,7 +182,12 @@ func Ensure(ctx context.Context) (*Server, error) {
 // Stop stops the server this package started, by its recorded pid, and waits for it to exit.
 // It does nothing when this package has no running server on record.
 func Stop(ctx context.Context) error {
-	p := newPaths()
+	return stopAt(ctx, StateDir())
+}
+
+// stopAt is Stop for a state root.
+func stopAt(ctx context.Context, root string) error {
+	p := newPaths(root)
 	if _, err := os.Stat(p.dir); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -273,9 +283,9 @@ func addUserThroughSystemSocket(ctx context.Context) error {
 
 // start initialises the datadir when needed and starts mariadbd, detached, then waits until
 // it answers with the lab credentials.
-func start(ctx context.Context, p paths) error {
+func start(ctx context.Context, p paths, port int) error {
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("mariadb: no server answers on %s:%d and starting one needs root; run as root or start MariaDB with user %q yourself", Host, Port, User)
+		return fmt.Errorf("mariadb: no server answers on %s:%d and starting one needs root; run as root or start MariaDB with user %q yourself", Host, port, User)
 	}
 	server, err := findProgram("/usr/sbin/mariadbd", "/usr/sbin/mysqld")
 	if err != nil {
@@ -324,7 +334,7 @@ func start(ctx context.Context, p paths) error {
 		"--log-error=" + p.errLog(),
 		"--init-file=" + p.initFile(),
 		"--bind-address=" + Host,
-		"--port=" + strconv.Itoa(Port),
+		"--port=" + strconv.Itoa(port),
 		"--skip-name-resolve",
 		"--character-set-server=utf8mb4",
 		"--collation-server=utf8mb4_general_ci",
@@ -349,7 +359,7 @@ func start(ctx context.Context, p paths) error {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }() // reaps the server if it exits while we live
 
-	srv := labServer()
+	srv := labServer(port)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if err := probe(ctx, srv); err == nil {

@@ -3,6 +3,7 @@ package mariadb
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -178,5 +179,94 @@ func TestEnsureIntegration(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("database %s still exists after DROP", name)
+	}
+}
+
+// freePort returns a TCP port on 127.0.0.1 that nothing listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestStartStopOwnServer starts a private server (its own state root and a free port, so the
+// shared lab server on 3306 is left alone), reuses it, and stops it by its recorded pid.
+func TestStartStopOwnServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: starts mariadbd (run without -short)")
+	}
+	if os.Geteuid() != 0 {
+		skipOrFail(t, "starting mariadbd needs root")
+	}
+	if _, err := findProgram("/usr/sbin/mariadbd", "/usr/sbin/mysqld"); err != nil {
+		skipOrFail(t, "MariaDB is not installed: %s", installHint)
+	}
+	// Under /var/tmp, not t.TempDir(): the server drops root and must reach its datadir.
+	root, err := os.MkdirTemp("/var/tmp", "omsbook-mariadb-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	t.Cleanup(func() {
+		_ = stopAt(context.Background(), root)
+		os.RemoveAll(root)
+	})
+	port := freePort(t)
+
+	srv, err := ensureAt(ctx, root, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !srv.Started || srv.Pid == 0 || srv.Port != port {
+		t.Fatalf("ensureAt gave %+v, want a server this package started on port %d", srv, port)
+	}
+	db, err := srv.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE omslab_own_test"); err != nil {
+		t.Errorf("lab user cannot create a database: %v", err)
+	}
+	db.Close()
+
+	again, err := ensureAt(ctx, root, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Pid != srv.Pid {
+		t.Errorf("second ensureAt started pid %d, want the running %d reused", again.Pid, srv.Pid)
+	}
+
+	if err := stopAt(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	if alive(srv.Pid) {
+		t.Errorf("server pid %d still alive after stop", srv.Pid)
+	}
+	if listening(ctx, srv.Addr()) {
+		t.Errorf("%s still listening after stop", srv.Addr())
+	}
+	if err := stopAt(ctx, root); err != nil {
+		t.Errorf("stop with nothing running: %v", err)
+	}
+
+	// A restart reuses the initialised datadir: the database created above is still there.
+	srv, err = ensureAt(ctx, root, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err = srv.Open(ctx, "omslab_own_test")
+	if err != nil {
+		t.Errorf("database lost across a restart: %v", err)
+	} else {
+		db.Close()
 	}
 }
