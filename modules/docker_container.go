@@ -139,7 +139,7 @@ func (m DockerContainer) run(ctx context.Context, h *Host, args Args, check bool
 			ci, err = dc.d.inspectContainer(ctx, dc.name)
 		}
 	default:
-		res = Result{Msg: fmt.Sprintf("container %s %s", dc.name, describeState(ci)), Data: map[string]any{"action": "none"}}
+		res = Result{Msg: fmt.Sprintf("container %s %s", dc.name, dockerDescribeState(ci)), Data: map[string]any{"action": "none"}}
 	}
 	if err != nil {
 		return Result{}, err
@@ -152,7 +152,7 @@ func (m DockerContainer) run(ctx context.Context, h *Host, args Args, check bool
 	return res, nil
 }
 
-func describeState(ci *containerInspect) string {
+func dockerDescribeState(ci *containerInspect) string {
 	if ci == nil {
 		return "does not exist"
 	}
@@ -177,7 +177,7 @@ type runSpec struct {
 	env           map[string]string
 	privileged    *bool
 	pidsLimit     *int
-	ulimits       []ulimit
+	ulimits       []dockerUlimit
 	tty           *bool
 	interactive   *bool
 	restartPolicy string
@@ -189,7 +189,7 @@ func (s runSpec) empty() bool {
 		s.pidsLimit == nil && len(s.ulimits) == 0 && s.tty == nil && s.interactive == nil && s.restartPolicy == "" && s.command == nil
 }
 
-func optBool(args Args, name string) *bool {
+func omsOptBool(args Args, name string) *bool {
 	if !args.Has(name) {
 		return nil
 	}
@@ -202,7 +202,7 @@ func (dc *dockerContainerRun) spec(ctx context.Context) (runSpec, error) {
 	a := dc.args
 	s := runSpec{
 		image: a.String("image"), networkMode: a.String("network_mode"), restartPolicy: a.String("restart_policy"),
-		privileged: optBool(a, "privileged"), tty: optBool(a, "tty"), interactive: optBool(a, "interactive"),
+		privileged: omsOptBool(a, "privileged"), tty: omsOptBool(a, "tty"), interactive: omsOptBool(a, "interactive"),
 	}
 	if a.Has("binds") {
 		s.hasBinds = true
@@ -250,7 +250,7 @@ func (dc *dockerContainerRun) spec(ctx context.Context) (runSpec, error) {
 		s.pidsLimit = &n
 	}
 	for _, u := range a.Strings("ulimits") {
-		ul, err := parseUlimit(u)
+		ul, err := parseDockerUlimit(u)
 		if err != nil {
 			return s, err
 		}
@@ -272,23 +272,23 @@ func (dc *dockerContainerRun) spec(ctx context.Context) (runSpec, error) {
 	return s, nil
 }
 
-func parseUlimit(s string) (ulimit, error) {
+func parseDockerUlimit(s string) (dockerUlimit, error) {
 	name, limits, ok := strings.Cut(s, "=")
 	if !ok || name == "" {
-		return ulimit{}, fmt.Errorf("ulimit %q: write name=soft[:hard], e.g. nproc=65535:65535", s)
+		return dockerUlimit{}, fmt.Errorf("ulimit %q: write name=soft[:hard], e.g. nproc=65535:65535", s)
 	}
 	softS, hardS, hasHard := strings.Cut(limits, ":")
 	soft, err := strconv.ParseInt(softS, 10, 64)
 	if err != nil {
-		return ulimit{}, fmt.Errorf("ulimit %q: soft limit %q is not a number", s, softS)
+		return dockerUlimit{}, fmt.Errorf("ulimit %q: soft limit %q is not a number", s, softS)
 	}
 	hard := soft
 	if hasHard {
 		if hard, err = strconv.ParseInt(hardS, 10, 64); err != nil {
-			return ulimit{}, fmt.Errorf("ulimit %q: hard limit %q is not a number", s, hardS)
+			return dockerUlimit{}, fmt.Errorf("ulimit %q: hard limit %q is not a number", s, hardS)
 		}
 	}
-	return ulimit{Name: name, Soft: soft, Hard: hard}, nil
+	return dockerUlimit{Name: name, Soft: soft, Hard: hard}, nil
 }
 
 // isSecretEnv reports whether the value of env key k must be masked and kept off argv.
@@ -318,11 +318,11 @@ func (dc *dockerContainerRun) specDiff(s runSpec, ci *containerInspect) (lines [
 		cmp("network_mode", s.networkMode, ci.HostConfig.NetworkMode)
 	}
 	if s.hasBinds {
-		want, have := sortedCopy(s.binds), sortedCopy(ci.HostConfig.Binds)
+		want, have := omsSortedCopy(s.binds), omsSortedCopy(ci.HostConfig.Binds)
 		cmp("binds", "["+strings.Join(want, ", ")+"]", "["+strings.Join(have, ", ")+"]")
 	}
 	if len(s.env) > 0 {
-		have := envMap(ci.Config.Env)
+		have := dockerEnvMap(ci.Config.Env)
 		for _, k := range omsutil.SortedKeys(s.env) {
 			w, hv := s.env[k], "(unset)"
 			if v, ok := have[k]; ok {
@@ -349,7 +349,7 @@ func (dc *dockerContainerRun) specDiff(s runSpec, ci *containerInspect) (lines [
 		if ci.HostConfig.PidsLimit != nil {
 			have = *ci.HostConfig.PidsLimit
 		}
-		cmp("pids_limit", pidsLimitString(int64(*s.pidsLimit)), pidsLimitString(have))
+		cmp("pids_limit", dockerPidsLimit(int64(*s.pidsLimit)), dockerPidsLimit(have))
 	}
 	if len(s.ulimits) > 0 {
 		var want, have []string
@@ -359,7 +359,7 @@ func (dc *dockerContainerRun) specDiff(s runSpec, ci *containerInspect) (lines [
 		for _, u := range ci.HostConfig.Ulimits {
 			have = append(have, u.String())
 		}
-		cmp("ulimits", "["+strings.Join(sortedCopy(want), ", ")+"]", "["+strings.Join(sortedCopy(have), ", ")+"]")
+		cmp("ulimits", "["+strings.Join(omsSortedCopy(want), ", ")+"]", "["+strings.Join(omsSortedCopy(have), ", ")+"]")
 	}
 	if s.tty != nil {
 		cmp("tty", strconv.FormatBool(*s.tty), strconv.FormatBool(ci.Config.Tty))
@@ -382,14 +382,14 @@ func (dc *dockerContainerRun) specDiff(s runSpec, ci *containerInspect) (lines [
 	return lines, before, after
 }
 
-func pidsLimitString(n int64) string {
+func dockerPidsLimit(n int64) string {
 	if n <= 0 {
 		return "unlimited"
 	}
 	return strconv.FormatInt(n, 10)
 }
 
-func sortedCopy(ss []string) []string {
+func omsSortedCopy(ss []string) []string {
 	out := append([]string(nil), ss...)
 	sort.Strings(out)
 	return out
@@ -560,23 +560,23 @@ func (dc *dockerContainerRun) envArgs(ctx context.Context, env map[string]string
 	if len(secretLines) == 0 {
 		return args, cleanup, nil
 	}
-	file := "/tmp/.omsbook-env-" + randomHex(8)
+	file := "/tmp/.omsbook-env-" + omsRandomHex(8)
 	if err := dc.h.Conn.Put(ctx, strings.NewReader(strings.Join(secretLines, "\n")+"\n"), file, 0o600); err != nil {
 		return nil, cleanup, fmt.Errorf("write the secret env file on %s: %w", dc.h.Name, err)
 	}
-	cleanup = func() { removeHostFile(dc.h, file) }
+	cleanup = func() { omsRemoveHostFile(dc.h, file) }
 	return append(args, "--env-file", file), cleanup, nil
 }
 
-// removeHostFile removes a temporary file on the executing host, even when the task's context
+// omsRemoveHostFile removes a temporary file on the executing host, even when the task's context
 // is already cancelled.
-func removeHostFile(h *Host, file string) {
+func omsRemoveHostFile(h *Host, file string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, _ = h.Conn.Exec(ctx, h.ArgvCmd("rm", "-f", "--", file))
 }
 
-func randomHex(n int) string {
+func omsRandomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
@@ -644,18 +644,18 @@ func (dc *dockerContainerRun) exec(ctx context.Context, ci *containerInspect) (R
 	}
 	stdout := strings.TrimSuffix(string(res.Stdout), "\n")
 	stderr := strings.TrimSuffix(string(res.Stderr), "\n")
-	data := map[string]any{"action": "exec", "rc": res.RC, "stdout": stdout, "stderr": stderr, "stdout_lines": splitLines(stdout)}
+	data := map[string]any{"action": "exec", "rc": res.RC, "stdout": stdout, "stderr": stderr, "stdout_lines": omsSplitLines(stdout)}
 	if res.RC != 0 {
 		why := stderr
 		if why == "" {
-			why = lastLines(stdout, 5)
+			why = omsLastLines(stdout, 5)
 		}
 		return Result{Failed: true, Changed: true, Msg: dc.h.Mask(fmt.Sprintf("%q in container %s exited with rc %d: %s", shown, dc.name, res.RC, why)), Data: data}, nil
 	}
 	return Result{Changed: true, Msg: fmt.Sprintf("ran %q in container %s", shown, dc.name), Data: data}, nil
 }
 
-func splitLines(s string) []any {
+func omsSplitLines(s string) []any {
 	if s == "" {
 		return []any{}
 	}
@@ -667,7 +667,7 @@ func splitLines(s string) []any {
 	return out
 }
 
-func lastLines(s string, n int) string {
+func omsLastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
@@ -743,7 +743,7 @@ func (dc *dockerContainerRun) facts(ci *containerInspect) map[string]any {
 		return map[string]any{"name": dc.name, "exists": false, "running": false, "state": "absent"}
 	}
 	env := map[string]any{}
-	for k, v := range envMap(ci.Config.Env) {
+	for k, v := range dockerEnvMap(ci.Config.Env) {
 		if dc.isSecretEnv(k) {
 			if v != "" {
 				dc.h.AddSecret(v)
@@ -760,7 +760,7 @@ func (dc *dockerContainerRun) facts(ci *containerInspect) map[string]any {
 		mounts = append(mounts, map[string]any{"source": mt.Source, "destination": mt.Destination, "rw": mt.RW, "type": mt.Type})
 	}
 	binds := make([]any, 0, len(ci.HostConfig.Binds))
-	for _, b := range ci.HostConfig.Binds {
+	for _, b := range omsSortedCopy(ci.HostConfig.Binds) {
 		binds = append(binds, b)
 	}
 	return map[string]any{

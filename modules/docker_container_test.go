@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-func TestParseUlimit(t *testing.T) {
+func TestParseDockerUlimit(t *testing.T) {
 	tests := []struct {
 		in, want string
 		err      bool
@@ -21,9 +21,9 @@ func TestParseUlimit(t *testing.T) {
 		{"nproc=1:y", "", true},
 	}
 	for _, tt := range tests {
-		u, err := parseUlimit(tt.in)
+		u, err := parseDockerUlimit(tt.in)
 		if (err != nil) != tt.err || (err == nil && u.String() != tt.want) {
-			t.Errorf("parseUlimit(%q) = %v, %v; want %q, err %v", tt.in, u, err, tt.want, tt.err)
+			t.Errorf("parseDockerUlimit(%q) = %v, %v; want %q, err %v", tt.in, u, err, tt.want, tt.err)
 		}
 	}
 }
@@ -179,7 +179,7 @@ func TestDockerContainerLifecycle(t *testing.T) {
 	if err != nil || !r.Changed || r.Failed {
 		t.Fatalf("present with binds_from = %+v, %v", r, err)
 	}
-	if got := r.Data["container"].(map[string]any)["binds"].([]any); len(got) != 3 || got[1] != dir+"/store:/home/ds/store" {
+	if got := r.Data["container"].(map[string]any)["binds"].([]any); len(got) != 3 || got[0] != dir+"/logs:/home/admin/logs" || got[2] != dir+"/store:/home/ds/store" {
 		t.Fatalf("binds_from gave %v", got)
 	}
 	if r, err = m.Apply(ctx, oh.Host, fromArgs); err != nil || r.Changed || r.Failed {

@@ -64,10 +64,10 @@ func (m DockerImage) run(ctx context.Context, h *Host, args Args, check bool) (R
 	}
 	d := newDockerCLI(h, args)
 	if args.Has("load") {
-		return loadImage(ctx, d, args.String("load"), args.Bool("force"), check)
+		return dockerLoadImage(ctx, d, args.String("load"), args.Bool("force"), check)
 	}
 	name := args.String("name")
-	id, err := imageID(ctx, d, name)
+	id, err := dockerImageID(ctx, d, name)
 	if err != nil {
 		return Result{}, err
 	}
@@ -91,7 +91,7 @@ func (m DockerImage) run(ctx context.Context, h *Host, args Args, check bool) (R
 	if _, err := d.runOK(ctx, "pull", name); err != nil {
 		return Fail(fmt.Sprintf("image %s is not on %s and cannot be pulled (load it from an archive instead): %v", name, h.Name, err), data), nil
 	}
-	id, err = imageID(ctx, d, name)
+	id, err = dockerImageID(ctx, d, name)
 	if err != nil {
 		return Result{}, err
 	}
@@ -99,14 +99,14 @@ func (m DockerImage) run(ctx context.Context, h *Host, args Args, check bool) (R
 	return Result{Changed: true, Msg: "pulled image " + name, Data: data}, nil
 }
 
-// imageID returns the id of an image, "" when it is not present.
-func imageID(ctx context.Context, d dockerCLI, ref string) (string, error) {
+// dockerImageID returns the id of an image, "" when it is not present.
+func dockerImageID(ctx context.Context, d dockerCLI, ref string) (string, error) {
 	res, err := d.run(ctx, "image", "inspect", "--format", "{{.Id}}", "--", ref)
 	if err != nil {
 		return "", err
 	}
 	if res.RC != 0 {
-		if isNoSuch(res) {
+		if dockerNoSuch(res) {
 			return "", nil
 		}
 		return "", fmt.Errorf("docker image inspect %s on %s failed: %s", ref, d.h.Name, dockerMessage(res))
@@ -126,7 +126,7 @@ func (a archiveImage) id() string {
 	return "sha256:" + base
 }
 
-func loadImage(ctx context.Context, d dockerCLI, archive string, force, check bool) (Result, error) {
+func dockerLoadImage(ctx context.Context, d dockerCLI, archive string, force, check bool) (Result, error) {
 	h := d.h
 	if _, err := h.Conn.Stat(ctx, archive); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -149,7 +149,7 @@ func loadImage(ctx context.Context, d dockerCLI, archive string, force, check bo
 	var images []any
 	missing := 0
 	if manifestErr == "" {
-		have, err := presentImages(ctx, d)
+		have, err := dockerPresentImages(ctx, d)
 		if err != nil {
 			return Result{}, err
 		}
@@ -203,10 +203,10 @@ func loadImage(ctx context.Context, d dockerCLI, archive string, force, check bo
 	for _, img := range images {
 		img.(map[string]any)["present"] = true
 	}
-	return Result{Changed: true, Msg: fmt.Sprintf("loaded %s: %s", archive, joinAny(loaded)), Data: data}, nil
+	return Result{Changed: true, Msg: fmt.Sprintf("loaded %s: %s", archive, omsJoin(loaded)), Data: data}, nil
 }
 
-func joinAny(l []any) string {
+func omsJoin(l []any) string {
 	s := make([]string, len(l))
 	for i, e := range l {
 		s[i] = fmt.Sprint(e)
@@ -214,18 +214,18 @@ func joinAny(l []any) string {
 	return strings.Join(s, ", ")
 }
 
-type imageSet struct {
+type dockerImageSet struct {
 	tags map[string]string // repo:tag -> id
 	ids  map[string]bool
 }
 
-// presentImages lists the host's images in one call.
-func presentImages(ctx context.Context, d dockerCLI) (imageSet, error) {
+// dockerPresentImages lists the host's images in one call.
+func dockerPresentImages(ctx context.Context, d dockerCLI) (dockerImageSet, error) {
 	out, err := d.runOK(ctx, "images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")
 	if err != nil {
-		return imageSet{}, fmt.Errorf("list images on %s: %w", d.h.Name, err)
+		return dockerImageSet{}, fmt.Errorf("list images on %s: %w", d.h.Name, err)
 	}
-	set := imageSet{tags: map[string]string{}, ids: map[string]bool{}}
+	set := dockerImageSet{tags: map[string]string{}, ids: map[string]bool{}}
 	for _, line := range strings.Split(out, "\n") {
 		name, id, ok := strings.Cut(strings.TrimSpace(line), " ")
 		if !ok {

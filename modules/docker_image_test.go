@@ -38,7 +38,7 @@ func TestDockerImageLoad(t *testing.T) {
 	dir := t.TempDir()
 
 	// An image of its own (a label makes its id differ from the base image), saved and removed.
-	tag := "omsbook-test/load:" + randomHex(4)
+	tag := "omsbook-test/load:" + omsRandomHex(4)
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+omsTestImage+"\nLABEL omsbook.test="+tag+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func dockerMessage(res *transport.ExecResult) string {
 	return msg
 }
 
-func isNoSuch(res *transport.ExecResult) bool {
+func dockerNoSuch(res *transport.ExecResult) bool {
 	return strings.Contains(string(res.Stderr), "No such")
 }
 
@@ -101,11 +101,11 @@ type containerInspect struct {
 		OpenStdin bool     `json:"OpenStdin"`
 	} `json:"Config"`
 	HostConfig struct {
-		Binds         []string `json:"Binds"`
-		NetworkMode   string   `json:"NetworkMode"`
-		Privileged    bool     `json:"Privileged"`
-		PidsLimit     *int64   `json:"PidsLimit"`
-		Ulimits       []ulimit `json:"Ulimits"`
+		Binds         []string       `json:"Binds"`
+		NetworkMode   string         `json:"NetworkMode"`
+		Privileged    bool           `json:"Privileged"`
+		PidsLimit     *int64         `json:"PidsLimit"`
+		Ulimits       []dockerUlimit `json:"Ulimits"`
 		RestartPolicy struct {
 			Name              string `json:"Name"`
 			MaximumRetryCount int    `json:"MaximumRetryCount"`
@@ -119,13 +119,13 @@ type containerInspect struct {
 	} `json:"Mounts"`
 }
 
-type ulimit struct {
+type dockerUlimit struct {
 	Name string `json:"Name"`
 	Soft int64  `json:"Soft"`
 	Hard int64  `json:"Hard"`
 }
 
-func (u ulimit) String() string { return fmt.Sprintf("%s=%d:%d", u.Name, u.Soft, u.Hard) }
+func (u dockerUlimit) String() string { return fmt.Sprintf("%s=%d:%d", u.Name, u.Soft, u.Hard) }
 
 // inspectContainer runs one `docker inspect` for name; a missing container gives nil, nil.
 func (d dockerCLI) inspectContainer(ctx context.Context, name string) (*containerInspect, error) {
@@ -134,7 +134,7 @@ func (d dockerCLI) inspectContainer(ctx context.Context, name string) (*containe
 		return nil, err
 	}
 	if res.RC != 0 {
-		if isNoSuch(res) {
+		if dockerNoSuch(res) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("docker inspect %s on %s failed (rc %d): %s", name, d.h.Name, res.RC, dockerMessage(res))
@@ -149,8 +149,8 @@ func (d dockerCLI) inspectContainer(ctx context.Context, name string) (*containe
 	return &list[0], nil
 }
 
-// envMap splits KEY=VALUE entries.
-func envMap(env []string) map[string]string {
+// dockerEnvMap splits KEY=VALUE entries.
+func dockerEnvMap(env []string) map[string]string {
 	m := make(map[string]string, len(env))
 	for _, e := range env {
 		k, v, _ := strings.Cut(e, "=")

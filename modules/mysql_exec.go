@@ -76,14 +76,14 @@ func (m MySQLExec) run(ctx context.Context, h *Host, args Args, check bool) (Res
 	} else {
 		switch v := args["sql"].(type) {
 		case string:
-			stmts = splitSQL(v)
+			stmts = omsSplitSQL(v)
 		case []any:
 			for _, s := range v {
-				stmts = append(stmts, splitSQL(fmt.Sprint(s))...)
+				stmts = append(stmts, omsSplitSQL(fmt.Sprint(s))...)
 			}
 		case []string:
 			for _, s := range v {
-				stmts = append(stmts, splitSQL(s)...)
+				stmts = append(stmts, omsSplitSQL(s)...)
 			}
 		default:
 			return Fail(fmt.Sprintf("sql: want a string or a list of strings, got %T", v), nil), nil
@@ -111,7 +111,7 @@ func (m MySQLExec) run(ctx context.Context, h *Host, args Args, check bool) (Res
 	}
 	defer conn.Close()
 
-	var x sqlRunner = conn
+	var x omsSQLRunner = conn
 	var tx *sql.Tx
 	if args.Bool("transaction") && !check {
 		if tx, err = conn.BeginTx(ctx, nil); err != nil {
@@ -123,14 +123,14 @@ func (m MySQLExec) run(ctx context.Context, h *Host, args Args, check bool) (Res
 	var report []any
 	changed, affected, skippedWrites := false, 0, 0
 	for i, stmt := range stmts {
-		read := isReadSQL(stmt)
+		read := omsIsReadSQL(stmt)
 		entry := map[string]any{"sql": h.Mask(stmt), "read": read, "ran": false, "affected": 0, "rowcount": 0, "warnings": 0}
 		report = append(report, entry)
 		if check && !read {
 			skippedWrites++
 			continue
 		}
-		if err := runStatement(ctx, x, stmt, params, read, entry); err != nil {
+		if err := omsRunStatement(ctx, x, stmt, params, read, entry); err != nil {
 			if tx != nil {
 				_ = tx.Rollback()
 			}
@@ -148,7 +148,7 @@ func (m MySQLExec) run(ctx context.Context, h *Host, args Args, check bool) (Res
 		}
 		n := entry["affected"].(int)
 		affected += n
-		if n > 0 || isDDL(stmt) && entry["warnings"].(int) == 0 {
+		if n > 0 || omsIsDDL(stmt) && entry["warnings"].(int) == 0 {
 			changed = true
 		}
 	}
@@ -171,13 +171,13 @@ func (m MySQLExec) run(ctx context.Context, h *Host, args Args, check bool) (Res
 	return res, nil
 }
 
-// sqlRunner is a connection or a transaction.
-type sqlRunner interface {
+// omsSQLRunner is a connection or a transaction.
+type omsSQLRunner interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func runStatement(ctx context.Context, x sqlRunner, stmt string, params []any, read bool, entry map[string]any) error {
+func omsRunStatement(ctx context.Context, x omsSQLRunner, stmt string, params []any, read bool, entry map[string]any) error {
 	entry["ran"] = true
 	if read {
 		rows, err := x.QueryContext(ctx, stmt, params...)
@@ -185,7 +185,7 @@ func runStatement(ctx context.Context, x sqlRunner, stmt string, params []any, r
 			return err
 		}
 		defer rows.Close()
-		list, err := sqlRows(rows)
+		list, err := omsSQLRows(rows)
 		if err != nil {
 			return err
 		}
@@ -198,7 +198,7 @@ func runStatement(ctx context.Context, x sqlRunner, stmt string, params []any, r
 	}
 	n, _ := res.RowsAffected()
 	entry["affected"] = int(n)
-	if isDDL(stmt) {
+	if omsIsDDL(stmt) {
 		var count int
 		if rows, err := x.QueryContext(ctx, "SHOW COUNT(*) WARNINGS"); err == nil {
 			if rows.Next() {
@@ -218,35 +218,35 @@ var (
 	sqlIntoFile     = regexp.MustCompile(`(?i)\binto\s+(out|dump)file\b`)
 )
 
-func firstSQLWord(stmt string) string {
+func omsFirstSQLWord(stmt string) string {
 	s := sqlLeadingNoise.ReplaceAllString(stmt, "")
 	return strings.ToUpper(sqlFirstWord.FindString(s))
 }
 
-// isReadSQL reports whether a statement only reads: SELECT (not INTO OUTFILE), SHOW,
+// omsIsReadSQL reports whether a statement only reads: SELECT (not INTO OUTFILE), SHOW,
 // EXPLAIN, DESCRIBE, and WITH ... SELECT.
-func isReadSQL(stmt string) bool {
-	switch firstSQLWord(stmt) {
+func omsIsReadSQL(stmt string) bool {
+	switch omsFirstSQLWord(stmt) {
 	case "SELECT", "VALUES", "TABLE":
 		return !sqlIntoFile.MatchString(stmt)
 	case "SHOW", "EXPLAIN", "DESCRIBE", "DESC":
 		return true
 	case "WITH":
-		return !sqlWriteInWith.MatchString(stripSQLStrings(stmt)) && !sqlIntoFile.MatchString(stmt)
+		return !sqlWriteInWith.MatchString(omsStripSQLStrings(stmt)) && !sqlIntoFile.MatchString(stmt)
 	}
 	return false
 }
 
-func isDDL(stmt string) bool {
-	switch firstSQLWord(stmt) {
+func omsIsDDL(stmt string) bool {
+	switch omsFirstSQLWord(stmt) {
 	case "CREATE", "DROP", "ALTER", "RENAME", "TRUNCATE":
 		return true
 	}
 	return false
 }
 
-// stripSQLStrings blanks quoted strings so that keyword searches ignore their contents.
-func stripSQLStrings(s string) string {
+// omsStripSQLStrings blanks quoted strings so that keyword searches ignore their contents.
+func omsStripSQLStrings(s string) string {
 	var b strings.Builder
 	var quote rune
 	for _, r := range s {
@@ -263,8 +263,8 @@ func stripSQLStrings(s string) string {
 	return b.String()
 }
 
-// splitSQL splits text into statements on ";" outside quotes and comments, dropping empty ones.
-func splitSQL(text string) []string {
+// omsSplitSQL splits text into statements on ";" outside quotes and comments, dropping empty ones.
+func omsSplitSQL(text string) []string {
 	var out []string
 	var cur strings.Builder
 	flush := func() {

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func TestSplitSQL(t *testing.T) {
+func TestOMSSplitSQL(t *testing.T) {
 	tests := []struct {
 		in   string
 		want []string
@@ -24,13 +24,13 @@ func TestSplitSQL(t *testing.T) {
 		{"select `a;b` from t", []string{"select `a;b` from t"}},
 	}
 	for _, tt := range tests {
-		if got := splitSQL(tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("splitSQL(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := omsSplitSQL(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("omsSplitSQL(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
 
-func TestIsReadSQL(t *testing.T) {
+func TestOMSIsReadSQL(t *testing.T) {
 	tests := map[string]bool{
 		"SELECT 1": true, "  select * from t": true, "(SELECT 1)": true, "/* x */ SHOW TABLES": true,
 		"explain select 1": true, "DESCRIBE t": true, "desc t": true,
@@ -44,13 +44,13 @@ func TestIsReadSQL(t *testing.T) {
 		"-- note\nUPDATE t SET a=1":                   false,
 	}
 	for stmt, want := range tests {
-		if got := isReadSQL(stmt); got != want {
-			t.Errorf("isReadSQL(%q) = %v, want %v", stmt, got, want)
+		if got := omsIsReadSQL(stmt); got != want {
+			t.Errorf("omsIsReadSQL(%q) = %v, want %v", stmt, got, want)
 		}
 	}
 }
 
-func TestSQLValue(t *testing.T) {
+func TestOMSSQLValue(t *testing.T) {
 	tests := []struct {
 		typ  string
 		in   any
@@ -65,8 +65,8 @@ func TestSQLValue(t *testing.T) {
 		{"TEXT", nil, nil},
 	}
 	for _, tt := range tests {
-		if got := sqlValue(tt.typ, tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("sqlValue(%s, %v) = %#v, want %#v", tt.typ, tt.in, got, tt.want)
+		if got := omsSQLValue(tt.typ, tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("omsSQLValue(%s, %v) = %#v, want %#v", tt.typ, tt.in, got, tt.want)
 		}
 	}
 }
@@ -74,11 +74,11 @@ func TestSQLValue(t *testing.T) {
 // omsTestDB creates a database with a unique t_mod_ prefix, dropped at the end of the test.
 func omsTestDB(t *testing.T, db *sql.DB, suffix string) string {
 	t.Helper()
-	name := "t_mod_" + randomHex(4) + "_" + suffix
-	if _, err := db.Exec("CREATE DATABASE " + quoteIdent(name)); err != nil {
+	name := "t_mod_" + omsRandomHex(4) + "_" + suffix
+	if _, err := db.Exec("CREATE DATABASE " + omsQuoteIdent(name)); err != nil {
 		t.Fatalf("create database %s: %v", name, err)
 	}
-	t.Cleanup(func() { _, _ = db.Exec("DROP DATABASE IF EXISTS " + quoteIdent(name)) })
+	t.Cleanup(func() { _, _ = db.Exec("DROP DATABASE IF EXISTS " + omsQuoteIdent(name)) })
 	return name
 }
 
@@ -102,7 +102,7 @@ func omsChecksums(t *testing.T, db *sql.DB, name string) string {
 	for _, tn := range tables {
 		var table string
 		var sum sql.NullInt64
-		if err := db.QueryRow("CHECKSUM TABLE "+quoteIdent(name)+"."+quoteIdent(tn)).Scan(&table, &sum); err != nil {
+		if err := db.QueryRow("CHECKSUM TABLE "+omsQuoteIdent(name)+"."+omsQuoteIdent(tn)).Scan(&table, &sum); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, fmt.Sprintf("%s=%d", table, sum.Int64))

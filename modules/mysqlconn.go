@@ -137,12 +137,12 @@ func (t mysqlTarget) open(ctx context.Context) (*sql.DB, error) {
 	return db, nil
 }
 
-// quoteIdent quotes a MySQL identifier (database or table name).
-func quoteIdent(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
+// omsQuoteIdent quotes a MySQL identifier (database or table name).
+func omsQuoteIdent(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
 
-// sqlRows reads every row as a map of column name to value: integers as int, floats as
+// omsSQLRows reads every row as a map of column name to value: integers as int, floats as
 // float64, NULL as nil, everything else as string (never []byte).
-func sqlRows(rows *sql.Rows) ([]any, error) {
+func omsSQLRows(rows *sql.Rows) ([]any, error) {
 	cols, err := rows.ColumnTypes()
 	if err != nil {
 		return nil, err
@@ -159,14 +159,14 @@ func sqlRows(rows *sql.Rows) ([]any, error) {
 		}
 		row := make(map[string]any, len(cols))
 		for i, c := range cols {
-			row[c.Name()] = sqlValue(c.DatabaseTypeName(), vals[i])
+			row[c.Name()] = omsSQLValue(c.DatabaseTypeName(), vals[i])
 		}
 		out = append(out, row)
 	}
 	return out, rows.Err()
 }
 
-func sqlValue(typ string, v any) any {
+func omsSQLValue(typ string, v any) any {
 	switch x := v.(type) {
 	case nil:
 		return nil

@@ -370,7 +370,7 @@ func (r *dumpRun) writeOptionFile(ctx context.Context) error {
 		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
 	}
 	content := fmt.Sprintf("[client]\nprotocol=tcp\nhost=%s\nport=%d\nuser=%s\npassword=%s\n", esc(r.target.Host), r.target.Port, esc(r.target.User), esc(r.target.Password))
-	file := r.path(".omsbook-client-" + randomHex(8) + ".cnf")
+	file := r.path(".omsbook-client-" + omsRandomHex(8) + ".cnf")
 	r.cnf = file // set first: a Put cut off half-way still gets removed
 	if err := r.h.Conn.Put(ctx, strings.NewReader(content), file, 0o600); err != nil {
 		return fmt.Errorf("write the client option file in %s on %s: %w", r.dir, r.h.Name, err)
@@ -380,7 +380,7 @@ func (r *dumpRun) writeOptionFile(ctx context.Context) error {
 
 func (r *dumpRun) removeOptionFile() {
 	if r.cnf != "" {
-		removeHostFile(r.h, r.cnf)
+		omsRemoveHostFile(r.h, r.cnf)
 	}
 }
 
@@ -403,7 +403,7 @@ func (r *dumpRun) dump(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Fail(r.h.Mask(err.Error()), nil), nil
 	}
-	data := map[string]any{"databases": toAnyMap(exists)}
+	data := map[string]any{"databases": omsAnyMap(exists)}
 	if len(missing) > 0 {
 		return Fail(fmt.Sprintf("database(s) %s do not exist on %s: nothing to back up there; check the database names", strings.Join(missing, ", "), r.target.addr()), data), nil
 	}
@@ -441,7 +441,7 @@ func (r *dumpRun) dump(ctx context.Context) (Result, error) {
 	}
 	data["estimated_bytes"], data["free_bytes"] = int(need), int(free)
 	if need > free {
-		return Fail(fmt.Sprintf("the dumps of %s need about %s but %s has only %s free: free some space or choose another dest_dir", strings.Join(todo, ", "), humanBytes(need), r.dir, humanBytes(free)), data), nil
+		return Fail(fmt.Sprintf("the dumps of %s need about %s but %s has only %s free: free some space or choose another dest_dir", strings.Join(todo, ", "), omsHumanBytes(need), r.dir, omsHumanBytes(free)), data), nil
 	}
 	if len(todo) == 0 {
 		data["dumps"] = dumps
@@ -449,7 +449,7 @@ func (r *dumpRun) dump(ctx context.Context) (Result, error) {
 	}
 	if r.check {
 		data["dumps"] = dumps
-		return Result{Changed: true, Msg: fmt.Sprintf("would dump %s (about %s) to %s", strings.Join(todo, ", "), humanBytes(need), r.dir), Data: data}, nil
+		return Result{Changed: true, Msg: fmt.Sprintf("would dump %s (about %s) to %s", strings.Join(todo, ", "), omsHumanBytes(need), r.dir), Data: data}, nil
 	}
 	if _, stderr, rc, err := r.sh(ctx, "mkdir -p -- "+omsutil.ShellQuote(r.dir)); err != nil || rc != 0 {
 		if err == nil {
@@ -542,7 +542,7 @@ func (r *dumpRun) fingerprint(ctx context.Context, db string) (string, error) {
 	for _, t := range tables {
 		var name string
 		var cs sql.NullInt64
-		if err := r.db.QueryRowContext(ctx, "CHECKSUM TABLE "+quoteIdent(db)+"."+quoteIdent(t)).Scan(&name, &cs); err != nil {
+		if err := r.db.QueryRowContext(ctx, "CHECKSUM TABLE "+omsQuoteIdent(db)+"."+omsQuoteIdent(t)).Scan(&name, &cs); err != nil {
 			return "", fmt.Errorf("checksum %s.%s: %w", db, t, err)
 		}
 		fmt.Fprintf(sum, "%s=%d/%v\n", t, cs.Int64, cs.Valid)
@@ -604,7 +604,7 @@ func (r *dumpRun) restore(ctx context.Context) (Result, error) {
 		}
 		todo = append(todo, d)
 	}
-	data := map[string]any{"restored": toAnyList(todo)}
+	data := map[string]any{"restored": omsAnyList(todo)}
 	if len(todo) == 0 {
 		return Result{Msg: fmt.Sprintf("%s already hold their verified dumps", strings.Join(dbs, ", ")), Data: data}, nil
 	}
@@ -621,11 +621,11 @@ func (r *dumpRun) restore(ctx context.Context) (Result, error) {
 	var done []any
 	for _, d := range todo {
 		if r.args.Bool("recreate") {
-			if _, err := r.db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(d)); err != nil {
+			if _, err := r.db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+omsQuoteIdent(d)); err != nil {
 				return Fail(r.h.Mask(fmt.Sprintf("drop database %s: %v", d, err)), data), nil
 			}
 		}
-		if _, err := r.db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(d)); err != nil {
+		if _, err := r.db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+omsQuoteIdent(d)); err != nil {
 			return Fail(r.h.Mask(fmt.Sprintf("create database %s: %v", d, err)), data), nil
 		}
 		// The input redirect happens in a shell on the executing host; the password stays in
@@ -652,10 +652,10 @@ func (r *dumpRun) restore(ctx context.Context) (Result, error) {
 		done = append(done, d)
 	}
 	data["restored"] = done
-	return Result{Changed: true, Msg: fmt.Sprintf("restored %s from %s", joinAny(done), r.dir), Data: data}, nil
+	return Result{Changed: true, Msg: fmt.Sprintf("restored %s from %s", omsJoin(done), r.dir), Data: data}, nil
 }
 
-func toAnyList(ss []string) []any {
+func omsAnyList(ss []string) []any {
 	out := make([]any, len(ss))
 	for i, s := range ss {
 		out[i] = s
@@ -663,7 +663,7 @@ func toAnyList(ss []string) []any {
 	return out
 }
 
-func toAnyMap(m map[string]bool) map[string]any {
+func omsAnyMap(m map[string]bool) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		out[k] = v
@@ -671,7 +671,7 @@ func toAnyMap(m map[string]bool) map[string]any {
 	return out
 }
 
-func humanBytes(n int64) string {
+func omsHumanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

@@ -24,10 +24,10 @@ func TestCheckDumpDBName(t *testing.T) {
 	}
 }
 
-func TestHumanBytes(t *testing.T) {
+func TestOMSHumanBytes(t *testing.T) {
 	for n, want := range map[int64]string{512: "512 B", 2048: "2.0 KiB", 3 << 20: "3.0 MiB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		if got := omsHumanBytes(n); got != want {
+			t.Errorf("omsHumanBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
@@ -54,7 +54,7 @@ func omsTree(t *testing.T, dir string) string {
 // omsSeedDumpDB fills a database with enough rows that a dump takes a noticeable moment.
 func omsSeedDumpDB(t *testing.T, db *sql.DB, name string, doublings int) {
 	t.Helper()
-	q := quoteIdent(name)
+	q := omsQuoteIdent(name)
 	for _, s := range []string{
 		"CREATE TABLE " + q + ".heatbeat_sequence(id bigint auto_increment primary key, host_ip varchar(64), gmt_created datetime(3))",
 		"CREATE TABLE " + q + ".host(ip varchar(64) primary key, host_status varchar(16), note text)",
@@ -191,10 +191,10 @@ func TestMySQLDumpRoundTrip(t *testing.T) {
 
 	// Restore: damage the data, check (nothing changes), restore with recreate, compare checksums.
 	want := omsChecksums(t, db, rm)
-	if _, err := db.Exec("DELETE FROM " + quoteIdent(rm) + ".heatbeat_sequence WHERE id > 5"); err != nil {
+	if _, err := db.Exec("DELETE FROM " + omsQuoteIdent(rm) + ".heatbeat_sequence WHERE id > 5"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec("CREATE TABLE " + quoteIdent(rm) + ".stray(a int)"); err != nil {
+	if _, err := db.Exec("CREATE TABLE " + omsQuoteIdent(rm) + ".stray(a int)"); err != nil {
 		t.Fatal(err)
 	}
 	damaged := omsChecksums(t, db, rm)
@@ -222,7 +222,7 @@ func TestMySQLDumpRoundTrip(t *testing.T) {
 	}
 	_, _ = f.WriteString("-- tampered\n")
 	f.Close()
-	if _, err := db.Exec("DELETE FROM " + quoteIdent(cm) + ".host"); err != nil {
+	if _, err := db.Exec("DELETE FROM " + omsQuoteIdent(cm) + ".host"); err != nil {
 		t.Fatal(err)
 	}
 	cmBefore := omsChecksums(t, db, cm)

@@ -81,7 +81,7 @@ type metaDBParams struct {
 func (b *metaDBParams) Where() string { return b.rmDB + ".oms_normal_config" }
 func (b *metaDBParams) Close() error  { return b.db.Close() }
 
-func unixTime(s sql.NullString) time.Time {
+func paramUnixTime(s sql.NullString) time.Time {
 	if !s.Valid {
 		return time.Time{}
 	}
@@ -103,7 +103,7 @@ func (b *metaDBParams) Read(ctx context.Context, name string) (paramValue, error
 	if err != nil {
 		return paramValue{}, fmt.Errorf("read parameter %s from %s: %w", name, b.Where(), err)
 	}
-	return paramValue{Raw: raw.String, ModifiedAt: unixTime(mod), Now: unixTime(now)}, nil
+	return paramValue{Raw: raw.String, ModifiedAt: paramUnixTime(mod), Now: paramUnixTime(now)}, nil
 }
 
 func (b *metaDBParams) CompareAndSwap(ctx context.Context, name, old, new string) (time.Time, error) {
@@ -118,7 +118,7 @@ func (b *metaDBParams) CompareAndSwap(ctx context.Context, name, old, new string
 	if err := b.db.QueryRowContext(ctx, "SELECT UNIX_TIMESTAMP(gmt_modified) FROM "+b.table+" WHERE cfg_name = ?", name).Scan(&mod); err != nil {
 		return time.Time{}, fmt.Errorf("read back parameter %s from %s: %w", name, b.Where(), err)
 	}
-	return unixTime(mod), nil
+	return paramUnixTime(mod), nil
 }
 
 func (m OMSParam) backend(ctx context.Context, h *Host, args Args) (paramBackend, error) {
@@ -133,7 +133,7 @@ func (m OMSParam) backend(ctx context.Context, h *Host, args Args) (paramBackend
 	// One connection: the compare-and-swap and its read-back see the same session.
 	db.SetMaxOpenConns(1)
 	rm := args.String("rm_db")
-	return &metaDBParams{db: db, rmDB: rm, table: quoteIdent(rm) + ".oms_normal_config"}, nil
+	return &metaDBParams{db: db, rmDB: rm, table: omsQuoteIdent(rm) + ".oms_normal_config"}, nil
 }
 
 // Check shows what set would change.
@@ -146,7 +146,7 @@ func (m OMSParam) Apply(ctx context.Context, h *Host, args Args) (Result, error)
 	return m.run(ctx, h, args, false)
 }
 
-func rfc3339(t time.Time) string {
+func paramRFC3339(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
@@ -177,7 +177,7 @@ func (m OMSParam) run(ctx context.Context, h *Host, args Args, check bool) (Resu
 		lastChange = found.Now
 	}
 	data := map[string]any{"before": before, "after": before, "value": before, "raw": found.Raw, "changed_keys": []any{},
-		"changed_at": rfc3339(lastChange), "now": rfc3339(found.Now)}
+		"changed_at": paramRFC3339(lastChange), "now": paramRFC3339(found.Now)}
 	set := args.Map("set")
 	if len(set) == 0 {
 		return Result{Msg: fmt.Sprintf("%s = %s", name, found.Raw), Data: data}, nil
@@ -202,7 +202,7 @@ func (m OMSParam) run(ctx context.Context, h *Host, args Args, check bool) (Resu
 	data["changed_keys"] = changedKeys
 	data["after"] = after
 	if check {
-		return Result{Changed: true, Diff: diff, Msg: fmt.Sprintf("would change %s: %s", name, joinAny(changedKeys)), Data: data}, nil
+		return Result{Changed: true, Diff: diff, Msg: fmt.Sprintf("would change %s: %s", name, omsJoin(changedKeys)), Data: data}, nil
 	}
 	if m.beforeSwap != nil {
 		m.beforeSwap()
@@ -215,8 +215,8 @@ func (m OMSParam) run(ctx context.Context, h *Host, args Args, check bool) (Resu
 	if err != nil {
 		return Fail(h.Mask(err.Error()), data), nil
 	}
-	data["value"], data["raw"], data["changed_at"] = after, newRaw, rfc3339(at)
-	return Result{Changed: true, Diff: diff, Msg: fmt.Sprintf("changed %s: %s", name, joinAny(changedKeys)), Data: data}, nil
+	data["value"], data["raw"], data["changed_at"] = after, newRaw, paramRFC3339(at)
+	return Result{Changed: true, Diff: diff, Msg: fmt.Sprintf("changed %s: %s", name, omsJoin(changedKeys)), Data: data}, nil
 }
 
 // paramCoerce converts a string given for a key that holds a number or a boolean, since a
@@ -255,5 +255,5 @@ func describeSet(set map[string]any) string {
 	for _, k := range omsutil.SortedKeys(set) {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, set[k]))
 	}
-	return joinAny(parts)
+	return omsJoin(parts)
 }

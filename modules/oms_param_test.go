@@ -14,8 +14,8 @@ const haConfig422 = `{"enable":false,"enableHost":false,"enableStore":true,"perc
 func omsSeedParams(t *testing.T, db *sql.DB, rm, value string) {
 	t.Helper()
 	for _, q := range []string{
-		"CREATE TABLE " + quoteIdent(rm) + ".oms_normal_config(id bigint auto_increment primary key, cfg_name varchar(128) not null unique, cfg_value text, gmt_created datetime, gmt_modified datetime)",
-		"INSERT INTO " + quoteIdent(rm) + ".oms_normal_config(cfg_name, cfg_value, gmt_created, gmt_modified) VALUES ('ha.config', ?, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+		"CREATE TABLE " + omsQuoteIdent(rm) + ".oms_normal_config(id bigint auto_increment primary key, cfg_name varchar(128) not null unique, cfg_value text, gmt_created datetime, gmt_modified datetime)",
+		"INSERT INTO " + omsQuoteIdent(rm) + ".oms_normal_config(cfg_name, cfg_value, gmt_created, gmt_modified) VALUES ('ha.config', ?, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
 	} {
 		var err error
 		if strings.Contains(q, "?") {
@@ -32,7 +32,7 @@ func omsSeedParams(t *testing.T, db *sql.DB, rm, value string) {
 func omsParamValue(t *testing.T, db *sql.DB, rm string) string {
 	t.Helper()
 	var v string
-	if err := db.QueryRow("SELECT cfg_value FROM " + quoteIdent(rm) + ".oms_normal_config WHERE cfg_name='ha.config'").Scan(&v); err != nil {
+	if err := db.QueryRow("SELECT cfg_value FROM " + omsQuoteIdent(rm) + ".oms_normal_config WHERE cfg_name='ha.config'").Scan(&v); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -84,7 +84,7 @@ func TestOMSParam(t *testing.T) {
 		t.Fatalf("changed_at = %v (%v); want about now", r.Data["changed_at"], err)
 	}
 	r, err = m.Apply(ctx, oh.Host, disable)
-	if err != nil || r.Changed || r.Failed || r.Data["changed_at"] != rfc3339(t1) {
+	if err != nil || r.Changed || r.Failed || r.Data["changed_at"] != paramRFC3339(t1) {
 		t.Fatalf("disable again = %+v, %v; want ok with the same changed_at", r, err)
 	}
 
@@ -100,7 +100,7 @@ func TestOMSParam(t *testing.T) {
 
 	// A concurrent change between the read and the write is detected.
 	racing := OMSParam{beforeSwap: func() {
-		if _, err := db.Exec("UPDATE "+quoteIdent(rm)+".oms_normal_config SET cfg_value=? WHERE cfg_name='ha.config'", haConfig422); err != nil {
+		if _, err := db.Exec("UPDATE "+omsQuoteIdent(rm)+".oms_normal_config SET cfg_value=? WHERE cfg_name='ha.config'", haConfig422); err != nil {
 			t.Error(err)
 		}
 	}}
@@ -113,7 +113,7 @@ func TestOMSParam(t *testing.T) {
 	}
 
 	// Malformed JSON: fail, write nothing.
-	if _, err := db.Exec("UPDATE "+quoteIdent(rm)+".oms_normal_config SET cfg_value=? WHERE cfg_name='ha.config'", `{"enable":true,`); err != nil {
+	if _, err := db.Exec("UPDATE "+omsQuoteIdent(rm)+".oms_normal_config SET cfg_value=? WHERE cfg_name='ha.config'", `{"enable":true,`); err != nil {
 		t.Fatal(err)
 	}
 	before := omsChecksums(t, db, rm)

@@ -137,7 +137,7 @@ func omsDocker(t *testing.T, args ...string) string {
 // omsContainerName is a unique container name removed at the end of the test.
 func omsContainerName(t *testing.T, suffix string) string {
 	t.Helper()
-	name := "omsbook-t-mod-" + randomHex(4) + "-" + suffix
+	name := "omsbook-t-mod-" + omsRandomHex(4) + "-" + suffix
 	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
 	return name
 }
