@@ -22,14 +22,24 @@ type checker struct {
 	tp   *taskPlan
 	host string
 	vars map[string]any // the host's play vars plus the task's vars
+	// lazy are variables of this host and task only known at run time: play or task vars
+	// whose templates use register or set_fact names.
+	lazy map[string]bool
+}
+
+// hostCheck is one host's view of a play while checking.
+type hostCheck struct {
+	h    *inventory.Host
+	vars map[string]any
+	lazy map[string]bool
 }
 
 // checkTasks checks tasks (recursively through blocks) for one host.
-func (p *plan) checkTasks(pp *playPlan, tasks []*taskPlan, h *inventory.Host, vars map[string]any) error {
+func (p *plan) checkTasks(pp *playPlan, tasks []*taskPlan, hc *hostCheck) error {
 	for _, tp := range tasks {
 		if tp.t.IsBlock() {
 			for _, list := range [][]*taskPlan{tp.block, tp.rescue, tp.always} {
-				if err := p.checkTasks(pp, list, h, vars); err != nil {
+				if err := p.checkTasks(pp, list, hc); err != nil {
 					return err
 				}
 			}
@@ -38,18 +48,18 @@ func (p *plan) checkTasks(pp *playPlan, tasks []*taskPlan, h *inventory.Host, va
 		if !tp.selected {
 			continue
 		}
-		if err := p.checkTask(pp, tp, h, vars); err != nil {
+		if err := p.checkTask(pp, tp, hc); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (p *plan) checkTask(pp *playPlan, tp *taskPlan, h *inventory.Host, vars map[string]any) error {
-	t := tp.t
-	c := &checker{p: p, tp: tp, host: h.Name, vars: vars}
+func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
+	t, h := tp.t, hc.h
+	c := &checker{p: p, tp: tp, host: h.Name, vars: hc.vars, lazy: hc.lazy}
 	if len(tp.vars) > 0 {
-		c.vars = copyMap(vars, len(tp.vars))
+		c.vars = copyMap(hc.vars, len(tp.vars))
 		for _, k := range tp.varOrder {
 			v := tp.vars[k]
 			deferred, err := c.classifyValue(v.V, t.Loop != nil)
@@ -57,13 +67,21 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, h *inventory.Host, vars map
 				return taskError(t, v.Pos, h.Name, fmt.Sprintf("vars %q: %v", k, err), undefinedFix, err)
 			}
 			if deferred {
-				// Known at run time only; bind a placeholder so later checks see the name.
-				c.vars[k] = map[string]any{}
+				// Known at run time only: templates that use it are checked then.
+				delete(c.vars, k)
+				c.lazy = copyBoolMap(c.lazy)
+				c.lazy[k] = true
 				continue
 			}
-			r, err := tmpl.RenderDeep(normalize(v.V), c.vars)
+			r, later, err := c.renderIfStatic(normalize(v.V))
 			if err != nil {
 				return taskError(t, v.Pos, h.Name, fmt.Sprintf("vars %q: %v", k, err), undefinedFix, err)
+			}
+			if later {
+				delete(c.vars, k)
+				c.lazy = copyBoolMap(c.lazy)
+				c.lazy[k] = true
+				continue
 			}
 			c.vars[k] = r
 		}
@@ -106,11 +124,14 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, h *inventory.Host, vars map
 			deferredArgs[name] = true
 			continue
 		}
-		r, err := tmpl.RenderDeep(normalize(v.V), c.vars)
+		r, later, err := c.renderIfStatic(normalize(v.V))
 		if err != nil {
 			return taskError(t, v.Pos, h.Name, fmt.Sprintf("argument %q: %v", name, err), undefinedFix, err)
 		}
 		raw[name] = r
+		if later {
+			deferredArgs[name] = true
+		}
 	}
 	args, err := tp.spec.Coerce(raw, func(name string, _ any) bool { return deferredArgs[name] })
 	if err != nil {
@@ -197,7 +218,7 @@ func (c *checker) classifyValue(v any, inLoop bool) (deferred bool, err error) {
 			if _, ok := c.vars[r]; ok {
 				continue
 			}
-			if c.p.runtimeNames[r] || (inLoop && r == c.tp.loopVar) {
+			if c.p.runtimeNames[r] || c.lazy[r] || (inLoop && r == c.tp.loopVar) {
 				deferred = true
 				continue
 			}
@@ -214,12 +235,34 @@ func (c *checker) checkCond(prog *tmpl.Program, withResult bool) error {
 		if _, ok := c.vars[n]; ok {
 			continue
 		}
-		if c.p.runtimeNames[n] || (c.tp.t.Loop != nil && n == c.tp.loopVar) || (withResult && n == "result") {
+		if c.p.runtimeNames[n] || c.lazy[n] || (c.tp.t.Loop != nil && n == c.tp.loopVar) || (withResult && n == "result") {
 			continue
 		}
 		return fmt.Errorf("condition %q: unknown name %s", prog.Source, n)
 	}
 	return nil
+}
+
+// copyBoolMap copies a set (nil gives an empty one).
+func copyBoolMap(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// renderIfStatic renders v now unless its rendering fails on a key that only exists at run
+// time (hostvars["x"].registered), in which case deferred is true.
+func (c *checker) renderIfStatic(v any) (out any, deferred bool, err error) {
+	out, err = tmpl.RenderDeep(v, c.vars)
+	if err != nil {
+		var te *tmpl.Error
+		if errors.As(err, &te) && te.MissingKey != "" && (c.p.runtimeNames[te.MissingKey] || c.lazy[te.MissingKey]) {
+			return v, true, nil
+		}
+	}
+	return out, false, err
 }
 
 // renderHostName renders a delegate_to value to a host name.

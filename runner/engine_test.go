@@ -1100,3 +1100,25 @@ func TestHostsAndTasksListing(t *testing.T) {
 		t.Fatalf("tasks %v, want %v", names, want)
 	}
 }
+
+func TestVarsThatUseRunTimeNames(t *testing.T) {
+	e := mustLoad(t, `
+- name: p
+  hosts: hz-1:hz-2
+  vars:
+    greeting: 'hello {{ .r.msg_arg }}'
+    shout: '{{ upper .greeting }}'
+  tasks:
+    - rec: first
+      register: r
+      run_once: true
+    - rec: '{{ .shout }} {{ (index .hostvars "hz-1").r.msg_arg }} {{ .tv }}'
+      vars: {tv: 'tv-{{ .r.host }}'}
+`, Options{}, nil)
+	if code := e.run(); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, e.sink.end().Msg)
+	}
+	if got := e.msgsOf("hz-2"); !reflect.DeepEqual(got, []string{"HELLO FIRST first tv-hz-1"}) {
+		t.Fatalf("hz-2 ran %v", got)
+	}
+}

@@ -52,6 +52,7 @@ type hostRun struct {
 	h           *inventory.Host
 	name        string
 	vars        map[string]any
+	lazy        []lazyVar // play vars rendered before each task: they use run-time names
 	failed      bool
 	unreachable bool
 }
@@ -243,7 +244,7 @@ func (r *run) runPlay(pp *playPlan) {
 	r.em.emit(events.Event{Kind: events.PlayStart, Play: pl.Name, Hosts: names})
 	var ready []*hostRun
 	for _, hr := range hosts {
-		vars, err := r.p.playVars(pp, hr.h, r.facts[hr.name])
+		vars, lazy, err := r.p.playVars(pp, hr.h, r.facts[hr.name])
 		if err != nil {
 			// Checked at load; facts set since then can still break a template.
 			r.em.emit(events.Event{Kind: events.HostResult, Play: pl.Name, Host: hr.name, Status: events.Failed, Msg: err.Error()})
@@ -252,7 +253,7 @@ func (r *run) runPlay(pp *playPlan) {
 			continue
 		}
 		vars["hostvars"] = r.hostvars
-		hr.vars = vars
+		hr.vars, hr.lazy = vars, lazy
 		r.stat(hr.name)
 		if r.rollback == "" {
 			if hint, ok := vars["rollback_hint"].(string); ok && pl.Vars["rollback_hint"].V != nil {
@@ -518,6 +519,13 @@ func (r *run) setFact(hr *hostRun, name string, v any) {
 	}
 	if _, isExtra := r.p.extra[name]; !isExtra && hr.vars != nil {
 		hr.vars[name] = v
+		// A fact outranks a play var of the same name that was waiting to be rendered.
+		for i, lv := range hr.lazy {
+			if lv.name == name {
+				hr.lazy = append(hr.lazy[:i:i], hr.lazy[i+1:]...)
+				break
+			}
+		}
 	}
 }
 
@@ -536,8 +544,20 @@ func (r *run) runHost(pc *playCtx, tp *taskPlan, hr *hostRun) *outcome {
 		r.emitOutcome(base, tp, o, nil)
 		return o
 	}
+	if len(hr.lazy) > 0 {
+		vars = copyMap(hr.vars, len(hr.lazy)+len(tp.vars)+1)
+		for _, lv := range hr.lazy {
+			// A variable that still cannot be rendered stays undefined: a template that uses
+			// it says so.
+			if v, err := tmpl.RenderDeep(lv.raw, vars); err == nil {
+				vars[lv.name] = v
+			}
+		}
+	}
 	if len(tp.vars) > 0 {
-		vars = copyMap(hr.vars, len(tp.vars)+1)
+		if len(hr.lazy) == 0 {
+			vars = copyMap(hr.vars, len(tp.vars)+1)
+		}
 		for _, k := range tp.varOrder {
 			v, err := tmpl.RenderDeep(tp.vars[k].V, vars)
 			if err != nil {

@@ -171,7 +171,7 @@ func (p *plan) loadInventory() error {
 			delete(eligible, k)
 		}
 		p.addMagic(vars, h)
-		if err := resolveTemplates(vars, eligible); err != nil {
+		if _, err := resolveTemplates(vars, eligible, p.isRuntimeName); err != nil {
 			return &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: %v", h.Name, err), Fix: "define the variable in the inventory or with -e", Err: err}
 		}
 		p.baseVars[h.Name] = vars
@@ -211,6 +211,16 @@ func (p *plan) addMagic(vars map[string]any, h *inventory.Host) {
 	vars["groups"] = p.groups
 	vars["playbook_dir"] = p.baseDir
 	vars["omsbook_check_mode"] = p.opts.Check
+}
+
+// isRuntimeName reports whether a name is only defined at run time (register, set_fact).
+func (p *plan) isRuntimeName(name string) bool { return p.runtimeNames[name] }
+
+// lazyVar is a play variable whose template needs a run-time name: it is rendered before each
+// task instead of once per play.
+type lazyVar struct {
+	name string
+	raw  any
 }
 
 // magicNames are the variables omsbook sets itself.
@@ -293,12 +303,19 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 
 	// Check every task for every host the play would run on.
 	for _, h := range pp.hosts {
-		vars, err := p.playVars(pp, h, nil)
+		vars, lazy, err := p.playVars(pp, h, nil)
 		if err != nil {
 			return nil, err
 		}
 		p.registerPlaySecrets(pl, vars)
-		if err := p.checkTasks(pp, pp.tasks, h, vars); err != nil {
+		hc := &hostCheck{h: h, vars: vars}
+		for _, lv := range lazy {
+			if hc.lazy == nil {
+				hc.lazy = map[string]bool{}
+			}
+			hc.lazy[lv.name] = true
+		}
+		if err := p.checkTasks(pp, pp.tasks, hc); err != nil {
 			return nil, err
 		}
 	}
@@ -449,7 +466,7 @@ func tagSelected(tags, only, skip []string) bool {
 // playVars builds one host's variables for a play, lowest precedence first: inventory <
 // region < node vars (already merged) < play vars < vars_files < facts (set_fact, register)
 // < extra vars; then the magic variables, then every template among them resolved.
-func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (map[string]any, error) {
+func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (map[string]any, []lazyVar, error) {
 	pl := pp.play
 	base := p.hostByName[h.Name].Vars
 	vars := make(map[string]any, len(base)+len(pl.Vars)+len(facts)+len(p.extra)+12)
@@ -470,12 +487,12 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 	for _, vf := range pl.VarsFiles {
 		name, ok := vf.V.(string)
 		if !ok {
-			return nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files entry %v is not a file name", vf.V), Fix: "list file names, relative to the playbook"}
+			return nil, nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files entry %v is not a file name", vf.V), Fix: "list file names, relative to the playbook"}
 		}
 		if tmpl.IsTemplate(name) {
 			r, err := tmpl.RenderString(name, vars)
 			if err != nil {
-				return nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files %q on %s: %v", name, h.Name, err), Fix: "define the variables the file name uses", Err: err}
+				return nil, nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files %q on %s: %v", name, h.Name, err), Fix: "define the variables the file name uses", Err: err}
 			}
 			name = r
 		}
@@ -485,7 +502,7 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 			var err error
 			m, err = readVarsFile(path)
 			if err != nil {
-				return nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files: cannot read %s: %v", path, err), Fix: "check the path (relative to the playbook's directory) and that the file is readable YAML", Err: err}
+				return nil, nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files: cannot read %s: %v", path, err), Fix: "check the path (relative to the playbook's directory) and that the file is readable YAML", Err: err}
 			}
 			pp.varsFiles[path] = m
 		}
@@ -510,10 +527,19 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 	for _, k := range magicNames {
 		delete(eligible, k)
 	}
-	if err := resolveTemplates(vars, eligible); err != nil {
-		return nil, &playbook.Error{Pos: pl.Pos, Msg: fmt.Sprintf("play %q on %s: %v", pl.Name, h.Name, err), Fix: "define the variable in the inventory, the play's vars, vars_files or with -e", Err: err}
+	lazy, err := resolveTemplates(vars, eligible, func(name string) bool {
+		_, isFact := facts[name]
+		return !isFact && p.runtimeNames[name]
+	})
+	if err != nil {
+		return nil, nil, &playbook.Error{Pos: pl.Pos, Msg: fmt.Sprintf("play %q on %s: %v", pl.Name, h.Name, err), Fix: "define the variable in the inventory, the play's vars, vars_files or with -e", Err: err}
 	}
-	return vars, nil
+	var lazyRaw []lazyVar
+	for _, name := range lazy {
+		lazyRaw = append(lazyRaw, lazyVar{name, vars[name]})
+		delete(vars, name)
+	}
+	return vars, lazyRaw, nil
 }
 
 // taskVarOrder lists a task's var names in the order written.

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -122,7 +123,11 @@ func readVarsFile(path string) (map[string]any, error) {
 // another that is itself a template; a cycle is an error that names it. Only values written in
 // inventories, plays and vars files are eligible: a registered command output that happens to
 // hold "{{" is data, not a template.
-func resolveTemplates(vars map[string]any, eligible map[string]bool) error {
+//
+// A variable whose template needs a name only known at run time (runtime reports it: a
+// register or set_fact name not set yet) is left as written and listed in lazy, in an order
+// that respects their dependencies: the runner renders those before each task.
+func resolveTemplates(vars map[string]any, eligible map[string]bool, runtime func(string) bool) (lazy []string, err error) {
 	var pending []string
 	for k := range eligible {
 		if v, ok := vars[k]; ok && tmpl.HasTemplate(v) {
@@ -130,42 +135,61 @@ func resolveTemplates(vars map[string]any, eligible map[string]bool) error {
 		}
 	}
 	if len(pending) == 0 {
-		return nil
+		return nil, nil
 	}
 	sort.Strings(pending)
-	state := map[string]int{} // 1 resolving, 2 done
+	const (
+		resolving = 1
+		done      = 2
+		deferred  = 3
+	)
+	state := make(map[string]int, len(pending))
 	for _, k := range pending {
 		state[k] = 0
 	}
 	var resolve func(name string, chain []string) error
 	resolve = func(name string, chain []string) error {
 		st, isPending := state[name]
-		if !isPending || st == 2 {
+		if !isPending || st == done || st == deferred {
 			return nil
 		}
-		if st == 1 {
+		if st == resolving {
 			return fmt.Errorf("variables refer to each other in a cycle: %s -> %s (break the cycle)", strings.Join(chain, " -> "), name)
 		}
-		state[name] = 1
+		state[name] = resolving
+		isLazy := false
 		for _, ref := range valueRefs(vars[name]) {
 			if err := resolve(ref, append(chain, name)); err != nil {
 				return err
 			}
+			if state[ref] == deferred {
+				isLazy = true
+			} else if _, ok := vars[ref]; !ok && runtime != nil && runtime(ref) {
+				isLazy = true
+			}
 		}
-		out, err := tmpl.RenderDeep(vars[name], vars)
-		if err != nil {
-			return fmt.Errorf("variable %q: %w", name, err)
+		if !isLazy {
+			out, err := tmpl.RenderDeep(vars[name], vars)
+			if err == nil {
+				vars[name] = out
+				state[name] = done
+				return nil
+			}
+			var te *tmpl.Error
+			if !errors.As(err, &te) || te.MissingKey == "" || runtime == nil || !runtime(te.MissingKey) {
+				return fmt.Errorf("variable %q: %w", name, err)
+			}
 		}
-		vars[name] = out
-		state[name] = 2
+		state[name] = deferred
+		lazy = append(lazy, name)
 		return nil
 	}
 	for _, k := range pending {
 		if err := resolve(k, nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return lazy, nil
 }
 
 // valueRefs lists the top-level names the templates inside v refer to; templates that do not
