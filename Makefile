@@ -26,14 +26,14 @@ test:
 	bash lab/test.sh
 
 # The demo: for now the example playbook on two local-connection nodes (no SSH, no lab): a
-# run that changes, a second run that changes nothing, then --check --diff on fresh nodes.
+# run that changes, a second run that changes nothing, then --check --diff with another port.
 demo: build
 	@echo "==> omsbook run playbooks/examples/site.yml -i inventories/local.yml (files under $(DEMO_ROOT))"
 	$(BIN) run playbooks/examples/site.yml -i inventories/local.yml -e demo_root=$(DEMO_ROOT)
 	@echo "==> the same again: nothing left to change"
 	$(BIN) run playbooks/examples/site.yml -i inventories/local.yml -e demo_root=$(DEMO_ROOT)
-	@echo "==> --check --diff against fresh nodes: what would change, and nothing changes"
-	$(BIN) run playbooks/examples/site.yml -i inventories/local.yml -e demo_root=$(DEMO_ROOT)-check --check --diff
+	@echo "==> --check --diff with app_port=9090: what would change, and nothing changes"
+	$(BIN) run playbooks/examples/site.yml -i inventories/local.yml -e demo_root=$(DEMO_ROOT) -e app_port=9090 --check --diff
 
 # The local OMS lab (lab/README.md): MariaDB on 127.0.0.1:3306, one sshd per node on
 # 127.0.0.11.., the OMS containers, inventories/lab.yml. Flags for `up` via LAB_FLAGS, e.g.

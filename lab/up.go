@@ -281,7 +281,8 @@ func (l *Lab) waitHealthy(ctx context.Context, n *Node, container string, timeou
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last string
-	for i := 0; ; i++ {
+	var lastStateCheck time.Time
+	for {
 		h, err := l.Health(ctx, n.Name)
 		switch {
 		case err == nil && h.Healthy:
@@ -291,7 +292,8 @@ func (l *Lab) waitHealthy(ctx context.Context, n *Node, container string, timeou
 		default:
 			last = err.Error()
 		}
-		if i%10 == 9 {
+		if time.Since(lastStateCheck) > time.Second {
+			lastStateCheck = time.Now()
 			if st := containerState(ctx, container); st != "running" {
 				return fmt.Errorf("lab %s: container %s on %s is %q, not running; its last output:\n%s",
 					l.Name, container, n.Name, st, containerLogs(context.WithoutCancel(ctx), container))

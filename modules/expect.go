@@ -67,6 +67,8 @@ type expectResponse struct {
 	answers []string
 	next    int
 	secret  bool
+	// repeat is true for a single answer (not a list): it answers every match, as in Ansible.
+	repeat bool
 }
 
 // Validate compiles the patterns and checks the answers' types.
@@ -109,7 +111,7 @@ func expectResponses(args Args) ([]*expectResponse, error) {
 				if !ok {
 					return nil, fmt.Errorf("%s: the answer for %q must be a string or a list of strings", set.name, k)
 				}
-				r.answers = []string{s}
+				r.answers, r.repeat = []string{s}, true
 			}
 			if len(r.answers) == 0 {
 				return nil, fmt.Errorf("%s: pattern %q has no answer", set.name, k)
@@ -192,10 +194,10 @@ type expectSession struct {
 	transcript strings.Builder
 	// pending is the output not yet consumed by a match.
 	pending string
-	// sameLine is true while pending continues the line of the last match (its tail is the
-	// rest of an answered prompt, not a new one).
-	sameLine bool
-	notify   chan struct{}
+	// promptFrom is where in pending a new prompt may begin: what followed the last match
+	// when it was answered (the rest of that prompt's line) cannot be an unanswered prompt.
+	promptFrom int
+	notify     chan struct{}
 }
 
 // Write receives the terminal's output.
@@ -234,25 +236,29 @@ func (s *expectSession) answer() (answers []string, prompt string, err error) {
 		if best == nil {
 			break
 		}
-		if best.next >= len(best.answers) {
+		switch {
+		case best.repeat:
+			answers = append(answers, best.answers[0])
+		case best.next < len(best.answers):
+			answers = append(answers, best.answers[best.next])
+			best.next++
+		default:
 			return answers, "", errNoAnswersLeft{best.pattern}
 		}
-		answers = append(answers, best.answers[best.next])
-		best.next++
 		s.pending = s.pending[bestLoc[1]:]
-		s.sameLine = true
-	}
-	tail := s.pending
-	if i := strings.LastIndexByte(tail, '\n'); i >= 0 {
-		s.sameLine = false // a new line began after the last answered prompt
-		tail = tail[i+1:]
+		s.promptFrom = len(s.pending)
 	}
 	// Keep what a pattern may still match (as pexpect does), within bounds.
-	if len(s.pending) > maxExpectPending {
-		s.pending = s.pending[len(s.pending)-maxExpectPending:]
+	if cut := len(s.pending) - maxExpectPending; cut > 0 {
+		s.pending = s.pending[cut:]
+		s.promptFrom = max(0, s.promptFrom-cut)
 	}
-	tail = strings.TrimRight(tail, " \t\r")
-	if !s.sameLine && (strings.HasSuffix(tail, "?") || strings.HasSuffix(tail, ":")) {
+	from := s.promptFrom
+	if i := strings.LastIndexByte(s.pending, '\n'); i+1 > from {
+		from = i + 1
+	}
+	tail := strings.TrimSpace(s.pending[from:])
+	if strings.HasSuffix(tail, "?") || strings.HasSuffix(tail, ":") {
 		prompt = tail
 	}
 	return answers, prompt, nil

@@ -88,8 +88,8 @@ func killTreeScript(pgid int) string {
 	const list = `cat /proc/[0-9]*/stat 2>/dev/null | awk -v root=%[1]d '{pid=$1; sub(/^.*\) /, ""); pp[pid]=$2}
 END{n=1; q[1]=root; for(i=1;i<=n;i++) for(c in pp) if(pp[c]==q[i]) q[++n]=c; for(i=1;i<=n;i++) printf "%%s ", q[i]}'`
 	p := strconv.Itoa(pgid)
-	return "t=$(" + fmt.Sprintf(list, pgid) + "); kill -STOP -- -" + p + " $t 2>/dev/null; " +
-		"t=$(" + fmt.Sprintf(list, pgid) + "); kill -KILL -- -" + p + " $t 2>/dev/null; " +
+	return "t=$(" + fmt.Sprintf(list, pgid) + "); kill -STOP -" + p + " $t 2>/dev/null; " +
+		"t=$(" + fmt.Sprintf(list, pgid) + "); kill -KILL -" + p + " $t 2>/dev/null; " +
 		"kill -CONT $t 2>/dev/null; true"
 }
 

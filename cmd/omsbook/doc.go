@@ -48,13 +48,13 @@ func writeModuleDoc(io stdio, m modules.Module) {
 	w := io.out
 	fmt.Fprintf(w, "%s: %s\n", m.Name(), s.Summary)
 	if s.Description != "" {
-		fmt.Fprintf(w, "\n%s\n", indent(strings.TrimSpace(s.Description), ""))
+		fmt.Fprintf(w, "\n%s\n", wrap(s.Description, "", docWidth))
 	}
 	if s.Controller {
 		fmt.Fprintln(w, "\nRuns on the controller: it needs no connection to the host.")
 	}
 	if s.CheckMode != "" {
-		fmt.Fprintf(w, "\nCheck mode (--check):\n%s\n", indent(strings.TrimSpace(s.CheckMode), "  "))
+		fmt.Fprintf(w, "\nCheck mode (--check):\n%s\n", wrap(s.CheckMode, "  ", docWidth))
 	}
 	if s.FreeForm != "" {
 		fmt.Fprintf(w, "\nFree form: `%s: VALUE` stands for `%s: {%s: VALUE}`.\n", m.Name(), m.Name(), s.FreeForm)
@@ -100,14 +100,46 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func indent(s, prefix string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		if l != "" {
-			lines[i] = prefix + l
+// docWidth is the column prose in `omsbook doc` wraps at.
+const docWidth = 92
+
+// wrap fills each paragraph of s (paragraphs are separated by blank lines; lines that start
+// with a space or "-" are kept as written, for lists and examples) to width columns, each line
+// starting with prefix.
+func wrap(s, prefix string, width int) string {
+	var out []string
+	for _, para := range strings.Split(strings.TrimSpace(s), "\n\n") {
+		if len(out) > 0 {
+			out = append(out, "")
 		}
+		var line string
+		flush := func() {
+			if line != "" {
+				out = append(out, prefix+line)
+				line = ""
+			}
+		}
+		for _, l := range strings.Split(para, "\n") {
+			if strings.HasPrefix(l, " ") || strings.HasPrefix(l, "-") {
+				flush()
+				out = append(out, prefix+l)
+				continue
+			}
+			for _, word := range strings.Fields(l) {
+				switch {
+				case line == "":
+					line = word
+				case len(prefix)+len(line)+1+len(word) > width:
+					flush()
+					line = word
+				default:
+					line += " " + word
+				}
+			}
+		}
+		flush()
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(out, "\n")
 }
 
 // closest returns the candidate nearest to name by edit distance, when it is near enough to be

@@ -417,6 +417,12 @@ func (c *Cluster) StartNode(ctx context.Context, i int) error {
 		n.mu.Unlock()
 		return nil
 	}
+	// A leftover server on the address would answer the readiness probe in place of ours.
+	if conn, err := net.DialTimeout("tcp", n.Address(), time.Second); err == nil {
+		conn.Close()
+		n.mu.Unlock()
+		return fmt.Errorf("sshd: %s is already in use by another process (a leftover test node?): stop it or choose another address or port", n.Address())
+	}
 	logf, err := os.OpenFile(n.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		n.mu.Unlock()
