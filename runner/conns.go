@@ -48,11 +48,10 @@ func (cp *connPool) get(ctx context.Context, name string) (transport.Conn, error
 	if e.dialed {
 		return e.conn, e.err
 	}
-	h, ok := cp.p.hostByName[name]
+	spec, ok := cp.p.specs[name]
 	if !ok {
 		return nil, &transport.UnreachableError{Host: name, Err: errors.New("not in the inventory")}
 	}
-	spec := h.Conn
 	if spec.Name == "" {
 		spec.Name = name
 	}

@@ -854,22 +854,43 @@ func TestStartAtTask(t *testing.T) {
 }
 
 func TestEnvironmentAndBecome(t *testing.T) {
+	t.Setenv("H3_TEST_BECOME_PW", "sudo-pass-from-env")
+	inv := `
+connection: local
+become_password: '{{ env "H3_TEST_BECOME_PW" }}'
+regions:
+  hz:
+    nodes:
+      hz-1: {}
+`
 	e := mustLoad(t, `
 - name: p
   hosts: hz-1
   environment: {A: "play-{{ .region }}"}
   become: true
   tasks:
-    - rec: x
+    - rec: 'x {{ env "H3_TEST_BECOME_PW" }}'
       environment: {B: "task"}
       become_user: oms
-`, Options{}, nil)
+    - rec: y
+      become: false
+`, Options{}, map[string]string{"inv.yml": inv})
 	if code := e.run(); code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
-	c := e.rec.all()[0]
+	calls := e.rec.all()
+	c := calls[0]
 	if c.Env["A"] != "play-hz" || c.Env["B"] != "task" {
 		t.Fatalf("environment %v", c.Env)
+	}
+	if !c.Become || c.BecomeUser != "oms" || c.BecomePassword != "sudo-pass-from-env" {
+		t.Fatalf("become settings %+v", c)
+	}
+	if calls[1].Become {
+		t.Fatal("become: false on the task did not win over the play")
+	}
+	if strings.Contains(e.sink.jsonText(t), "sudo-pass-from-env") {
+		t.Fatal("the become password appears in the events")
 	}
 }
 

@@ -780,7 +780,7 @@ func (r *run) runItem(pc *playCtx, tp *taskPlan, hr *hostRun, vars map[string]an
 			env[k] = rv
 		}
 	}
-	become, becomeUser, becomePassword := hr.h.Become, hr.h.BecomeUser, hr.h.BecomePassword
+	become, becomeUser, becomePassword := hr.h.Become, hr.h.BecomeUser, p.becomePasswords[hr.name]
 	if pc.pp.play.Become != nil {
 		become = *pc.pp.play.Become
 	}

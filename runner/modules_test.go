@@ -20,6 +20,9 @@ type call struct {
 	Env   map[string]string
 	Start time.Time
 	Args  modules.Args
+	// Become settings the module was given.
+	Become                     bool
+	BecomeUser, BecomePassword string
 }
 
 // recorder keeps the calls of the test modules and how many ran at once.
@@ -72,7 +75,8 @@ func (m recMod) do(ctx context.Context, h *modules.Host, args modules.Args, chec
 	if h.Conn != nil {
 		conn = fmt.Sprint(h.Conn)
 	}
-	m.rec.add(call{Host: h.Name, Conn: conn, Msg: args.String("msg"), Check: check, Vars: h.Vars, Env: h.Environment, Start: time.Now(), Args: args})
+	m.rec.add(call{Host: h.Name, Conn: conn, Msg: args.String("msg"), Check: check, Vars: h.Vars, Env: h.Environment, Start: time.Now(), Args: args,
+		Become: h.Become, BecomeUser: h.BecomeUser, BecomePassword: h.BecomePassword})
 	n := m.rec.inFlight.Add(1)
 	defer m.rec.inFlight.Add(-1)
 	for {

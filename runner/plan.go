@@ -38,6 +38,9 @@ type plan struct {
 	// resolved, before any play.
 	baseVars map[string]map[string]any
 	groups   map[string]any // the `groups` magic variable
+	// specs and becomePasswords are each host's connection settings with templates rendered.
+	specs           map[string]transport.Spec
+	becomePasswords map[string]string
 	// staticHostvars maps every host to its baseVars, the `hostvars` seen while checking.
 	staticHostvars map[string]any
 	// registers and factNames are names only known at run time: every register name and
@@ -114,6 +117,9 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 		hostByName:   map[string]*inventory.Host{},
 		baseVars:     map[string]map[string]any{},
 		runtimeNames: map[string]bool{},
+
+		specs:           map[string]transport.Spec{},
+		becomePasswords: map[string]string{},
 	}
 	if abs, err := filepath.Abs(p.baseDir); err == nil {
 		p.baseDir = abs
@@ -180,8 +186,21 @@ func (p *plan) loadInventory() error {
 				addSecretValue(p.secrets, v)
 			}
 		}
-		p.secrets.Add(h.Conn.SSHPassword)
-		p.secrets.Add(h.BecomePassword)
+		// Connection secrets may be templates too (a password from the environment).
+		spec := h.Conn
+		sshPw, err := tmpl.RenderString(spec.SSHPassword, vars)
+		if err != nil {
+			return &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: ssh_password: %v", h.Name, err), Fix: "define the variable the template uses", Err: err}
+		}
+		spec.SSHPassword = sshPw
+		becomePw, err := tmpl.RenderString(h.BecomePassword, vars)
+		if err != nil {
+			return &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: become_password: %v", h.Name, err), Fix: "define the variable the template uses", Err: err}
+		}
+		p.specs[h.Name] = spec
+		p.becomePasswords[h.Name] = becomePw
+		p.secrets.Add(sshPw)
+		p.secrets.Add(becomePw)
 		if bp, ok := vars["become_password"].(string); ok {
 			p.secrets.Add(bp)
 		}
