@@ -20,6 +20,12 @@ var registry = []Module{
 	waitForModule{},  // wait for a port or file
 	expectModule{},   // answer an interactive command's prompts
 	// OMS modules
+	DockerImage{},     // load an image archive; image present/absent
+	DockerContainer{}, // container state, run spec, exec, docker cp
+	MySQLDump{},       // verified MetaDB dumps with a manifest; restore
+	MySQLExec{},       // SQL statements and queries on the MetaDB
+	OMSParam{},        // OMS system parameters (ha.config) with compare-and-swap
+	WaitOnline{},      // wait until OMS nodes are Online
 }
 
 // Lookup finds a module by name.
