@@ -47,12 +47,15 @@ type scriptRun struct {
 }
 
 func runScript(ctx context.Context, env Env, logName, script string, fn func(context.Context, *scriptRun) error) error {
+	if env.LogDir == "" {
+		env.LogDir = DefaultLogDir
+	}
+	logger, closeLog := env.openLog(logName, true)
+	defer closeLog()
 	if err := env.check(); err != nil {
-		fmt.Fprintln(env.Stdout, err)
+		logger.Printf("ERROR %v", err)
 		return err
 	}
-	logger, closeLog := env.openLog(logName)
-	defer closeLog()
 	logger.Printf("%s: OMS %s on %s", script, env.Version, env.HostIP)
 	cfg, err := LoadConfig(env.ConfigPath)
 	if err != nil {
@@ -80,7 +83,7 @@ func runScript(ctx context.Context, env Env, logName, script string, fn func(con
 	if runErr != nil {
 		result, msg = "FAILED", runErr.Error()
 		// The guide's message stands alone on its line, as the product prints it.
-		logger.Printf("ERROR %s", msg)
+		logger.Printf("%s", msg)
 	}
 	if err := r.record(context.WithoutCancel(ctx), result, msg); err != nil {
 		logger.Printf("WARN %v", err)

@@ -95,21 +95,40 @@ func (e *Env) faults() faults {
 	return faults{dir: filepath.Join(e.RunDir, "omssim-faults"), getenv: e.Getenv}
 }
 
-// openLog opens <log dir>/<name> for appending and returns a logger writing there and to the
-// process's stdout. A log directory that cannot be written is reported on stdout only, as the
-// real service would still start.
-func (e *Env) openLog(name string) (*log.Logger, func()) {
-	w := e.Stdout
+// openLog opens <log dir>/<name> for appending and returns a logger writing there with
+// timestamps; with plainStdout the process's stdout gets the same lines without them (the
+// scripts' output, which operators and omsbook read), else with them (the service's docker
+// logs). A log directory that cannot be written is reported on stdout only, as the real
+// service would still start.
+func (e *Env) openLog(name string, plainStdout bool) (*log.Logger, func()) {
+	stdout := e.Stdout
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	var file io.Writer = io.Discard
 	closeFn := func() {}
 	if err := os.MkdirAll(e.LogDir, 0o755); err == nil {
 		if f, err := os.OpenFile(filepath.Join(e.LogDir, name), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
-			w = io.MultiWriter(f, e.Stdout)
+			file = f
 			closeFn = func() { f.Close() }
 		} else {
-			fmt.Fprintf(e.Stdout, "omssim: cannot write %s: %v\n", name, err)
+			fmt.Fprintf(stdout, "omssim: cannot write %s: %v\n", name, err)
 		}
 	}
-	return log.New(w, "", log.LstdFlags|log.Lmicroseconds), closeFn
+	if plainStdout {
+		return log.New(&splitWriter{stamped: file, plain: stdout}, "", 0), closeFn
+	}
+	return log.New(io.MultiWriter(file, stdout), "", log.LstdFlags|log.Lmicroseconds), closeFn
+}
+
+// splitWriter writes each log line to plain as it is and to stamped with a timestamp.
+type splitWriter struct {
+	stamped, plain io.Writer
+}
+
+func (w *splitWriter) Write(p []byte) (int, error) {
+	fmt.Fprintf(w.stamped, "%s %s", time.Now().Format("2006/01/02 15:04:05.000000"), p)
+	return w.plain.Write(p)
 }
 
 // OpenMetaDB connects to the MetaDB a config names. The password travels in the DSN only

@@ -48,12 +48,15 @@ func (s *healthState) get() Health {
 // Serve runs the OMS service until ctx ends (SIGTERM: it marks the host OFFLINE and returns
 // nil) or it refuses to run (an error, logged; the process should exit non-zero).
 func Serve(ctx context.Context, env Env) error {
+	if env.LogDir == "" {
+		env.LogDir = DefaultLogDir
+	}
+	logger, closeLog := env.openLog("oms.log", false)
+	defer closeLog()
 	if err := env.check(); err != nil {
-		fmt.Fprintln(env.Stdout, "omssim:", err)
+		logger.Printf("ERROR refusing to start: %v", err)
 		return err
 	}
-	logger, closeLog := env.openLog("oms.log")
-	defer closeLog()
 	err := serve(ctx, &env, logger)
 	if err != nil {
 		logger.Printf("ERROR %v", err)
@@ -108,11 +111,16 @@ func serve(ctx context.Context, env *Env, logger *log.Logger) error {
 	defer db.Close()
 
 	// Reach the MetaDB and settle the schema; retry while it is unreachable.
+	var fresh bool
 	var st schemaState
 	for {
-		st, err = prepareSchema(ctx, db, dbs, env.Version)
+		var before schemaState
+		before, err = prepareSchema(ctx, db, dbs, env.Version)
 		if err == nil {
-			break
+			fresh = before.RM == "" // prepareSchema installed it
+			if st, err = readState(ctx, db, dbs); err == nil {
+				break
+			}
 		}
 		var refuse *refusal
 		if errors.As(err, &refuse) {
@@ -123,14 +131,6 @@ func serve(ctx context.Context, env *Env, logger *log.Logger) error {
 		if !sleepCtx(ctx, time.Second) {
 			return stopped()
 		}
-	}
-	fresh := st.RM == "" // prepareSchema installed it
-	st, err = readState(ctx, db, dbs)
-	if err != nil && ctx.Err() != nil {
-		return stopped()
-	}
-	if err != nil {
-		return err
 	}
 	if err := checkVersions(st, env); err != nil {
 		return err

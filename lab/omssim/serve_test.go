@@ -349,7 +349,7 @@ func TestInitFailures(t *testing.T) {
 	// No oms_version table: the guide's message, exactly.
 	m.Exec(t, "DROP TABLE "+rm+".oms_version")
 	out, err := n.script(Init)
-	if err == nil || err.Error() != MsgVersionBefore411 || !strings.Contains(out, MsgVersionBefore411) {
+	if err == nil || err.Error() != MsgVersionBefore411 || !hasLine(out, MsgVersionBefore411) {
 		t.Errorf("init without oms_version: %v\n%s", err, out)
 	}
 	// The guide's fix: create the table with the old version, run init again.
@@ -491,7 +491,7 @@ func TestUpgradeAndRollback410(t *testing.T) {
 	nA.start()
 	nA.waitHealth(3*time.Second, "upgrade pending", func(h Health) bool { return strings.HasPrefix(h.Status, "upgrade pending") })
 	out, err := nA.script(Upgrade410)
-	if err != nil || !strings.Contains(out, MsgCompleted) {
+	if err != nil || !hasLine(out, MsgCompleted) {
 		t.Fatalf("upgrade-410 in region A: %v\n%s", err, out)
 	}
 	nA.waitHealth(2*time.Second, "healthy after the upgrade", healthy)
@@ -533,4 +533,14 @@ func TestUpgradeAndRollback410(t *testing.T) {
 	old := newNode(t, "127.0.0.51", "4.1.0", cfgA, dirA)
 	old.start()
 	old.waitHealth(2*time.Second, "V4.1.0 healthy after the rollback", healthy)
+}
+
+// hasLine reports whether out has line as one whole line.
+func hasLine(out, line string) bool {
+	for _, l := range strings.Split(out, "\n") {
+		if l == line {
+			return true
+		}
+	}
+	return false
 }
