@@ -87,3 +87,25 @@ func (p *Plan) Hosts() map[string][]HostInfo { return p.impl.hosts() }
 
 // Tasks lists the tasks in order, with tags and places.
 func (p *Plan) Tasks() []TaskInfo { return p.impl.tasks() }
+
+// PlayInfo describes one play for validate and list-hosts: plays are listed in run order,
+// which Hosts (keyed by name) cannot give when two plays share a name or have none.
+type PlayInfo struct {
+	Name  string
+	Pos   string     // file:line:column of the play
+	Hosts []HostInfo // in inventory order; Vars left nil (Hosts has them)
+}
+
+// Plays lists the plays in the order they run, each with the hosts it would run on.
+// (Added for the command line.)
+func (p *Plan) Plays() []PlayInfo {
+	out := make([]PlayInfo, 0, len(p.impl.plays))
+	for _, pp := range p.impl.plays {
+		info := PlayInfo{Name: pp.play.Name, Pos: pp.play.Pos.String()}
+		for _, h := range pp.hosts {
+			info.Hosts = append(info.Hosts, HostInfo{Name: h.Name, Region: h.Region})
+		}
+		out = append(out, info)
+	}
+	return out
+}

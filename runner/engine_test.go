@@ -1143,3 +1143,34 @@ func TestVarsThatUseRunTimeNames(t *testing.T) {
 		t.Fatalf("hz-2 ran %v", got)
 	}
 }
+
+func TestBlockKeywordsApplyToItsTasks(t *testing.T) {
+	e := mustLoad(t, `
+- name: p
+  hosts: hz-1:sh-1
+  tasks:
+    - name: hz only
+      when: region == "hz"
+      environment: {FROM: block}
+      ignore_errors: true
+      block:
+        - rec: {msg: a, fail: true}
+        - rec: b
+          when: inventory_hostname == "hz-1"
+          environment: {OWN: task}
+    - rec: end
+`, Options{}, nil)
+	if code := e.run(); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if got := e.msgsOf("sh-1"); !reflect.DeepEqual(got, []string{"end"}) {
+		t.Fatalf("sh-1 ran %v", got)
+	}
+	if got := e.msgsOf("hz-1"); !reflect.DeepEqual(got, []string{"a", "b", "end"}) {
+		t.Fatalf("hz-1 ran %v", got)
+	}
+	b := e.rec.all()[1]
+	if b.Env["FROM"] != "block" || b.Env["OWN"] != "task" {
+		t.Fatalf("environment of b: %v", b.Env)
+	}
+}

@@ -345,6 +345,9 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 func (p *plan) planTasks(ts []*playbook.Task, inherited []string, parent *taskPlan) ([]*taskPlan, error) {
 	out := make([]*taskPlan, 0, len(ts))
 	for _, t := range ts {
+		if parent != nil {
+			t = inheritFromBlock(parent.t, t)
+		}
 		tp := &taskPlan{t: t, name: displayName(t), loopVar: t.LoopVar}
 		if tp.loopVar == "" {
 			tp.loopVar = "item"
@@ -406,6 +409,48 @@ func (p *plan) planTasks(ts []*playbook.Task, inherited []string, parent *taskPl
 		out = append(out, tp)
 	}
 	return out, nil
+}
+
+// inheritFromBlock returns a copy of child with the keywords its enclosing block sets and it
+// does not: a block's when holds for every task in it (before the task's own), its
+// environment is merged below the task's, and become, check_mode, no_log, ignore_errors,
+// delegate_to, run_once and timeout apply unless the task says otherwise. block is itself
+// already merged with its own parents.
+func inheritFromBlock(block, child *playbook.Task) *playbook.Task {
+	c := *child
+	if len(block.When) > 0 {
+		c.When = append(append([]playbook.Value(nil), block.When...), child.When...)
+	}
+	if len(block.Environment) > 0 {
+		c.Environment = make(map[string]playbook.Value, len(block.Environment)+len(child.Environment))
+		for k, v := range block.Environment {
+			c.Environment[k] = v
+		}
+		for k, v := range child.Environment {
+			c.Environment[k] = v
+		}
+	}
+	if c.Become == nil {
+		c.Become = block.Become
+	}
+	if c.BecomeUser == "" {
+		c.BecomeUser = block.BecomeUser
+	}
+	if c.CheckMode == nil {
+		c.CheckMode = block.CheckMode
+	}
+	c.NoLog = c.NoLog || block.NoLog
+	c.IgnoreErrors = c.IgnoreErrors || block.IgnoreErrors
+	if c.DelegateTo == nil {
+		c.DelegateTo = block.DelegateTo
+	}
+	if c.RunOnce == "" {
+		c.RunOnce = block.RunOnce
+	}
+	if c.Timeout == 0 {
+		c.Timeout = block.Timeout
+	}
+	return &c
 }
 
 func compileConds(t *playbook.Task, vals []playbook.Value) ([]*tmpl.Program, error) {
