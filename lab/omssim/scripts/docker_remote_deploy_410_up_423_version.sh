@@ -47,6 +47,7 @@ case "$ip" in
 esac
 [ -n "$name" ] || name="oms_$(echo "$ip" | tr . _)"
 command -v "$DOCKER" >/dev/null 2>&1 || die "docker is not installed on this host ($DOCKER not found)"
+"$DOCKER" image inspect "$image" >/dev/null 2>&1 || die "image $image is not loaded: docker load -i <package> first"
 
 # ask PROMPT: prints the prompt and reads one line into $answer; end of input is an error.
 ask() {

@@ -1,0 +1,96 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/omsbook/omsbook/lab"
+)
+
+// TestUpgrade422StopsSafelyAndResumes injects the faults an operator meets, one run each:
+// init fails in one region; a node never comes Online; a node's sshd is down after the old
+// containers were stopped. Each run must stop with exit 2 or 4, drop no database, leave the
+// backup verified, and say what to do next. Once the fault is cleared, the same upgrade runs
+// again to the end, without running init twice in a region.
+func TestUpgrade422StopsSafelyAndResumes(t *testing.T) {
+	l := upLab(t, lab.Config{Name: "e2efault", FirstIP: "127.0.0.61", Regions: lab.DefaultRegions()})
+	shanghai := l.RegionNodes("shanghai")[0].Name
+	hz2 := l.RegionNodes("hangzhou")[1].Name
+	databasesExist := func() {
+		t.Helper()
+		for _, db := range l.DB.All() {
+			if got := queryString(t, l, "", "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", db); got != "1" {
+				t.Errorf("database %s was dropped", db)
+			}
+		}
+	}
+	saysWhatNext := func(r run) {
+		t.Helper()
+		if !strings.Contains(r.output, "rollback-423-to-422.yml") || !strings.Contains(r.output, "--start-at-task") {
+			t.Errorf("the failure does not say how to continue (--start-at-task) and how to roll back (rollback-423-to-422.yml)")
+		}
+	}
+
+	// 1. docker_init.sh fails in the shanghai region.
+	if err := l.SetFault(shanghai, "init-fails", "1"); err != nil {
+		t.Fatal(err)
+	}
+	r := omsbook(t, l, "run", upgrade422, "-e", "online_timeout_s=30")
+	if r.code != 2 {
+		t.Fatalf("init fault: exit %d, want 2", r.code)
+	}
+	saysWhatNext(r)
+	databasesExist()
+	verifyBackup(t, backupDir(l), l.DB.All())
+	if err := l.ClearFault(shanghai, "init-fails"); err != nil {
+		t.Fatal(err)
+	}
+
+	// 2. A node never comes Online: the wait names it.
+	if err := l.SetFault(hz2, "never-healthy", "1"); err != nil {
+		t.Fatal(err)
+	}
+	r = omsbook(t, l, "run", upgrade422, "-e", "online_timeout_s=20")
+	if r.code != 2 {
+		t.Fatalf("never-healthy fault: exit %d, want 2", r.code)
+	}
+	if !strings.Contains(r.output, hz2) {
+		t.Errorf("the wait for Online does not name %s", hz2)
+	}
+	saysWhatNext(r)
+	databasesExist()
+	verifyBackup(t, backupDir(l), l.DB.All())
+	if err := l.ClearFault(hz2, "never-healthy"); err != nil {
+		t.Fatal(err)
+	}
+
+	// 3. A node's sshd is down (the old containers are already stopped by now).
+	if err := l.StopSSH(shanghai); err != nil {
+		t.Fatal(err)
+	}
+	r = omsbook(t, l, "run", upgrade422)
+	if r.code != 2 && r.code != 4 {
+		t.Fatalf("sshd down: exit %d, want 2 or 4", r.code)
+	}
+	if !strings.Contains(r.output, shanghai) || !strings.Contains(r.output, "unreachable") {
+		t.Errorf("the failure does not say that %s is unreachable", shanghai)
+	}
+	databasesExist()
+	verifyBackup(t, backupDir(l), l.DB.All())
+	if err := l.StartSSH(t.Context(), shanghai); err != nil {
+		t.Fatal(err)
+	}
+
+	// Cleared: the same upgrade finishes, and init ran once per region in all.
+	r = omsbook(t, l, "run", upgrade422)
+	if r.code != 0 {
+		t.Fatalf("the upgrade after clearing the faults: exit %d, want 0", r.code)
+	}
+	waitHealthy(t, l, "4.2.3", 0)
+	inits := queryInts(t, l, l.DB.CM, "SELECT region, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY region")
+	for _, region := range l.Regions {
+		if inits[region.Name] != 1 {
+			t.Errorf("docker_init.sh succeeded %d times in region %s, want exactly once", inits[region.Name], region.Name)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/omsbook/omsbook/lab"
+)
+
+const (
+	upgrade410  = "playbooks/upgrade-410-to-423.yml"
+	rollback410 = "playbooks/rollback-423-to-410.yml"
+)
+
+// TestUpgrade410ThenRollback runs the V4.1.0 path: --check, the upgrade (the interactive deploy
+// script answered through expect), --check of the rollback, the rollback; afterwards every
+// node is back on V4.1.0 and config.yaml equals the config_copy.yaml the deploy script kept.
+func TestUpgrade410ThenRollback(t *testing.T) {
+	l := upLab(t, lab.Config{Name: "e2e410", FirstIP: "127.0.0.47", Regions: lab.DefaultRegions(), StartVersion: "4.1.0"})
+	before := takeSnapshot(t, l)
+
+	r := omsbook(t, l, "run", upgrade410, "--check")
+	if r.code != 0 {
+		t.Fatalf("--check of the V4.1.0 upgrade: exit %d, want 0", r.code)
+	}
+	if d := diffSnapshots(before, takeSnapshot(t, l)); len(d) > 0 {
+		t.Fatalf("--check changed the lab:\n%s", strings.Join(d, "\n"))
+	}
+
+	r = omsbook(t, l, "run", upgrade410)
+	if r.code != 0 {
+		t.Fatalf("V4.1.0 upgrade: exit %d, want 0", r.code)
+	}
+	mustContain(t, r, "U410-04 run the deploy script", "U410-05 run docker_oms_ce_version_upgrade.sh")
+	waitHealthy(t, l, "4.2.3", 0)
+
+	upgraded := takeSnapshot(t, l)
+	r = omsbook(t, l, "run", rollback410, "--check")
+	if r.code != 0 {
+		t.Fatalf("--check of the V4.1.0 rollback: exit %d, want 0", r.code)
+	}
+	if d := diffSnapshots(upgraded, takeSnapshot(t, l)); len(d) > 0 {
+		t.Fatalf("--check of the rollback changed the lab:\n%s", strings.Join(d, "\n"))
+	}
+
+	r = omsbook(t, l, "run", rollback410)
+	if r.code != 0 {
+		t.Fatalf("V4.1.0 rollback: exit %d, want 0", r.code)
+	}
+	waitHealthy(t, l, "4.1.0", 0)
+	for _, n := range l.Nodes {
+		if got := inspect(t.Context(), n.NewContainer); got != "absent" {
+			t.Errorf("%s: the V4.2.3 container must be removed: %s", n.Name, got)
+		}
+		work := "/var/tmp/omsbook-410-to-423-" + n.Name
+		copyYAML, err := os.ReadFile(filepath.Join(work, "config_copy.yaml"))
+		if err != nil {
+			t.Fatalf("%s: %v", n.Name, err)
+		}
+		config, err := os.ReadFile(n.ConfigFile)
+		if err != nil {
+			t.Fatalf("%s: %v", n.Name, err)
+		}
+		if !bytes.Equal(copyYAML, config) {
+			t.Errorf("%s: config.yaml differs from config_copy.yaml", n.Name)
+		}
+	}
+}

@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/omsbook/omsbook/lab"
+)
+
+const (
+	upgrade422  = "playbooks/upgrade-422-to-423.yml"
+	rollback422 = "playbooks/rollback-423-to-422.yml"
+)
+
+// manifest is the part of the mysqldump module's MANIFEST.json the tests read.
+type manifest struct {
+	Dumps []struct {
+		Database string `json:"db"`
+		File     string `json:"file"`
+		Size     int64  `json:"size"`
+		SHA256   string `json:"sha256"`
+	} `json:"dumps"`
+}
+
+// verifyBackup checks that backupDir holds one verified dump per database: the file exists,
+// ends with the client's completion trailer, and its sha256 is the one recorded.
+func verifyBackup(t *testing.T, backupDir string, databases []string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(backupDir, "MANIFEST.json"))
+	if err != nil {
+		t.Fatalf("backup manifest: %v", err)
+	}
+	var m manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("backup manifest: %v\n%s", err, raw)
+	}
+	recorded := map[string]string{}
+	for _, d := range m.Dumps {
+		recorded[d.Database] = d.SHA256
+	}
+	for _, db := range databases {
+		path := filepath.Join(backupDir, db+".sql")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("dump of %s: %v", db, err)
+			continue
+		}
+		if !strings.Contains(string(b[max(0, len(b)-200):]), "-- Dump completed") {
+			t.Errorf("dump of %s lacks the completion trailer", db)
+		}
+		hashes := map[string]string{}
+		hashTree(t, path, hashes)
+		if got := strings.Fields(hashes[path])[1]; got != recorded[db] {
+			t.Errorf("dump of %s: sha256 %s, manifest says %q", db, got, recorded[db])
+		}
+	}
+}
+
+func backupDir(l *lab.Lab) string {
+	return filepath.Join(l.BackupRoot, "upgrade-"+l.Version+"-to-"+l.NewVersion)
+}
+
+// TestUpgrade422ThenRollback runs, on 2 regions / 3 nodes: --check of the upgrade (nothing
+// changes), the upgrade, --check of the rollback, the rollback; and watches every process's
+// argv and every output for the MetaDB password throughout.
+func TestUpgrade422ThenRollback(t *testing.T) {
+	l := upLab(t, lab.Config{Name: "e2e422", FirstIP: "127.0.0.41", Regions: lab.DefaultRegions()})
+	before := takeSnapshot(t, l)
+	haBefore := haConfig(t, l)
+	password := l.MetaDB.Password
+	watch := watchArgv(password)
+
+	// --check reports what would change and changes nothing.
+	r := omsbook(t, l, "run", upgrade422, "--check")
+	if r.code != 0 {
+		t.Fatalf("--check of the upgrade: exit %d, want 0", r.code)
+	}
+	mustContain(t, r, "U422-02 stop the old container", "U422-07 start the new container", "PLAY RECAP")
+	if d := diffSnapshots(before, takeSnapshot(t, l)); len(d) > 0 {
+		t.Fatalf("--check changed the lab:\n%s", strings.Join(d, "\n"))
+	}
+
+	// The upgrade.
+	r = omsbook(t, l, "run", upgrade422)
+	if r.code != 0 {
+		t.Fatalf("upgrade: exit %d, want 0", r.code)
+	}
+	mustContain(t, r, "Clear the browser cache", backupDir(l))
+	waitHealthy(t, l, "4.2.3", 0)
+	for _, n := range l.Nodes {
+		if got := inspect(t.Context(), n.NewContainer); !strings.Contains(got, "running") || !strings.Contains(got, "oms:feature_4.2.3-ce") {
+			t.Errorf("%s: new container %s: %s", n.Name, n.NewContainer, got)
+		}
+		if got := inspect(t.Context(), n.OldContainer); !strings.Contains(got, "exited") {
+			t.Errorf("%s: the old container %s must be kept, stopped: %s", n.Name, n.OldContainer, got)
+		}
+	}
+	ha := haConfig(t, l)
+	if ha["enable"] != true || ha["perceiveStoreClientCheckpoint"] != true {
+		t.Errorf("ha.config after the upgrade: %v; want enable and perceiveStoreClientCheckpoint true", ha)
+	}
+	for k, v := range haBefore {
+		if k != "enable" && k != "perceiveStoreClientCheckpoint" && ha[k] != v {
+			t.Errorf("ha.config key %s changed from %v to %v: keys the upgrade does not set must be kept", k, v, ha[k])
+		}
+	}
+	inits := queryInts(t, l, l.DB.CM, "SELECT region, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY region")
+	for _, region := range l.Regions {
+		if inits[region.Name] != 1 {
+			t.Errorf("docker_init.sh succeeded %d times in region %s, want exactly once", inits[region.Name], region.Name)
+		}
+	}
+	afterUpgrade := takeSnapshot(t, l)
+	for path, sum := range before.files {
+		if strings.Contains(path, "/store/") && afterUpgrade.files[path] != sum {
+			t.Errorf("store data %s did not survive the upgrade: %q -> %q", path, sum, afterUpgrade.files[path])
+		}
+	}
+	verifyBackup(t, backupDir(l), l.DB.All())
+	if got := len(l.DB.All()); got != 4 {
+		t.Errorf("the lab has %d MetaDB databases, want 4 dumps (rm, cm, two heartbeat databases)", got)
+	}
+
+	// --check of the rollback against the upgraded lab.
+	r = omsbook(t, l, "run", rollback422, "--check")
+	if r.code != 0 {
+		t.Fatalf("--check of the rollback: exit %d, want 0", r.code)
+	}
+	if d := diffSnapshots(afterUpgrade, takeSnapshot(t, l)); len(d) > 0 {
+		t.Fatalf("--check of the rollback changed the lab:\n%s", strings.Join(d, "\n"))
+	}
+
+	// The rollback.
+	r = omsbook(t, l, "run", rollback422)
+	if r.code != 0 {
+		t.Fatalf("rollback: exit %d, want 0", r.code)
+	}
+	mustContain(t, r, "manual recovery")
+	waitHealthy(t, l, "4.2.2", 0)
+	for _, n := range l.Nodes {
+		if got := inspect(t.Context(), n.OldContainer); !strings.Contains(got, "running") || !strings.Contains(got, "oms:feature_4.2.2-ce") {
+			t.Errorf("%s: old container after the rollback: %s", n.Name, got)
+		}
+	}
+	after := takeSnapshot(t, l)
+	for table, sum := range before.tables {
+		if strings.HasSuffix(table, ".oms_normal_config") {
+			continue // ha.config is compared key by key below: the rollback re-enables HA
+		}
+		if after.tables[table] != sum {
+			t.Errorf("table %s: checksum %d after the rollback, %d before the upgrade", table, after.tables[table], sum)
+		}
+	}
+	for table := range after.tables {
+		if _, ok := before.tables[table]; !ok {
+			t.Errorf("table %s exists after the rollback but did not before the upgrade", table)
+		}
+	}
+	ha = haConfig(t, l)
+	for k, v := range haBefore {
+		if k != "enable" && k != "refetchStoreIntervalMin" && ha[k] != v {
+			t.Errorf("ha.config key %s is %v after the rollback, %v before the upgrade", k, ha[k], v)
+		}
+	}
+	if ha["enable"] != true {
+		t.Errorf("ha.config after the rollback: enable = %v, want true", ha["enable"])
+	}
+
+	// Secrets: never in any argv, output or journal.
+	leaks, samples := watch.finish()
+	if samples < 10 {
+		t.Errorf("the argv watch took only %d samples", samples)
+	}
+	for _, leak := range leaks {
+		t.Errorf("the MetaDB password was in a process's argv: %s", leak)
+	}
+	if j := journals(t, l); j == "" || strings.Contains(j, password) {
+		t.Errorf("journal empty (%d bytes) or holds the MetaDB password", len(j))
+	}
+}
+
+// TestUpgrade422WithoutOMSVersionTable is the guide's "Version before 4.1.1 is not allowed to
+// upgrade." case: the playbook records the old version in rm.oms_version and runs init again.
+func TestUpgrade422WithoutOMSVersionTable(t *testing.T) {
+	l := upLab(t, lab.Config{Name: "e2enover", FirstIP: "127.0.0.44", Regions: lab.DefaultRegions(), WithoutOMSVersionTable: true})
+	r := omsbook(t, l, "run", upgrade422)
+	if r.code != 0 {
+		t.Fatalf("upgrade: exit %d, want 0", r.code)
+	}
+	mustContain(t, r, "U422-09 record the old version", "U422-09 run bash /root/docker_init.sh again")
+	if got := queryString(t, l, l.DB.RM, "SELECT version FROM oms_version WHERE version = '4.2.2-CE'"); got != "4.2.2-CE" {
+		t.Errorf("oms_version holds %q", got)
+	}
+	waitHealthy(t, l, "4.2.3", 0)
+}
