@@ -568,12 +568,12 @@ func (dc *dockerContainerRun) envArgs(ctx context.Context, env map[string]string
 	return append(args, "--env-file", file), cleanup, nil
 }
 
-// omsRemoveHostFile removes a temporary file on the executing host, even when the task's context
-// is already cancelled.
-func omsRemoveHostFile(h *Host, file string) {
+// omsRemoveHostFile removes temporary files on the executing host, even when the task's
+// context is already cancelled.
+func omsRemoveHostFile(h *Host, files ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, _ = h.Conn.Exec(ctx, h.ArgvCmd("rm", "-f", "--", file))
+	_, _ = h.Conn.Exec(ctx, h.ArgvCmd(append([]string{"rm", "-f", "--"}, files...)...))
 }
 
 func omsRandomHex(n int) string {

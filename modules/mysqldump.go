@@ -156,6 +156,9 @@ type dumpRun struct {
 	dir    string
 	check  bool
 	cnf    string // option file on the executing host, "" until written
+	// partials are dump files being written; a cancelled dump (killed, so its shell cannot
+	// clean up) leaves one behind, which cleanup removes.
+	partials []string
 }
 
 func (m MySQLDump) run(ctx context.Context, h *Host, args Args, check bool) (Result, error) {
@@ -178,7 +181,7 @@ func (m MySQLDump) run(ctx context.Context, h *Host, args Args, check bool) (Res
 	if r.dir == "" {
 		r.dir = "/"
 	}
-	defer r.removeOptionFile()
+	defer r.cleanup()
 	var res Result
 	if args.String("state") == "restored" {
 		res, err = r.restore(ctx)
@@ -378,9 +381,14 @@ func (r *dumpRun) writeOptionFile(ctx context.Context) error {
 	return nil
 }
 
-func (r *dumpRun) removeOptionFile() {
+// cleanup removes the option file and any partial dump, even after cancellation.
+func (r *dumpRun) cleanup() {
+	files := append([]string(nil), r.partials...)
 	if r.cnf != "" {
-		omsRemoveHostFile(r.h, r.cnf)
+		files = append(files, r.cnf)
+	}
+	if len(files) > 0 {
+		omsRemoveHostFile(r.h, files...)
 	}
 }
 
@@ -470,6 +478,7 @@ func (r *dumpRun) dump(ctx context.Context) (Result, error) {
 	opts := r.dumpOptions()
 	for _, d := range todo {
 		file := r.path(d + ".sql")
+		r.partials = append(r.partials, file+".partial")
 		// --defaults-extra-file must come first; the client streams straight into the file.
 		argv := append([]string{dumpCmd, "--defaults-extra-file=" + r.cnf}, opts...)
 		argv = append(argv, d)

@@ -281,3 +281,40 @@ func TestMySQLDumpFailures(t *testing.T) {
 		}
 	}
 }
+
+func TestMySQLDumpCancelCleansUp(t *testing.T) {
+	db, metadb := omsOpenDB(t)
+	oh := newOMSHost(t)
+	m := MySQLDump{}
+	rm := omsTestDB(t, db, "rm")
+	omsSeedDumpDB(t, db, rm, 17)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Cancel as soon as the client runs with our option file.
+	go func() {
+		deadline := time.Now().Add(time.Minute)
+		for time.Now().Before(deadline) {
+			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+			for _, p := range procs {
+				if data, err := os.ReadFile(p); err == nil && strings.Contains(string(data), "--defaults-extra-file="+dir) && strings.Contains(string(data), "mysqldump") {
+					cancel()
+					return
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	start := time.Now()
+	r, err := m.Apply(ctx, oh.Host, omsArgs(t, m, map[string]any{"metadb": metadb, "databases": []any{rm}, "dest_dir": dir}))
+	if err == nil {
+		t.Skipf("the dump finished (%+v) before it could be cancelled", r)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Fatalf("cancellation took %s", time.Since(start))
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		t.Errorf("left behind after cancellation: %s", e.Name())
+	}
+}
