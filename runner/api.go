@@ -88,24 +88,43 @@ func (p *Plan) Hosts() map[string][]HostInfo { return p.impl.hosts() }
 // Tasks lists the tasks in order, with tags and places.
 func (p *Plan) Tasks() []TaskInfo { return p.impl.tasks() }
 
-// PlayInfo describes one play for validate and list-hosts: plays are listed in run order,
-// which Hosts (keyed by name) cannot give when two plays share a name or have none.
+// PlayInfo describes one play for validate, list-hosts and list-tasks: plays are listed in run
+// order, which Hosts (keyed by name) cannot give when two plays share a name or have none.
 type PlayInfo struct {
 	Name  string
 	Pos   string     // file:line:column of the play
 	Hosts []HostInfo // in inventory order; Vars left nil (Hosts has them)
+	Tasks []TaskInfo // the play's part of Tasks, in order
 }
 
-// Plays lists the plays in the order they run, each with the hosts it would run on.
-// (Added for the command line.)
+// Plays lists the plays in the order they run, each with the hosts it would run on and its
+// selected tasks. (Added for the command line.)
 func (p *Plan) Plays() []PlayInfo {
+	all := p.impl.tasks()
 	out := make([]PlayInfo, 0, len(p.impl.plays))
 	for _, pp := range p.impl.plays {
 		info := PlayInfo{Name: pp.play.Name, Pos: pp.play.Pos.String()}
 		for _, h := range pp.hosts {
 			info.Hosts = append(info.Hosts, HostInfo{Name: h.Name, Region: h.Region})
 		}
+		// tasks() lists the plays' selected tasks one play after the other.
+		n := min(countSelected(pp.tasks), len(all))
+		info.Tasks, all = all[:n:n], all[n:]
 		out = append(out, info)
 	}
 	return out
+}
+
+// countSelected counts the tasks tasks() lists for ts: selected tasks, blocks walked into.
+func countSelected(ts []*taskPlan) int {
+	n := 0
+	for _, tp := range ts {
+		switch {
+		case tp.t.IsBlock():
+			n += countSelected(tp.block) + countSelected(tp.rescue) + countSelected(tp.always)
+		case tp.selected:
+			n++
+		}
+	}
+	return n
 }
