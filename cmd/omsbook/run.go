@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -153,10 +152,10 @@ func cmdValidate(args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	plays := playOrder(plan)
+	plays := plan.Plays()
 	hosts := map[string]bool{}
-	for _, hs := range plan.Hosts() {
-		for _, h := range hs {
+	for _, pl := range plays {
+		for _, h := range pl.Hosts {
 			hosts[h.Name] = true
 		}
 	}
@@ -171,15 +170,13 @@ func cmdListHosts(args []string, io stdio) error {
 		return err
 	}
 	fmt.Fprintf(io.out, "playbook: %s\n", playbook)
-	byPlay := plan.Hosts()
-	for i, play := range playOrder(plan) {
-		hosts := byPlay[play]
-		fmt.Fprintf(io.out, "\n  play #%d %s: %s\n", i+1, playLabel(play), plural(len(hosts), "host"))
+	for i, pl := range plan.Plays() {
+		fmt.Fprintf(io.out, "\n  play #%d %s: %s\n", i+1, playLabel(pl.Name), plural(len(pl.Hosts), "host"))
 		width := 0
-		for _, h := range hosts {
+		for _, h := range pl.Hosts {
 			width = max(width, len(h.Name))
 		}
-		for _, h := range hosts {
+		for _, h := range pl.Hosts {
 			if h.Region != "" {
 				fmt.Fprintf(io.out, "    %-*s  region %s\n", width, h.Name, h.Region)
 			} else {
@@ -196,26 +193,25 @@ func cmdListTasks(args []string, io stdio) error {
 		return err
 	}
 	fmt.Fprintf(io.out, "playbook: %s\n", playbook)
-	tasks := plan.Tasks()
+	plays := plan.Plays()
 	width := 0
-	for _, t := range tasks {
-		width = max(width, len([]rune(t.Name)))
-	}
-	// Tasks come in run order; a new play starts where the play name changes.
-	n := 0
-	for i, t := range tasks {
-		if i == 0 || t.Play != tasks[i-1].Play {
-			n++
-			fmt.Fprintf(io.out, "\n  play #%d %s:\n", n, playLabel(t.Play))
+	for _, pl := range plays {
+		for _, t := range pl.Tasks {
+			width = max(width, len([]rune(t.Name)))
 		}
-		line := fmt.Sprintf("    %-*s  %s", width, t.Name, t.Pos)
-		if len(t.Tags) > 0 {
-			line += "  tags: " + strings.Join(t.Tags, ",")
-		}
-		fmt.Fprintln(io.out, strings.TrimRight(line, " "))
 	}
-	if len(tasks) == 0 {
-		fmt.Fprintln(io.out, "\n  no task selected (see --tags, --skip-tags and --start-at-task)")
+	for i, pl := range plays {
+		fmt.Fprintf(io.out, "\n  play #%d %s:\n", i+1, playLabel(pl.Name))
+		if len(pl.Tasks) == 0 {
+			fmt.Fprintln(io.out, "    no task selected (see --tags, --skip-tags and --start-at-task)")
+		}
+		for _, t := range pl.Tasks {
+			line := fmt.Sprintf("    %-*s  %s", width, t.Name, t.Pos)
+			if len(t.Tags) > 0 {
+				line += "  tags: " + strings.Join(t.Tags, ",")
+			}
+			fmt.Fprintln(io.out, strings.TrimRight(line, " "))
+		}
 	}
 	return nil
 }
@@ -225,28 +221,6 @@ func playLabel(name string) string {
 		return "(unnamed)"
 	}
 	return strconv.Quote(name)
-}
-
-// playOrder lists the plays by name in the order they run: as the tasks give them, then plays
-// without selected tasks. Plan.Hosts is keyed by play name, so plays that share a name are
-// listed once.
-func playOrder(plan *runner.Plan) []string {
-	var order []string
-	seen := map[string]bool{}
-	for _, t := range plan.Tasks() {
-		if !seen[t.Play] {
-			seen[t.Play] = true
-			order = append(order, t.Play)
-		}
-	}
-	var rest []string
-	for play := range plan.Hosts() {
-		if !seen[play] {
-			rest = append(rest, play)
-		}
-	}
-	sort.Strings(rest)
-	return append(order, rest...)
 }
 
 func plural(n int, word string) string {
