@@ -133,6 +133,12 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 			deferredArgs[name] = true
 		}
 	}
+	// Secret arguments are registered before coercion: its errors may quote a value.
+	for _, a := range tp.spec.Args {
+		if a.Secret && !deferredArgs[a.Name] {
+			addSecretValue(p.secrets, raw[a.Name])
+		}
+	}
 	args, err := tp.spec.Coerce(raw, func(name string, _ any) bool { return deferredArgs[name] })
 	if err != nil {
 		return taskError(t, t.ModulePos, h.Name, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)

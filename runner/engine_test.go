@@ -1174,3 +1174,18 @@ func TestBlockKeywordsApplyToItsTasks(t *testing.T) {
 		t.Fatalf("environment of b: %v", b.Env)
 	}
 }
+
+func TestLoadErrorsMaskSecrets(t *testing.T) {
+	_, err := loadEnv(t, `
+- name: p
+  hosts: hz-1
+  tasks:
+    - rec: {msg: x, password: [not-a-string-secret-value]}
+`, Options{}, nil)
+	if err == nil {
+		t.Fatal("a list for a string argument was accepted")
+	}
+	if strings.Contains(err.Error(), "not-a-string-secret-value") {
+		t.Fatalf("the error shows a secret argument: %v", err)
+	}
+}

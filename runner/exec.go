@@ -440,7 +440,7 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 			if o.isFailed() && !bc.rescuable {
 				newlyFailed = true
 			}
-			if o.isFailed() || o.status == events.Unreachable {
+			if (o.isFailed() && !bc.rescuable) || o.status == events.Unreachable {
 				if r.stopTask == "" {
 					r.stopTask = tp.name
 				}
@@ -721,16 +721,14 @@ func (r *run) runItem(pc *playCtx, tp *taskPlan, hr *hostRun, vars map[string]an
 		}
 		raw[name] = rv
 	}
+	for _, a := range tp.spec.Args {
+		if a.Secret {
+			addSecretValue(p.secrets, raw[a.Name])
+		}
+	}
 	args, err := tp.spec.Coerce(raw, nil)
 	if err != nil {
 		return failed("%s: module %s: %v", t.ModulePos, t.Module, err)
-	}
-	for _, a := range tp.spec.Args {
-		if a.Secret {
-			if v, ok := args[a.Name]; ok {
-				addSecretValue(p.secrets, v)
-			}
-		}
 	}
 
 	o := &outcome{}

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -140,11 +141,28 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 		}
 		pp, err := p.planPlay(pl)
 		if err != nil {
-			return nil, err
+			return nil, p.maskError(err)
 		}
 		p.plays = append(p.plays, pp)
 	}
 	return p, nil
+}
+
+// maskError hides secret values in a load error's text.
+func (p *plan) maskError(err error) error {
+	var pe *playbook.Error
+	if errors.As(err, &pe) {
+		masked := *pe
+		masked.Msg, masked.Fix = p.secrets.Mask(pe.Msg), p.secrets.Mask(pe.Fix)
+		if pe.Err != nil && masked.Msg != pe.Msg {
+			masked.Err = errors.New(p.secrets.Mask(pe.Err.Error()))
+		}
+		return &masked
+	}
+	if err != nil && p.secrets.Mask(err.Error()) != err.Error() {
+		return errors.New(p.secrets.Mask(err.Error()))
+	}
+	return err
 }
 
 // loadInventory resolves every host's inventory vars and registers the inventory's secrets.
