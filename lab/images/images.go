@@ -278,7 +278,8 @@ func buildSimulator(ctx context.Context, root, out string) error {
 	tmp := out + ".tmp"
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", tmp, "./lab/omssim/cmd/omssim")
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	// GOFLAGS is cleared so that a caller's -race (which needs cgo) cannot leak in.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH, "GOFLAGS=")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("images: build the simulator (go build ./lab/omssim/cmd/omssim in %s): %s: %w", root, strings.TrimSpace(string(b)), err)
 	}

@@ -181,3 +181,31 @@ func TestBuildImagesAndPackages(t *testing.T) {
 	}
 	t.Logf("up-to-date build took %s", time.Since(start))
 }
+
+// TestBuildConcurrent: two callers sharing a state directory both succeed (the lock file
+// serialises them) and agree on the result.
+func TestBuildConcurrent(t *testing.T) {
+	buildForTest(t)
+	type out struct {
+		res *Result
+		err error
+	}
+	results := make(chan out, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			res, err := Build(context.Background(), Options{StateDir: testState(t), Versions: []string{"4.2.2"}})
+			results <- out{res, err}
+		}()
+	}
+	var inputs []string
+	for i := 0; i < 2; i++ {
+		o := <-results
+		if o.err != nil {
+			t.Fatal(o.err)
+		}
+		inputs = append(inputs, o.res.Image("4.2.2").Inputs)
+	}
+	if inputs[0] != inputs[1] {
+		t.Errorf("concurrent builds disagree: %v", inputs)
+	}
+}
