@@ -151,6 +151,12 @@ func (expectModule) Apply(ctx context.Context, h *Host, args Args) (Result, erro
 			}
 		}
 	}
+	if h.Become && h.BecomePassword != "" {
+		// sudo reads the password from the terminal before echo is turned off: never let it
+		// show in the transcript.
+		h.AddSecret(h.BecomePassword)
+		secrets = append(secrets, h.BecomePassword)
+	}
 	reason, err := guardSkip(ctx, h, args)
 	if err != nil {
 		return Result{}, err
