@@ -460,6 +460,9 @@ func (dc *dockerContainerRun) state(ctx context.Context, ci *containerInspect) (
 		}
 	}
 	if ci == nil {
+		if s.image == "" && dc.check {
+			return Result{Unknown: true, Msg: fmt.Sprintf("container %s does not exist on %s and no image is given: Apply would fail (to only probe a container, leave state out)", dc.name, dc.h.Name), Data: map[string]any{"action": "none"}}, nil
+		}
 		if s.image == "" {
 			return Fail(fmt.Sprintf("container %s does not exist on %s: give image (and its run spec) to create it", dc.name, dc.h.Name), map[string]any{"action": "none"}), nil
 		}

@@ -221,6 +221,9 @@ func TestDockerContainerLifecycle(t *testing.T) {
 	if r, _ = m.Apply(ctx, oh.Host, omsArgs(t, m, map[string]any{"name": name, "state": "started"})); !r.Failed || !strings.Contains(r.Msg, "give image") {
 		t.Fatalf("start a missing container without image = %+v", r)
 	}
+	if r, _ = m.Check(ctx, oh.Host, omsArgs(t, m, map[string]any{"name": name, "state": "present"})); r.Failed || !r.Unknown || r.Data["exists"] != false {
+		t.Fatalf("check present on a missing container without image = %+v; want unknown, exists false", r)
+	}
 }
 
 func TestDockerContainerExecAndCopy(t *testing.T) {
