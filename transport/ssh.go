@@ -321,6 +321,20 @@ func (c *SSHConn) isDead() bool {
 	}
 }
 
+// lost reports whether err, from an operation on the connection, means the connection has
+// ended. The transport's shutdown may lag behind the failing call by a moment.
+func (c *SSHConn) lost(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	select {
+	case <-c.dead:
+		return true
+	case <-time.After(500 * time.Millisecond):
+		return false
+	}
+}
+
 // acquire takes a slot of sem, waiting while the connection lives and ctx allows.
 func (c *SSHConn) acquire(ctx context.Context, sem chan struct{}) error {
 	select {
@@ -347,7 +361,7 @@ func (c *SSHConn) newSession(ctx context.Context) (*ssh.Session, error) {
 	select {
 	case r := <-ch:
 		if r.err != nil {
-			if c.isDead() {
+			if c.lost(r.err) {
 				return nil, c.unreachable("open session", r.err)
 			}
 			return nil, fmt.Errorf("open ssh session on %s: %w (is sshd's MaxSessions below %d?)", c.name, r.err, execSessions+2)
@@ -423,7 +437,7 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 		return nil, fmt.Errorf("host %s: stdin pipe: %w", c.name, err)
 	}
 	if err := sess.Start(line); err != nil {
-		if c.isDead() {
+		if c.lost(err) {
 			return nil, c.unreachable("start command", err)
 		}
 		return nil, fmt.Errorf("host %s: start command: %w", c.name, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -45,7 +46,7 @@ func (c *SSHConn) sftpClient(ctx context.Context) (*sftp.Client, error) {
 	select {
 	case r := <-ch:
 		if r.err != nil {
-			if c.isDead() {
+			if c.lost(r.err) {
 				return nil, c.unreachable("start sftp", r.err)
 			}
 			return nil, fmt.Errorf("host %s: start sftp: %w (does sshd have the sftp subsystem?)", c.name, r.err)
@@ -98,7 +99,7 @@ func (c *SSHConn) withSFTP(ctx context.Context, what string, op func(*sftp.Clien
 		}
 		return fmt.Errorf("host %s: %s: %w", c.name, what, ctx.Err())
 	}
-	if err != nil && c.isDead() {
+	if err != nil && (c.isDead() || errors.Is(err, io.EOF) && c.lost(err)) {
 		return c.unreachable(what, err)
 	}
 	return err

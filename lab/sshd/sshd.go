@@ -536,7 +536,9 @@ func (c *Cluster) Stop() error {
 	return errors.Join(errs...)
 }
 
-// descendants lists the process ids below pid, read from /proc, deepest first.
+// descendants lists the process ids below pid, read from /proc, parents before their
+// children: killing the connection handlers first makes clients see a dead host, not a
+// command that was killed.
 func descendants(pid int) []int {
 	children := map[int][]int{}
 	entries, _ := os.ReadDir("/proc")
@@ -553,8 +555,8 @@ func descendants(pid int) []int {
 	var walk func(int)
 	walk = func(p int) {
 		for _, ch := range children[p] {
-			walk(ch)
 			out = append(out, ch)
+			walk(ch)
 		}
 	}
 	walk(pid)
