@@ -41,8 +41,10 @@ func (l *Lab) down(ctx context.Context) error {
 	if err := l.dropDatabases(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	// What the lab started is gone now; a port still open is someone else's (or a process
+	// not yet reaped), which is worth a word but must not keep the lab's state alive.
 	if err := l.waitPortsClosed(ctx); err != nil {
-		errs = append(errs, err)
+		l.logf("warning: %v", err)
 	}
 	if len(errs) > 0 {
 		// Keep the state so that another Down can finish the job.
@@ -182,7 +184,7 @@ func (l *Lab) dropDatabases(ctx context.Context) error {
 // waitPortsClosed waits until nothing listens on the nodes' sshd, console (8089) and cluster
 // manager (8088) ports any more.
 func (l *Lab) waitPortsClosed(ctx context.Context) error {
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for {
 		open := l.OpenPorts(ctx)
 		if len(open) == 0 {

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -257,5 +258,61 @@ func TestLabSmoke(t *testing.T) {
 	}
 	if _, err := os.Stat(l.Dir); !os.IsNotExist(err) {
 		t.Errorf("state directory %s left: %v", l.Dir, err)
+	}
+}
+
+// TestLabUpFailureCleansUp makes one node's container fail (its health port is taken) and
+// checks that Up says which and leaves nothing of the lab behind.
+func TestLabUpFailureCleansUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: brings up sshd, MariaDB and Docker containers (run without -short)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := Prerequisites(ctx, ""); err != nil {
+		skipOrFail(t, "lab prerequisites missing: %v", err)
+	}
+	cfg := smokeConfig()
+	planned, err := Plan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := planned.Nodes[len(planned.Nodes)-1]
+	// Taken: the simulator of the last node cannot serve /oms/health and exits.
+	taken, err := net.Listen("tcp", net.JoinHostPort(victim.IP, "8089"))
+	if err != nil {
+		t.Fatalf("take %s:8089: %v", victim.IP, err)
+	}
+	defer taken.Close()
+
+	l, err := Up(ctx, cfg)
+	if err == nil {
+		l.Down(ctx)
+		t.Fatal("Up succeeded although a node's health port was taken")
+	}
+	if !strings.Contains(err.Error(), victim.OldContainer) {
+		t.Errorf("Up's error does not name the failing container %s: %v", victim.OldContainer, err)
+	}
+	if ids, err := labContainers(ctx, cfg.Name); err != nil || len(ids) != 0 {
+		t.Errorf("containers left after a failed Up: %v (%v)", ids, err)
+	}
+	taken.Close()
+	if open := planned.OpenPorts(ctx); len(open) != 0 {
+		t.Errorf("still listening after a failed Up: %v", open)
+	}
+	db, err := planned.OpenDB(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var left int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'smoke\\_%'").Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d databases of the failed lab left", left)
+	}
+	if _, err := os.Stat(planned.Dir); !os.IsNotExist(err) {
+		t.Errorf("state directory %s left after a failed Up: %v", planned.Dir, err)
 	}
 }
