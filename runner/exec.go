@@ -932,7 +932,9 @@ func (r *run) applyResultConds(tp *taskPlan, vars map[string]any, o *outcome) er
 	if len(tp.failedWhen) == 0 && len(tp.changedWhen) == 0 {
 		return nil
 	}
-	if o.status == events.Skipped {
+	if o.status == events.Skipped || o.unknown {
+		// A check that could not tell what would happen has no result fields to judge:
+		// it stays unknown rather than failing a dry run on a missing rc.
 		return nil
 	}
 	cv := copyMap(vars, 2)
