@@ -11,21 +11,21 @@ import (
 
 // cmdDoc lists the modules, or documents one: what it does, what --check does, its arguments
 // and the fields it registers. It needs no inventory and touches nothing.
-func cmdDoc(args []string, io stdio) error {
-	_, pos, err := parseFlags("doc", args, io)
+func cmdDoc(args []string, std stdio) error {
+	_, pos, err := parseFlags("doc", args, std)
 	if err != nil {
 		return err
 	}
 	switch len(pos) {
 	case 0:
-		tw := tabwriter.NewWriter(io.out, 0, 0, 2, ' ', 0)
+		tw := tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
 		for _, m := range modules.All() {
 			fmt.Fprintf(tw, "%s\t%s\n", m.Name(), m.Spec().Summary)
 		}
 		if err := tw.Flush(); err != nil {
 			return fmt.Errorf("write module list: %w", err)
 		}
-		fmt.Fprintln(io.out, "\nrun 'omsbook doc MODULE' for a module's arguments and check-mode behaviour")
+		fmt.Fprintln(std.out, "\nrun 'omsbook doc MODULE' for a module's arguments and check-mode behaviour")
 		return nil
 	case 1:
 	default:
@@ -39,13 +39,13 @@ func cmdDoc(args []string, io stdio) error {
 		}
 		return fmt.Errorf("%s: run 'omsbook doc' to list the modules", msg)
 	}
-	writeModuleDoc(io, m)
+	writeModuleDoc(std, m)
 	return nil
 }
 
-func writeModuleDoc(io stdio, m modules.Module) {
+func writeModuleDoc(std stdio, m modules.Module) {
 	s := m.Spec()
-	w := io.out
+	w := std.out
 	fmt.Fprintf(w, "%s: %s\n", m.Name(), s.Summary)
 	if s.Description != "" {
 		fmt.Fprintf(w, "\n%s\n", wrap(s.Description, "", docWidth))

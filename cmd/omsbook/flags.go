@@ -71,11 +71,11 @@ func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
 
 // parseFlags parses args for sub-command name and returns the flags and the positional
 // arguments. -h prints the command's help and returns errHelp.
-func parseFlags(name string, args []string, io stdio) (*cliFlags, []string, error) {
+func parseFlags(name string, args []string, std stdio) (*cliFlags, []string, error) {
 	fs, f := bindFlags(name)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			_ = cmdHelp([]string{name}, io)
+			_ = cmdHelp([]string{name}, std)
 			return nil, nil, errHelp
 		}
 		return nil, nil, &usageError{cmd: name, msg: err.Error()}
@@ -85,8 +85,8 @@ func parseFlags(name string, args []string, io stdio) (*cliFlags, []string, erro
 
 // parsePlaybookFlags parses the arguments of a command that takes PLAYBOOK -i INVENTORY and
 // checks them.
-func parsePlaybookFlags(name string, args []string, io stdio) (*cliFlags, string, error) {
-	f, pos, err := parseFlags(name, args, io)
+func parsePlaybookFlags(name string, args []string, std stdio) (*cliFlags, string, error) {
+	f, pos, err := parseFlags(name, args, std)
 	if err != nil {
 		return nil, "", err
 	}

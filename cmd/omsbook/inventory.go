@@ -16,8 +16,8 @@ import (
 // cmdInventory prints each host's variables as the inventory resolves them, before any play:
 // inventory vars < region vars < node vars, templates rendered, the magic variables a host
 // always has, and every secret masked. It touches no host.
-func cmdInventory(args []string, io stdio) error {
-	f, pos, err := parseFlags("inventory", args, io)
+func cmdInventory(args []string, std stdio) error {
+	f, pos, err := parseFlags("inventory", args, std)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func cmdInventory(args []string, io stdio) error {
 	if f.host != "" {
 		doc = resolved[f.host]
 	}
-	enc := yaml.NewEncoder(io.out)
+	enc := yaml.NewEncoder(std.out)
 	enc.SetIndent(2)
 	if err := enc.Encode(secrets.MaskValue(doc)); err != nil {
 		return fmt.Errorf("format variables as YAML: %w", err)

@@ -34,10 +34,10 @@ type usageError struct {
 func (e *usageError) Error() string { return e.msg }
 
 // Main runs the command line args and returns the exit code.
-func Main(args []string, io stdio) int {
+func Main(args []string, std stdio) int {
 	if len(args) == 0 {
-		fmt.Fprint(io.err, mainUsage)
-		fmt.Fprintln(io.err, "error: missing command: say what to do, e.g. omsbook run PLAYBOOK -i INVENTORY")
+		fmt.Fprint(std.err, mainUsage)
+		fmt.Fprintln(std.err, "error: missing command: say what to do, e.g. omsbook run PLAYBOOK -i INVENTORY")
 		return runner.ExitBadInput
 	}
 	name, rest := args[0], args[1:]
@@ -45,21 +45,21 @@ func Main(args []string, io stdio) int {
 	code := runner.ExitOK
 	switch name {
 	case "run":
-		code, err = cmdRun(rest, io)
+		code, err = cmdRun(rest, std)
 	case "validate":
-		err = cmdValidate(rest, io)
+		err = cmdValidate(rest, std)
 	case "list-hosts":
-		err = cmdListHosts(rest, io)
+		err = cmdListHosts(rest, std)
 	case "list-tasks":
-		err = cmdListTasks(rest, io)
+		err = cmdListTasks(rest, std)
 	case "inventory":
-		err = cmdInventory(rest, io)
+		err = cmdInventory(rest, std)
 	case "doc":
-		err = cmdDoc(rest, io)
+		err = cmdDoc(rest, std)
 	case "version", "--version":
-		err = cmdVersion(rest, io)
+		err = cmdVersion(rest, std)
 	case "help", "-h", "--help":
-		err = cmdHelp(rest, io)
+		err = cmdHelp(rest, std)
 	default:
 		err = &usageError{msg: fmt.Sprintf("unknown command %q", name)}
 	}
@@ -71,14 +71,14 @@ func Main(args []string, io stdio) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(io.err, "error: %s\n", ue.msg)
+		fmt.Fprintf(std.err, "error: %s\n", ue.msg)
 		if ue.cmd == "" {
-			fmt.Fprintln(io.err, "run 'omsbook help' to see the commands")
+			fmt.Fprintln(std.err, "run 'omsbook help' to see the commands")
 		} else {
-			fmt.Fprintf(io.err, "run 'omsbook help %s' for its usage\n", ue.cmd)
+			fmt.Fprintf(std.err, "run 'omsbook help %s' for its usage\n", ue.cmd)
 		}
 		return runner.ExitBadInput
 	}
-	fmt.Fprintf(io.err, "error: %v\n", err)
+	fmt.Fprintf(std.err, "error: %v\n", err)
 	return runner.ExitBadInput
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // options turns the flags into runner options.
-func (f *cliFlags) options(playbook string, io stdio) runner.Options {
+func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 	return runner.Options{
 		Playbook:          playbook,
 		Inventories:       f.inventories,
@@ -33,9 +33,9 @@ func (f *cliFlags) options(playbook string, io stdio) runner.Options {
 		Verbosity:         f.verbose,
 		JournalDir:        f.journalDir,
 		AcceptNewHostKeys: f.acceptNewHostKeys,
-		Stdin:             io.in,
-		Prompt:            io.err,
-		Terminal:          isTerminal(io.in) && isTerminal(io.err),
+		Stdin:             std.in,
+		Prompt:            std.err,
+		Terminal:          isTerminal(std.in) && isTerminal(std.err),
 	}
 }
 
@@ -49,22 +49,22 @@ func isTerminal(v any) bool {
 }
 
 // load loads the plan for a command that takes PLAYBOOK -i INVENTORY.
-func load(ctx context.Context, name string, args []string, io stdio) (*runner.Plan, *cliFlags, string, error) {
-	f, playbook, err := parsePlaybookFlags(name, args, io)
+func load(ctx context.Context, name string, args []string, std stdio) (*runner.Plan, *cliFlags, string, error) {
+	f, playbook, err := parsePlaybookFlags(name, args, std)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	plan, err := runner.Load(ctx, f.options(playbook, io))
+	plan, err := runner.Load(ctx, f.options(playbook, std))
 	if err != nil {
 		return nil, nil, "", err
 	}
 	return plan, f, playbook, nil
 }
 
-func cmdRun(args []string, io stdio) (int, error) {
+func cmdRun(args []string, std stdio) (int, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	plan, f, playbook, err := load(ctx, "run", args, io)
+	plan, f, playbook, err := load(ctx, "run", args, std)
 	if err != nil {
 		return runner.ExitBadInput, err
 	}
@@ -80,10 +80,10 @@ func cmdRun(args []string, io stdio) (int, error) {
 
 	var out events.Sink
 	if f.output == "json" {
-		out = output.NewJSON(io.out)
+		out = output.NewJSON(std.out)
 	} else {
-		outFile, _ := io.out.(*os.File)
-		out = output.NewText(io.out, output.TextOptions{
+		outFile, _ := std.out.(*os.File)
+		out = output.NewText(std.out, output.TextOptions{
 			Color:     output.UseColor(outFile),
 			Diff:      f.diff,
 			Verbosity: f.verbose,
@@ -91,12 +91,12 @@ func cmdRun(args []string, io stdio) (int, error) {
 	}
 	sink := stampJournal{path: j.Path(), next: events.Multi{j, out}}
 
-	stopSignals := handleSignals(plan, cancel, io)
+	stopSignals := handleSignals(plan, cancel, std)
 	code := plan.Run(ctx, sink)
 	stopSignals()
 
 	if err := j.Close(); err != nil {
-		fmt.Fprintf(io.err, "warning: %v\n", err)
+		fmt.Fprintf(std.err, "warning: %v\n", err)
 	}
 	return code, nil
 }
@@ -118,7 +118,7 @@ func (s stampJournal) Emit(e events.Event) {
 // handleSignals makes the first SIGINT or SIGTERM a soft stop (running tasks finish, the recap
 // is printed, exit 99) and the second a hard one (the context is cancelled: sessions close at
 // once). The returned function stops listening.
-func handleSignals(plan *runner.Plan, cancel context.CancelFunc, io stdio) func() {
+func handleSignals(plan *runner.Plan, cancel context.CancelFunc, std stdio) func() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -131,11 +131,11 @@ func handleSignals(plan *runner.Plan, cancel context.CancelFunc, io stdio) func(
 			case sig := <-sigs:
 				n++
 				if n == 1 {
-					fmt.Fprintf(io.err, "\n%s: stopping after the running tasks finish; press Ctrl-C again to abort them at once\n", sig)
+					fmt.Fprintf(std.err, "\n%s: stopping after the running tasks finish; press Ctrl-C again to abort them at once\n", sig)
 					plan.Stop()
 					continue
 				}
-				fmt.Fprintf(io.err, "\n%s: aborting: closing every connection\n", sig)
+				fmt.Fprintf(std.err, "\n%s: aborting: closing every connection\n", sig)
 				cancel()
 				return
 			}
@@ -147,8 +147,8 @@ func handleSignals(plan *runner.Plan, cancel context.CancelFunc, io stdio) func(
 	}
 }
 
-func cmdValidate(args []string, io stdio) error {
-	plan, _, _, err := load(context.Background(), "validate", args, io)
+func cmdValidate(args []string, std stdio) error {
+	plan, _, _, err := load(context.Background(), "validate", args, std)
 	if err != nil {
 		return err
 	}
@@ -159,40 +159,40 @@ func cmdValidate(args []string, io stdio) error {
 			hosts[h.Name] = true
 		}
 	}
-	fmt.Fprintf(io.out, "playbook OK: %s, %s, %s\n",
+	fmt.Fprintf(std.out, "playbook OK: %s, %s, %s\n",
 		plural(len(plays), "play"), plural(len(plan.Tasks()), "task"), plural(len(hosts), "host"))
 	return nil
 }
 
-func cmdListHosts(args []string, io stdio) error {
-	plan, _, playbook, err := load(context.Background(), "list-hosts", args, io)
+func cmdListHosts(args []string, std stdio) error {
+	plan, _, playbook, err := load(context.Background(), "list-hosts", args, std)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(io.out, "playbook: %s\n", playbook)
+	fmt.Fprintf(std.out, "playbook: %s\n", playbook)
 	for i, pl := range plan.Plays() {
-		fmt.Fprintf(io.out, "\n  play #%d %s: %s\n", i+1, playLabel(pl.Name), plural(len(pl.Hosts), "host"))
+		fmt.Fprintf(std.out, "\n  play #%d %s: %s\n", i+1, playLabel(pl.Name), plural(len(pl.Hosts), "host"))
 		width := 0
 		for _, h := range pl.Hosts {
 			width = max(width, len(h.Name))
 		}
 		for _, h := range pl.Hosts {
 			if h.Region != "" {
-				fmt.Fprintf(io.out, "    %-*s  region %s\n", width, h.Name, h.Region)
+				fmt.Fprintf(std.out, "    %-*s  region %s\n", width, h.Name, h.Region)
 			} else {
-				fmt.Fprintf(io.out, "    %s\n", h.Name)
+				fmt.Fprintf(std.out, "    %s\n", h.Name)
 			}
 		}
 	}
 	return nil
 }
 
-func cmdListTasks(args []string, io stdio) error {
-	plan, _, playbook, err := load(context.Background(), "list-tasks", args, io)
+func cmdListTasks(args []string, std stdio) error {
+	plan, _, playbook, err := load(context.Background(), "list-tasks", args, std)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(io.out, "playbook: %s\n", playbook)
+	fmt.Fprintf(std.out, "playbook: %s\n", playbook)
 	plays := plan.Plays()
 	width := 0
 	for _, pl := range plays {
@@ -201,16 +201,16 @@ func cmdListTasks(args []string, io stdio) error {
 		}
 	}
 	for i, pl := range plays {
-		fmt.Fprintf(io.out, "\n  play #%d %s:\n", i+1, playLabel(pl.Name))
+		fmt.Fprintf(std.out, "\n  play #%d %s:\n", i+1, playLabel(pl.Name))
 		if len(pl.Tasks) == 0 {
-			fmt.Fprintln(io.out, "    no task selected (see --tags, --skip-tags and --start-at-task)")
+			fmt.Fprintln(std.out, "    no task selected (see --tags, --skip-tags and --start-at-task)")
 		}
 		for _, t := range pl.Tasks {
 			line := fmt.Sprintf("    %-*s  %s", width, t.Name, t.Pos)
 			if len(t.Tags) > 0 {
 				line += "  tags: " + strings.Join(t.Tags, ",")
 			}
-			fmt.Fprintln(io.out, strings.TrimRight(line, " "))
+			fmt.Fprintln(std.out, strings.TrimRight(line, " "))
 		}
 	}
 	return nil

@@ -62,9 +62,9 @@ Without MODULE, lists the modules. With one, prints its description, what it doe
 `,
 }
 
-func cmdHelp(args []string, io stdio) error {
+func cmdHelp(args []string, std stdio) error {
 	if len(args) == 0 {
-		fmt.Fprint(io.out, mainUsage)
+		fmt.Fprint(std.out, mainUsage)
 		return nil
 	}
 	if len(args) > 1 {
@@ -75,9 +75,9 @@ func cmdHelp(args []string, io stdio) error {
 	if !ok {
 		return &usageError{msg: fmt.Sprintf("unknown command %q", name)}
 	}
-	fmt.Fprint(io.out, u)
+	fmt.Fprint(std.out, u)
 	if fs := newFlagSet(name); fs != nil && fs.HasFlags() {
-		fmt.Fprintf(io.out, "\nFlags:\n%s", flagUsages(fs))
+		fmt.Fprintf(std.out, "\nFlags:\n%s", flagUsages(fs))
 	}
 	return nil
 }

@@ -10,13 +10,13 @@ import (
 // version or VCS revision from the build info is shown.
 var version = ""
 
-func cmdVersion(args []string, io stdio) error {
-	if _, pos, err := parseFlags("version", args, io); err != nil {
+func cmdVersion(args []string, std stdio) error {
+	if _, pos, err := parseFlags("version", args, std); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return &usageError{cmd: "version", msg: "version takes no arguments"}
 	}
-	fmt.Fprintf(io.out, "omsbook %s (%s %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(std.out, "omsbook %s (%s %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
 }
 
