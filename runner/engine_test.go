@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/omsbook/omsbook/events"
+	"github.com/omsbook/omsbook/modules"
 	"github.com/omsbook/omsbook/playbook"
 )
 
@@ -1187,5 +1189,73 @@ func TestLoadErrorsMaskSecrets(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "not-a-string-secret-value") {
 		t.Fatalf("the error shows a secret argument: %v", err)
+	}
+}
+
+func TestGenericModulesForReal(t *testing.T) {
+	if _, ok := modules.Lookup("copy"); !ok {
+		t.Skip("the copy module is not in the registry yet")
+	}
+	out := t.TempDir()
+	pb := `
+- name: real modules
+  hosts: hz-1:hz-2
+  tasks:
+    - name: write
+      copy: {content: "node {{ .inventory_hostname }}\n", dest: "{{ .out }}/{{ .inventory_hostname }}.txt"}
+      register: w
+    - name: look
+      stat: {path: "{{ .out }}/{{ .inventory_hostname }}.txt"}
+      register: st
+    - name: read
+      command: {argv: [cat, "{{ .out }}/{{ .inventory_hostname }}.txt"]}
+      register: c
+    - name: verify
+      assert:
+        that: ['c.stdout == "node " + inventory_hostname', 'c.rc == 0', 'st.stat.exists']
+      when: '!omsbook_check_mode'
+`
+	runOnce := func(check bool) *env {
+		e := mustLoad(t, pb, Options{Check: check, ExtraVars: []string{"out=" + out}}, nil)
+		if code := e.run(); code != ExitOK {
+			for _, ev := range e.sink.results("") {
+				t.Logf("%s %s %s: %s", ev.Task, ev.Host, ev.Status, ev.Msg)
+			}
+			t.Fatalf("check=%v: exit %d", check, code)
+		}
+		return e
+	}
+	status := func(e *env, task string) []events.Status {
+		var out []events.Status
+		for _, ev := range e.sink.results(task) {
+			out = append(out, ev.Status)
+		}
+		return out
+	}
+
+	e := runOnce(true)
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Fatalf("--check wrote %d files", len(entries))
+	}
+	if got := status(e, "write"); !reflect.DeepEqual(got, []events.Status{events.Changed, events.Changed}) {
+		t.Fatalf("check: write %v", got)
+	}
+	for _, ev := range e.sink.results("read") {
+		if !ev.Unknown {
+			t.Fatalf("check: command result %+v is not unknown", ev)
+		}
+	}
+
+	e = runOnce(false)
+	if got := status(e, "write"); !reflect.DeepEqual(got, []events.Status{events.Changed, events.Changed}) {
+		t.Fatalf("first run: write %v", got)
+	}
+	e = runOnce(false)
+	if got := status(e, "write"); !reflect.DeepEqual(got, []events.Status{events.OK, events.OK}) {
+		t.Fatalf("second run: write %v, want ok (idempotent)", got)
+	}
+	e = runOnce(true)
+	if got := status(e, "write"); !reflect.DeepEqual(got, []events.Status{events.OK, events.OK}) {
+		t.Fatalf("check after apply: write %v", got)
 	}
 }
