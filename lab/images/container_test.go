@@ -142,7 +142,7 @@ func TestContainerUpgrade422To423(t *testing.T) {
 	}
 	hb := m.Name("hb1")
 	c1 := m.Count(t, "SELECT COUNT(*) FROM "+hb+".heatbeat_sequence WHERE host_ip=?", n.ip)
-	time.Sleep(2200 * time.Millisecond)
+	time.Sleep(3 * time.Second)
 	if c2 := m.Count(t, "SELECT COUNT(*) FROM "+hb+".heatbeat_sequence WHERE host_ip=?", n.ip); c2 < c1+2 {
 		t.Errorf("heartbeats did not advance: %d -> %d", c1, c2)
 	}
@@ -168,7 +168,7 @@ func TestContainerUpgrade422To423(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docker_init.sh: %v\n%s", err, out)
 	}
-	n.waitHealth(newer, 2500*time.Millisecond, "healthy after docker_init.sh", isHealthy)
+	n.waitHealth(newer, 3*time.Second, "healthy after docker_init.sh", isHealthy)
 	if _, err := os.Stat(filepath.Join(n.dir, "logs", "docker_init.log")); err != nil {
 		t.Errorf("docker_init.log: %v", err)
 	}
@@ -197,7 +197,7 @@ func TestContainerVersionBefore411(t *testing.T) {
 	if out, err := docker("exec", newer, "bash", "/root/docker_init.sh"); err != nil {
 		t.Fatalf("docker_init.sh after the fix: %v\n%s", err, out)
 	}
-	n.waitHealth(newer, 2500*time.Millisecond, "healthy", isHealthy)
+	n.waitHealth(newer, 3*time.Second, "healthy", isHealthy)
 }
 
 // TestContainer410Path walks U410-01..05 and R410-01..04 with the real scripts: the deploy
@@ -271,7 +271,7 @@ func TestContainer410Path(t *testing.T) {
 	if err != nil || !strings.Contains(up, omssim.MsgCompleted) {
 		t.Fatalf("upgrade script: %v\n%s", err, up)
 	}
-	n.waitHealth(newName, 2500*time.Millisecond, "healthy after the upgrade", isHealthy)
+	n.waitHealth(newName, 3*time.Second, "healthy after the upgrade", isHealthy)
 
 	// R410-01..04.
 	back, err := docker("exec", newName, "/root/docker_oms_ce_version_roll_back.sh")

@@ -174,7 +174,7 @@ func TestServeFreshDeployThenStop(t *testing.T) {
 	}
 	before := m.Count(t, "SELECT COUNT(*) FROM "+hb+".heatbeat_sequence WHERE host_ip='127.0.0.51'")
 	beat1 := m.String(t, "SELECT gmt_modified FROM "+hb+".heart_beat WHERE host_ip='127.0.0.51'")
-	time.Sleep(2200 * time.Millisecond)
+	time.Sleep(3 * time.Second)
 	after := m.Count(t, "SELECT COUNT(*) FROM "+hb+".heatbeat_sequence WHERE host_ip='127.0.0.51'")
 	beat2 := m.String(t, "SELECT gmt_modified FROM "+hb+".heart_beat WHERE host_ip='127.0.0.51'")
 	if after < before+2 || beat2 <= beat1 {
@@ -201,7 +201,7 @@ func TestServeFreshDeployThenStop(t *testing.T) {
 	// A restart of the same version on its own schema is healthy again and keeps the store.
 	n2 := newNode(t, "127.0.0.51", "4.2.2", cfg, dir)
 	n2.start()
-	n2.waitHealth(2*time.Second, "healthy after restart", healthy)
+	n2.waitHealth(5*time.Second, "healthy after restart", healthy)
 	marker2, _ := readStoreMarker(n.env.StoreDir)
 	if marker2 == nil || !marker2.CreatedAt.Equal(marker.CreatedAt) {
 		t.Errorf("the store marker changed on restart: %+v -> %+v", marker, marker2)
@@ -271,7 +271,7 @@ func TestUpgrade422To423(t *testing.T) {
 	cfg := simtest.WriteConfig(t, dir, "config.yaml", m.Config(simtest.ConfigOptions{}))
 	old := newNode(t, "127.0.0.53", "4.2.2", cfg, dir)
 	old.start()
-	old.waitHealth(2*time.Second, "healthy", healthy)
+	old.waitHealth(5*time.Second, "healthy", healthy)
 	if err := old.stop(3 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestUpgrade422To423(t *testing.T) {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
 	t0 := time.Now()
-	n.waitHealth(2*time.Second, "healthy after init", healthy)
+	n.waitHealth(3*time.Second, "healthy after init", healthy)
 	t.Logf("healthy %s after init", time.Since(t0))
 	rm, cm, hb := m.Name("rm"), m.Name("cm"), m.Name("hb1")
 	if v := m.String(t, "SELECT MAX(version) FROM "+rm+".oms_meta_schema"); v != "4.2.3" {
@@ -330,7 +330,7 @@ func TestInitFailures(t *testing.T) {
 	cfg := simtest.WriteConfig(t, dir, "config.yaml", m.Config(simtest.ConfigOptions{}))
 	old := newNode(t, "127.0.0.54", "4.2.2", cfg, dir)
 	old.start()
-	old.waitHealth(2*time.Second, "healthy", healthy)
+	old.waitHealth(5*time.Second, "healthy", healthy)
 	old.stop(3 * time.Second)
 	rm, cm := m.Name("rm"), m.Name("cm")
 
@@ -428,8 +428,12 @@ func TestFaultsLive(t *testing.T) {
 		setFault(FaultHeartbeatStops, "1")
 		n := newNode(t, "127.0.0.55", "4.2.2", cfg, dir)
 		n.start()
-		n.waitHealth(2*time.Second, "healthy", healthy)
-		time.Sleep(1500 * time.Millisecond)
+		n.waitHealth(5*time.Second, "healthy", healthy)
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(n.out.String(), "heartbeats stop") && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond) // a beat already in flight lands
 		c1 := m.Count(t, "SELECT COUNT(*) FROM "+hb+".heatbeat_sequence WHERE host_ip='127.0.0.55'")
 		time.Sleep(2 * time.Second)
 		c2 := m.Count(t, "SELECT COUNT(*) FROM "+hb+".heatbeat_sequence WHERE host_ip='127.0.0.55'")
@@ -445,7 +449,7 @@ func TestFaultsLive(t *testing.T) {
 		defer clear()
 		n := newNode(t, "127.0.0.55", "4.2.2", cfg, dir)
 		n.start()
-		n.waitHealth(2*time.Second, "healthy", healthy)
+		n.waitHealth(5*time.Second, "healthy", healthy)
 		setFault(FaultExit, "")
 		err, done := n.exited(2 * time.Second)
 		if !done || !errors.Is(err, ErrFaultExit) {
@@ -465,7 +469,7 @@ func TestUpgradeAndRollback410(t *testing.T) {
 	for i, c := range []struct{ cfg, dir, ip string }{{cfgA, dirA, "127.0.0.51"}, {cfgB, dirB, "127.0.0.52"}} {
 		n := newNode(t, c.ip, "4.1.0", c.cfg, c.dir)
 		n.start()
-		n.waitHealth(2*time.Second, fmt.Sprintf("region %d healthy", i), healthy)
+		n.waitHealth(5*time.Second, fmt.Sprintf("region %d healthy", i), healthy)
 		n.stop(3 * time.Second)
 	}
 	if got := m.String(t, "SELECT cfg_value FROM "+rm+".oms_normal_config WHERE cfg_name='ha.config'"); got != HAConfigDefault410 {
@@ -494,7 +498,7 @@ func TestUpgradeAndRollback410(t *testing.T) {
 	if err != nil || !hasLine(out, MsgCompleted) {
 		t.Fatalf("upgrade-410 in region A: %v\n%s", err, out)
 	}
-	nA.waitHealth(2*time.Second, "healthy after the upgrade", healthy)
+	nA.waitHealth(3*time.Second, "healthy after the upgrade", healthy)
 	if got := m.String(t, "SELECT cfg_value FROM "+rm+".oms_normal_config WHERE cfg_name='ha.config'"); got != HAConfigDefault {
 		t.Errorf("upgraded ha.config = %s", got)
 	}
@@ -532,7 +536,7 @@ func TestUpgradeAndRollback410(t *testing.T) {
 	// The old image runs again.
 	old := newNode(t, "127.0.0.51", "4.1.0", cfgA, dirA)
 	old.start()
-	old.waitHealth(2*time.Second, "V4.1.0 healthy after the rollback", healthy)
+	old.waitHealth(5*time.Second, "V4.1.0 healthy after the rollback", healthy)
 }
 
 // hasLine reports whether out has line as one whole line.
