@@ -171,11 +171,14 @@ func (expectModule) Apply(ctx context.Context, h *Host, args Args) (Result, erro
 	if len(argv) == 0 {
 		return Fail("the command is empty: give the program to run", nil), nil
 	}
-	if !args.Bool("echo") {
-		// Turn terminal echo off before the command starts, so typed answers do not come back
-		// in its output; the answers themselves never appear on this command line.
-		argv = append([]string{"/bin/sh", "-c", `stty -echo 2>/dev/null; exec "$@"`, "expect"}, argv...)
+	// Set terminal echo before the command starts (transports differ in their default), so
+	// that typed answers come back in its output only with echo: true. The answers themselves
+	// never appear on this command line.
+	stty := "-echo"
+	if args.Bool("echo") {
+		stty = "echo"
 	}
+	argv = append([]string{"/bin/sh", "-c", `stty ` + stty + ` 2>/dev/null; exec "$@"`, "expect"}, argv...)
 	s := &expectSession{
 		h: h, responses: responses, secrets: secrets,
 		timeout: args.Duration("timeout"), notify: make(chan struct{}, 1),
