@@ -10,6 +10,24 @@
 //
 // Up records every id it starts (container ids, sshd pids) in <Dir>/state.json as soon as it
 // has it, so Down, from this process or another one (Load), stops exactly what Up started.
+//
+// Files. The lab state root is $OMSBOOK_LAB_DIR, default /var/tmp/omsbook-lab (MariaDB drops
+// root, so the root must be traversable by the mysql user: not a 0700 test temp dir):
+//
+//	mariadb/                     the MetaDB server's datadir, socket, pid file, log (lab/mariadb)
+//	packages/oms_<v>-ce.tar      installation packages written by docker save (lab/images)
+//	<name>.lock                  serialises Up and Down of instance <name>
+//	<name>/state.json            what Up started: container ids, sshd pids, names, paths
+//	<name>/sshd/                 known_hosts, client_ed25519 (root's key on every node), nodeN/
+//	<name>/regions/<r>/config.yaml   a region's config.yaml (shared by its nodes)
+//	<name>/nodes/<node>/{logs,store,run}  a node's mounts (+ config.yaml with PerNodeConfig)
+//	<name>/nodes/<node>/run/omssim-faults/<fault>  the simulator's fault switches (SetFault)
+//	<name>/backups/              backup_root of the inventory: the playbooks' dumps
+//	<name>/inventory.yml         the inventory of an instance other than the default
+//
+// Containers carry the label org.omsbook.lab=<name> and are named <node>_<vtag> (oms-hz-1_422,
+// and oms-hz-1_423 for the upgrade's new one), prefixed "<name>_" for instances other than the
+// default, as are the databases (rm_422, cm_422, cm_hb_422_<n>).
 package lab
 
 import (
@@ -194,18 +212,35 @@ func WithDefaults(cfg Config) (Config, error) {
 	return cfg, nil
 }
 
-// moduleRoot is the omsbook source tree this package was compiled from, or "" when it is not
-// on this machine.
+// moduleRoot is the omsbook source tree this package was compiled from or, for a binary
+// built with -trimpath, the one the working directory is in; "" when there is none.
 func moduleRoot() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		root := filepath.Clean(filepath.Join(filepath.Dir(file), ".."))
+		if isOmsbookRoot(root) {
+			return root
+		}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
 		return ""
 	}
-	root := filepath.Clean(filepath.Join(filepath.Dir(file), ".."))
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		return ""
+	for {
+		if isOmsbookRoot(dir) {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
 	}
-	return root
+}
+
+// isOmsbookRoot reports whether dir holds omsbook's go.mod.
+func isOmsbookRoot(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	return err == nil && strings.Contains(string(b), "module github.com/omsbook/omsbook\n")
 }
 
 // Plan computes the lab Up would bring up, with every name, address and path, without
