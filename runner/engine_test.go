@@ -498,6 +498,15 @@ func TestUntilRetries(t *testing.T) {
 					t.Fatalf("calls %v", got)
 				}
 			}
+			retries := 0
+			for _, ev := range e.sink.all() {
+				if ev.Kind == events.HostOutput && ev.Stream == "retry" {
+					retries++
+				}
+			}
+			if retries != tc.wantCalls-1 {
+				t.Fatalf("%d retry notices, want %d", retries, tc.wantCalls-1)
+			}
 		})
 	}
 }
@@ -1257,5 +1266,27 @@ func TestGenericModulesForReal(t *testing.T) {
 	e = runOnce(true)
 	if got := status(e, "write"); !reflect.DeepEqual(got, []events.Status{events.OK, events.OK}) {
 		t.Fatalf("check after apply: write %v", got)
+	}
+}
+
+func TestModulePanicFailsOnlyThatHost(t *testing.T) {
+	e := mustLoad(t, `
+- name: p
+  hosts: hz
+  tasks:
+    - name: may panic
+      rec: {msg: a, panic: '{{ eq .inventory_hostname "hz-2" }}'}
+    - rec: b
+`, Options{}, nil)
+	if code := e.run(); code != ExitFailed {
+		t.Fatalf("exit %d", code)
+	}
+	if got := sorted(e.hostsFor("b")); !reflect.DeepEqual(got, []string{"hz-1", "hz-3"}) {
+		t.Fatalf("b ran on %v", got)
+	}
+	for _, ev := range e.sink.results("may panic") {
+		if ev.Host == "hz-2" && (ev.Status != events.Failed || !strings.Contains(ev.Msg, "crashed")) {
+			t.Fatalf("hz-2 result %+v", ev)
+		}
 	}
 }

@@ -864,6 +864,9 @@ func (r *run) runItem(pc *playCtx, tp *taskPlan, hr *hostRun, vars map[string]an
 			res.reg["msg"] = res.msg
 			break
 		}
+		// Say why nothing seems to happen: until loops often wait minutes.
+		r.em.emit(events.Event{Kind: events.HostOutput, Play: pc.pp.play.Name, Task: tp.name, Host: hr.name, Stream: "retry",
+			Line: fmt.Sprintf("FAILED - RETRYING: %s (%d retries left)", tp.name, attempts-attempt)})
 		if !sleepCtx(r.ctx, t.Delay) {
 			break
 		}
@@ -884,13 +887,7 @@ func (r *run) callModule(tp *taskPlan, host *modules.Host, args modules.Args, ch
 		ctx, cancel = context.WithTimeout(ctx, t.Timeout)
 		defer cancel()
 	}
-	var res modules.Result
-	var err error
-	if check {
-		res, err = tp.mod.Check(ctx, host, args)
-	} else {
-		res, err = tp.mod.Apply(ctx, host, args)
-	}
+	res, err := safeCall(ctx, tp, host, args, check)
 	if err != nil {
 		if transport.IsUnreachable(err) {
 			return &outcome{status: events.Unreachable, msg: err.Error(),
@@ -925,6 +922,20 @@ func (r *run) callModule(tp *taskPlan, host *modules.Host, args modules.Args, ch
 		o.status = events.OK
 	}
 	return o
+}
+
+// safeCall runs the module, turning a panic into an error: one broken module must not take
+// the other hosts' runs down with it.
+func safeCall(ctx context.Context, tp *taskPlan, host *modules.Host, args modules.Args, check bool) (res modules.Result, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("module %s crashed: %v (this is a bug in the module: please report it)", tp.t.Module, v)
+		}
+	}()
+	if check {
+		return tp.mod.Check(ctx, host, args)
+	}
+	return tp.mod.Apply(ctx, host, args)
 }
 
 // applyResultConds applies failed_when and changed_when to a module's result.

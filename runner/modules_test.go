@@ -66,6 +66,7 @@ func (recMod) Spec() modules.Spec {
 			{Name: "password", Type: modules.String, Secret: true},
 			{Name: "data", Type: modules.Any},
 			{Name: "kind", Type: modules.String, Choices: []string{"a", "b"}},
+			{Name: "panic", Type: modules.Bool},
 		},
 	}
 }
@@ -84,6 +85,9 @@ func (m recMod) do(ctx context.Context, h *modules.Host, args modules.Args, chec
 		if n <= old || m.rec.maxIn.CompareAndSwap(old, n) {
 			break
 		}
+	}
+	if args.Bool("panic") {
+		panic("test module asked to panic")
 	}
 	if d := args.Duration("sleep"); d > 0 {
 		select {
