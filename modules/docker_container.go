@@ -680,6 +680,11 @@ func omsLastLines(s string, n int) string {
 
 // copy runs docker cp in either direction; it compares first and copies only a differing file.
 func (dc *dockerContainerRun) copy(ctx context.Context, ci *containerInspect) (Result, error) {
+	if ci == nil && dc.check {
+		// A dry run did not run the earlier task that would create the container.
+		return Result{Unknown: true, Msg: fmt.Sprintf("container %s does not exist yet on %s: cannot tell what docker cp would copy (an earlier task may create it)", dc.name, dc.h.Name),
+			Data: map[string]any{"action": "copy"}}, nil
+	}
 	if ci == nil {
 		return Fail(fmt.Sprintf("container %s does not exist on %s: nothing to copy", dc.name, dc.h.Name), map[string]any{"action": "copy"}), nil
 	}
