@@ -241,7 +241,7 @@ func Instances(root string) ([]string, error) {
 }
 
 // DownAll tears down every lab under root ("" for mariadb.StateDir()) and then stops the
-// MariaDB server the lab package started, if any. It is `omslab down --all`.
+// MariaDB server the lab started under root, if any. It is `omslab down --all`.
 func DownAll(ctx context.Context, root string) error {
 	if root == "" {
 		root = mariadb.StateDir()
@@ -261,7 +261,7 @@ func DownAll(ctx context.Context, root string) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := mariadb.Stop(ctx); err != nil {
+	if err := mariadb.StopAt(ctx, root); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

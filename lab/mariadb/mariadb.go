@@ -182,11 +182,11 @@ func ensureAt(ctx context.Context, root string, port int) (*Server, error) {
 // Stop stops the server this package started, by its recorded pid, and waits for it to exit.
 // It does nothing when this package has no running server on record.
 func Stop(ctx context.Context) error {
-	return stopAt(ctx, StateDir())
+	return StopAt(ctx, StateDir())
 }
 
-// stopAt is Stop for a state root.
-func stopAt(ctx context.Context, root string) error {
+// StopAt is Stop for the server whose files are under the lab state root root.
+func StopAt(ctx context.Context, root string) error {
 	p := newPaths(root)
 	if _, err := os.Stat(p.dir); errors.Is(err, os.ErrNotExist) {
 		return nil

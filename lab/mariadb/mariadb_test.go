@@ -216,7 +216,7 @@ func TestStartStopOwnServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	t.Cleanup(func() {
-		_ = stopAt(context.Background(), root)
+		_ = StopAt(context.Background(), root)
 		os.RemoveAll(root)
 	})
 	port := freePort(t)
@@ -245,7 +245,7 @@ func TestStartStopOwnServer(t *testing.T) {
 		t.Errorf("second ensureAt started pid %d, want the running %d reused", again.Pid, srv.Pid)
 	}
 
-	if err := stopAt(ctx, root); err != nil {
+	if err := StopAt(ctx, root); err != nil {
 		t.Fatal(err)
 	}
 	if alive(srv.Pid) {
@@ -254,7 +254,7 @@ func TestStartStopOwnServer(t *testing.T) {
 	if listening(ctx, srv.Addr()) {
 		t.Errorf("%s still listening after stop", srv.Addr())
 	}
-	if err := stopAt(ctx, root); err != nil {
+	if err := StopAt(ctx, root); err != nil {
 		t.Errorf("stop with nothing running: %v", err)
 	}
 
