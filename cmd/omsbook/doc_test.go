@@ -1,6 +1,11 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/omsbook/omsbook/modules"
+)
 
 func TestWrap(t *testing.T) {
 	for _, tc := range []struct {
@@ -35,5 +40,46 @@ func TestClosest(t *testing.T) {
 		if got := closest(tc.in, names); got != tc.want {
 			t.Errorf("closest(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestDocEveryModule renders the list and every module's page, in process, and checks that
+// each module documents itself well enough for `omsbook doc`: a summary, a check-mode note,
+// and a description for every argument and returned field.
+func TestDocEveryModule(t *testing.T) {
+	var out, errOut strings.Builder
+	if code := Main([]string{"doc"}, stdio{in: strings.NewReader(""), out: &out, err: &errOut}); code != 0 {
+		t.Fatalf("omsbook doc: exit %d: %s", code, errOut.String())
+	}
+	for _, m := range modules.All() {
+		name := m.Name()
+		t.Run(name, func(t *testing.T) {
+			s := m.Spec()
+			if !strings.Contains(out.String(), name+" ") || s.Summary == "" || !strings.Contains(out.String(), s.Summary) {
+				t.Errorf("the module list lacks %s with its summary %q", name, s.Summary)
+			}
+			if s.CheckMode == "" {
+				t.Errorf("%s does not say what it does under --check (Spec.CheckMode)", name)
+			}
+			for _, a := range s.Args {
+				if a.Doc == "" {
+					t.Errorf("%s: argument %q has no Doc", name, a.Name)
+				}
+			}
+			for _, f := range s.Returns {
+				if f.Doc == "" {
+					t.Errorf("%s: returned field %q has no Doc", name, f.Name)
+				}
+			}
+			var page, pageErr strings.Builder
+			if code := Main([]string{"doc", name}, stdio{in: strings.NewReader(""), out: &page, err: &pageErr}); code != 0 {
+				t.Fatalf("omsbook doc %s: exit %d: %s", name, code, pageErr.String())
+			}
+			for _, want := range []string{name + ": " + s.Summary, "Arguments:", "Returns"} {
+				if !strings.Contains(page.String(), want) {
+					t.Errorf("omsbook doc %s lacks %q:\n%s", name, want, page.String())
+				}
+			}
+		})
 	}
 }
