@@ -61,10 +61,11 @@ func (n *node) run(name, version string, upgrade bool) string {
 		args = append(args, "--privileged=true")
 	}
 	args = append(args, "--pids-limit", "-1", "--ulimit", "nproc=65535:65535", "--name", name, Tag(version))
+	// A failed start can still leave a created container behind: clean up either way.
+	n.t.Cleanup(func() { docker("rm", "-f", name) })
 	if out, err := docker(args...); err != nil {
 		n.t.Fatalf("docker run %s: %v\n%s", name, err, out)
 	}
-	n.t.Cleanup(func() { docker("rm", "-f", name) })
 	return name
 }
 
@@ -216,6 +217,7 @@ func TestContainer410Path(t *testing.T) {
 	docker("stop", old)
 	// U410-03: extract the deploy script from the new image, as the guide does.
 	tool := n.prefix + "_config_tool"
+	t.Cleanup(func() { docker("rm", "-f", tool) })
 	if out, err := docker("run", "-d", "--net", "host", "--name", tool, Tag("4.2.3"), "bash"); err != nil {
 		t.Fatalf("docker run tool: %v %s", err, out)
 	}
