@@ -862,6 +862,9 @@ func TestStartAtTask(t *testing.T) {
 	if got := e.msgsOf("hz-1"); !reflect.DeepEqual(got, []string{"b", "c"}) {
 		t.Fatalf("ran %v", got)
 	}
+	if _, err := loadEnv(t, "- name: p\n  hosts: hz-1\n  tasks:\n    - rec: a\n", Options{StartAtTask: "nope"}, nil); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("an unknown --start-at-task gave %v", err)
+	}
 }
 
 func TestEnvironmentAndBecome(t *testing.T) {

@@ -943,9 +943,10 @@ func (r *run) applyResultConds(tp *taskPlan, vars map[string]any, o *outcome) er
 	if len(tp.failedWhen) == 0 && len(tp.changedWhen) == 0 {
 		return nil
 	}
-	if o.status == events.Skipped || o.unknown {
-		// A check that could not tell what would happen has no result fields to judge:
-		// it stays unknown rather than failing a dry run on a missing rc.
+	if o.status == events.Skipped || o.unknown || (o.check && o.status == events.Changed) {
+		// A check that could not tell what would happen, or that says what it would do, has
+		// no outcome (rc, stdout) to judge: failed_when and changed_when speak of a real
+		// run's result, so a dry run reports the check as it is.
 		return nil
 	}
 	cv := copyMap(vars, 2)

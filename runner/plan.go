@@ -134,6 +134,10 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 		return nil, err
 	}
 	collectRuntimeNames(pb, p.runtimeNames)
+	p.opts.Tags, p.opts.SkipTags = splitList(opts.Tags), splitList(opts.SkipTags)
+	if opts.StartAtTask != "" && !hasTaskNamed(pb, opts.StartAtTask) {
+		return nil, fmt.Errorf("--start-at-task %q: no task has that name (run `omsbook list-tasks` to see them)", opts.StartAtTask)
+	}
 
 	for _, pl := range pb.Plays {
 		if err := ctx.Err(); err != nil {
@@ -258,6 +262,38 @@ func (p *plan) isRuntimeName(name string) bool { return p.runtimeNames[name] }
 type lazyVar struct {
 	name string
 	raw  any
+}
+
+// splitList splits comma-separated entries ("a,b" as one --tags value) and drops blanks.
+func splitList(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, part := range strings.Split(s, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
+// hasTaskNamed reports whether a task of the playbook (at any depth) has that name.
+func hasTaskNamed(pb *playbook.Playbook, name string) bool {
+	var walk func(ts []*playbook.Task) bool
+	walk = func(ts []*playbook.Task) bool {
+		for _, t := range ts {
+			if displayName(t) == name || t.Name == name || walk(t.Block) || walk(t.Rescue) || walk(t.Always) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, pl := range pb.Plays {
+		if walk(pl.Tasks) {
+			return true
+		}
+	}
+	return false
 }
 
 // magicNames are the variables omsbook sets itself.
@@ -691,4 +727,3 @@ func taskError(t *playbook.Task, pos playbook.Pos, host, msg, fix string, err er
 	return &playbook.Error{Pos: pos, Task: displayName(t), Host: host, Msg: msg, Fix: fix, Err: err}
 }
 
-var _ = strings.TrimSpace
