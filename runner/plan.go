@@ -726,4 +726,3 @@ func taskError(t *playbook.Task, pos playbook.Pos, host, msg, fix string, err er
 	}
 	return &playbook.Error{Pos: pos, Task: displayName(t), Host: host, Msg: msg, Fix: fix, Err: err}
 }
-
