@@ -25,7 +25,7 @@ func (expectModule) Spec() Spec {
 		Description: "Runs `command` (split into words like command's cmd, no shell) under a " +
 			"pseudo-terminal, locally or over ssh. Whenever its output matches a regular expression " +
 			"of `responses` (or `secret_responses`), the answer is typed, followed by Enter; a " +
-			"list of answers is used one per match, in turn. Answers travel over the terminal, never " +
+			"single answer answers every match, a list of answers is used one per match, in turn. Answers travel over the terminal, never " +
 			"on a command line; secret answers are masked everywhere. The task fails when no " +
 			"response matches within `timeout` (with the last output seen), when the command prints " +
 			"a prompt-looking line (ending with ? or :) and waits for an answer no response gives " +
