@@ -33,9 +33,11 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 		Verbosity:         f.verbose,
 		JournalDir:        f.journalDir,
 		AcceptNewHostKeys: f.acceptNewHostKeys,
-		Stdin:             std.in,
-		Prompt:            std.err,
-		Terminal:          isTerminal(std.in) && isTerminal(std.err),
+		// pause asks on stderr and reads the answer from stdin: an operator can answer when
+		// stdin is a terminal, even with the output sent to a file.
+		Stdin:    std.in,
+		Prompt:   std.err,
+		Terminal: isTerminal(std.in),
 	}
 }
 
