@@ -293,6 +293,10 @@ func (l *Lab) save() error {
 	return nil
 }
 
+// SetLog sends the lab's progress lines and warnings to w (nil: nowhere). Up uses
+// Config.Log; a lab re-opened with Load starts silent.
+func (l *Lab) SetLog(w io.Writer) { l.log = w }
+
 func (l *Lab) logf(format string, args ...any) {
 	if l.log != nil {
 		fmt.Fprintf(l.log, "lab %s: "+format+"\n", append([]any{l.Name}, args...)...)

@@ -128,6 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		l.SetLog(stderr)
 		if err := l.Down(ctx); err != nil {
 			return err
 		}
