@@ -86,13 +86,11 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 			c.vars[k] = r
 		}
 	}
-	loopDeferred := false
 	if t.Loop != nil {
 		d, err := c.classifyValue(t.Loop.V, false)
 		if err != nil {
 			return taskError(t, t.Loop.Pos, h.Name, "loop: "+err.Error(), undefinedFix, err)
 		}
-		loopDeferred = d
 		if s, ok := t.Loop.V.(string); ok && !d {
 			r, err := tmpl.Render(s, c.vars)
 			if err != nil {
@@ -103,7 +101,6 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 			}
 		}
 	}
-	_ = loopDeferred
 
 	// Module arguments: render what can be rendered now, defer what needs run-time names.
 	names := make([]string, 0, len(t.Args))

@@ -1092,7 +1092,7 @@ func TestDeferredTemplatesPassLoad(t *testing.T) {
 }
 
 func TestExtraVarsParsing(t *testing.T) {
-	got, err := parseExtraVars([]string{"a=1", "b=true", "c=hello world", "d=[1, 2]", "e=", "f={x: 1}", `{"g": "h"}`}, "")
+	got, err := parseExtraVars([]string{"a=1", "b=true", "c=hello world", "d=[1, 2]", "e=", "f={x: 1}", `{"g": "h"}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1100,7 +1100,7 @@ func TestExtraVarsParsing(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %#v\nwant %#v", got, want)
 	}
-	if _, err := parseExtraVars([]string{"novalue"}, ""); err == nil {
+	if _, err := parseExtraVars([]string{"novalue"}); err == nil {
 		t.Fatal("a -e without = was accepted")
 	}
 }
@@ -1291,5 +1291,47 @@ func TestModulePanicFailsOnlyThatHost(t *testing.T) {
 		if ev.Host == "hz-2" && (ev.Status != events.Failed || !strings.Contains(ev.Msg, "crashed")) {
 			t.Fatalf("hz-2 result %+v", ev)
 		}
+	}
+}
+
+func TestConfirm(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     Options
+		want     []bool
+		wantErr  bool
+		wantText string
+	}{
+		{"--yes answers", Options{Yes: true}, []bool{true, true}, false, ""},
+		{"no terminal", Options{}, nil, true, ""},
+		{"answers from the terminal in turn", Options{Terminal: true, Stdin: strings.NewReader("y\nno\n")}, []bool{true, false}, false, "go on? [y/N]: "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var prompt strings.Builder
+			tc.opts.Prompt = &prompt
+			e := mustLoad(t, "- name: p\n  hosts: hz-1\n  tasks:\n    - rec: a\n", tc.opts, nil)
+			r := &run{p: e.plan}
+			var got []bool
+			for range 2 {
+				ok, err := r.confirm(context.Background(), "go on?")
+				if err != nil {
+					if !tc.wantErr || !strings.Contains(err.Error(), "--yes") {
+						t.Fatalf("confirm: %v", err)
+					}
+					return
+				}
+				got = append(got, ok)
+			}
+			if tc.wantErr {
+				t.Fatal("confirm without a terminal did not fail")
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("answers %v, want %v", got, tc.want)
+			}
+			if tc.wantText != "" && !strings.Contains(prompt.String(), tc.wantText) {
+				t.Fatalf("prompt %q", prompt.String())
+			}
+		})
 	}
 }

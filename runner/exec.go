@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"sort"
 	"strings"
@@ -45,6 +44,7 @@ type run struct {
 	rollback    string
 
 	confirmMu sync.Mutex
+	stdin     *bufio.Reader // guarded by confirmMu
 }
 
 // hostRun is one host's state within a play.
@@ -1026,9 +1026,14 @@ func (r *run) confirm(ctx context.Context, prompt string) (bool, error) {
 	if o.Prompt != nil {
 		fmt.Fprintf(o.Prompt, "%s [y/N]: ", r.p.secrets.Mask(prompt))
 	}
+	if r.stdin == nil {
+		// One reader for the whole run: answers piped in together must not be lost.
+		r.stdin = bufio.NewReader(o.Stdin)
+	}
+	in := r.stdin
 	answer := make(chan string, 1)
 	go func() {
-		line, err := bufio.NewReader(io.LimitReader(o.Stdin, 4096)).ReadString('\n')
+		line, err := in.ReadString('\n')
 		if err != nil && line == "" {
 			close(answer)
 			return

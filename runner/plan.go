@@ -125,7 +125,7 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 	if abs, err := filepath.Abs(p.baseDir); err == nil {
 		p.baseDir = abs
 	}
-	extra, err := parseExtraVars(opts.ExtraVars, p.baseDir)
+	extra, err := parseExtraVars(opts.ExtraVars)
 	if err != nil {
 		return nil, err
 	}
@@ -710,14 +710,6 @@ func hostNamesAny(hs []*inventory.Host) []any {
 	return out
 }
 
-// hostNames lists host names, for messages.
-func hostNames(hs []*inventory.Host) []string {
-	out := make([]string, len(hs))
-	for i, h := range hs {
-		out[i] = h.Name
-	}
-	return out
-}
 
 // errorf builds a positioned error for a task, naming the host when the problem is the host's.
 func taskError(t *playbook.Task, pos playbook.Pos, host, msg, fix string, err error) *playbook.Error {

@@ -17,7 +17,7 @@ import (
 
 // parseExtraVars turns -e values ("k=v" with a YAML-typed value, "@file.yml", or an inline
 // YAML map) into one map; later values win.
-func parseExtraVars(specs []string, baseDir string) (map[string]any, error) {
+func parseExtraVars(specs []string) (map[string]any, error) {
 	out := map[string]any{}
 	for _, spec := range specs {
 		switch {
@@ -61,7 +61,6 @@ func parseExtraVars(specs []string, baseDir string) (map[string]any, error) {
 			out[k] = normalize(val)
 		}
 	}
-	_ = baseDir
 	return out, nil
 }
 
