@@ -710,7 +710,6 @@ func hostNamesAny(hs []*inventory.Host) []any {
 	return out
 }
 
-
 // errorf builds a positioned error for a task, naming the host when the problem is the host's.
 func taskError(t *playbook.Task, pos playbook.Pos, host, msg, fix string, err error) *playbook.Error {
 	if pos.File == "" {
