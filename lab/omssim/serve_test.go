@@ -548,3 +548,45 @@ func hasLine(out, line string) bool {
 	}
 	return false
 }
+
+// TestUpgradeTwoRegions: each region's docker_init.sh migrates its own heartbeat database, so
+// a region's node stays pending until its region's init has run.
+func TestUpgradeTwoRegions(t *testing.T) {
+	m := simtest.NewMetaDB(t)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	cfgA := simtest.WriteConfig(t, dirA, "config.yaml", m.Config(simtest.ConfigOptions{Region: "hangzhou", Heartbeat: "hb1"}))
+	cfgB := simtest.WriteConfig(t, dirB, "config.yaml", m.Config(simtest.ConfigOptions{Region: "shanghai", Heartbeat: "hb2", Location: 1}))
+	var olds []*testNode
+	for _, c := range []struct{ cfg, dir, ip string }{{cfgA, dirA, "127.0.0.53"}, {cfgB, dirB, "127.0.0.54"}} {
+		n := newNode(t, c.ip, "4.2.2", c.cfg, c.dir)
+		n.start() // both regions start at once on empty databases
+		olds = append(olds, n)
+	}
+	for _, n := range olds {
+		n.waitHealth(5*time.Second, "healthy", healthy)
+		n.stop(3 * time.Second)
+	}
+	a := newNode(t, "127.0.0.53", "4.2.3", cfgA, dirA)
+	b := newNode(t, "127.0.0.54", "4.2.3", cfgB, dirB)
+	for _, n := range []*testNode{a, b} {
+		n.env.Upgrade = true
+		n.start()
+		n.waitHealth(5*time.Second, "upgrade pending", func(h Health) bool { return strings.HasPrefix(h.Status, "upgrade pending") })
+	}
+	if out, err := a.script(Init); err != nil {
+		t.Fatalf("init in region A: %v\n%s", err, out)
+	}
+	a.waitHealth(3*time.Second, "healthy", healthy)
+	time.Sleep(time.Second)
+	if h, _ := b.health(); h.Healthy {
+		t.Fatalf("region B healthy before its own init: %+v", h)
+	}
+	out, err := b.script(Init)
+	if err != nil {
+		t.Fatalf("init in region B: %v\n%s", err, out)
+	}
+	b.waitHealth(3*time.Second, "healthy", healthy)
+	if got := m.String(t, "SELECT GROUP_CONCAT(CONCAT(region,':',from_version,'>',to_version) ORDER BY id) FROM "+m.Name("cm")+".init_record WHERE result='SUCCESS'"); got != "hangzhou:4.2.2>4.2.3,shanghai:4.2.2>4.2.3" {
+		t.Errorf("init_record: %s", got)
+	}
+}
