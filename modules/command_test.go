@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCommandApply(t *testing.T) {
@@ -181,8 +182,18 @@ func TestCommandCancel(t *testing.T) {
 		_, err := m.Apply(ctx, h.Host, args)
 		done <- err
 	}()
+	time.Sleep(200 * time.Millisecond) // let it start
+	start := time.Now()
 	cancel()
-	if err := <-done; err == nil {
-		t.Fatal("a cancelled command returned no error")
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a cancelled command returned no error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancelling did not stop the command")
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("cancel took %v", el)
 	}
 }

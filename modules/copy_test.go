@@ -265,7 +265,8 @@ func TestCopyFetchBigFile(t *testing.T) {
 		t.Fatalf("second fetch: %v %+v", err, res)
 	}
 	// Streaming allocates buffers, not the file: far less than its 50 MB in all.
-	if peak > 16<<20 {
+	t.Logf("largest allocation total of one transfer: %d KB", peak>>10)
+	if peak > 24<<20 {
 		t.Fatalf("a transfer allocated %d MB: the file was loaded into memory", peak>>20)
 	}
 }
