@@ -130,10 +130,10 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 		return nil, err
 	}
 	p.extra = extra
-	if err := p.loadInventory(); err != nil {
-		return nil, err
-	}
 	collectRuntimeNames(pb, p.runtimeNames)
+	if err := p.loadInventory(); err != nil {
+		return nil, p.maskError(err)
+	}
 	p.opts.Tags, p.opts.SkipTags = splitList(opts.Tags), splitList(opts.SkipTags)
 	if opts.StartAtTask != "" && !hasTaskNamed(pb, opts.StartAtTask) {
 		return nil, fmt.Errorf("--start-at-task %q: no task has that name (run `omsbook list-tasks` to see them)", opts.StartAtTask)
@@ -710,7 +710,7 @@ func hostNamesAny(hs []*inventory.Host) []any {
 	return out
 }
 
-// errorf builds a positioned error for a task, naming the host when the problem is the host's.
+// taskError builds a positioned error for a task, naming the host when the problem is that host's.
 func taskError(t *playbook.Task, pos playbook.Pos, host, msg, fix string, err error) *playbook.Error {
 	if pos.File == "" {
 		pos = t.Pos
