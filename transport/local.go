@@ -12,10 +12,12 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // Local runs commands and moves files on the controller.
@@ -88,7 +90,8 @@ func (l *Local) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 	case errors.As(err, &exitErr):
 		res.RC = exitErr.ExitCode()
 		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			res.RC, res.Signal = -1, ws.Signal().String()
+			// Named as the ssh transport names it (sshd's exit-signal): "TERM", "KILL".
+			res.RC, res.Signal = -1, strings.TrimPrefix(unix.SignalName(ws.Signal()), "SIG")
 		}
 	default:
 		return res, fmt.Errorf("run %q: %w", argv[0], err)

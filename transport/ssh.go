@@ -29,8 +29,10 @@ const (
 	// for sftp and one kept for killing cancelled commands, it stays within OpenSSH's default
 	// MaxSessions of 10; further commands queue.
 	execSessions = 8
-	// killTimeout bounds the clean-up of a cancelled command.
-	killTimeout = 5 * time.Second
+	// killTimeout bounds the clean-up of a cancelled command (finding and killing its
+	// processes); reapTimeout bounds the wait for its session to end afterwards.
+	killTimeout = 3 * time.Second
+	reapTimeout = 2 * time.Second
 )
 
 // preferredKex puts curve25519 first: it costs half the handshake time of the post-quantum
@@ -67,9 +69,13 @@ type SSHConn struct {
 	dead    chan struct{} // closed when the connection has ended
 	deadErr error         // why, set before dead is closed
 
-	ctx     context.Context // cancelled by Close: running commands are killed
-	cancel  context.CancelFunc
-	running sync.WaitGroup
+	ctx    context.Context // cancelled by Close: running commands are killed
+	cancel context.CancelFunc
+
+	actMu   sync.Mutex
+	closing bool          // Close has begun: no new operations
+	active  int           // operations (Exec, Put, Get, Stat) in progress
+	idle    chan struct{} // closed when active drops to 0 while closing
 
 	closeOnce sync.Once
 
@@ -379,6 +385,26 @@ func (c *SSHConn) newSession(ctx context.Context) (*ssh.Session, error) {
 	}
 }
 
+// begin registers an operation, so that Close can wait for it; end must be called when it
+// finishes. It fails once Close has begun.
+func (c *SSHConn) begin() (end func(), err error) {
+	c.actMu.Lock()
+	defer c.actMu.Unlock()
+	if c.closing {
+		return nil, fmt.Errorf("host %s: connection is closed", c.name)
+	}
+	c.active++
+	return func() {
+		c.actMu.Lock()
+		defer c.actMu.Unlock()
+		c.active--
+		if c.active == 0 && c.idle != nil {
+			close(c.idle)
+			c.idle = nil
+		}
+	}, nil
+}
+
 // execContext merges ctx with the connection's own life: Close cancels running commands.
 func (c *SSHConn) execContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -393,11 +419,11 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.ctx.Err() != nil {
-		return nil, fmt.Errorf("host %s: connection is closed", c.name)
+	end, err := c.begin()
+	if err != nil {
+		return nil, err
 	}
-	c.running.Add(1)
-	defer c.running.Done()
+	defer end()
 	ctx, stop := c.execContext(ctx)
 	defer stop()
 
@@ -469,7 +495,7 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 		sess.Close()
 		select {
 		case <-waited:
-		case <-time.After(killTimeout):
+		case <-time.After(reapTimeout):
 		}
 		res := result()
 		res.RC, res.Signal = -1, "KILL"
@@ -541,12 +567,20 @@ func (c *SSHConn) runKill(ctx context.Context, line, password string) {
 func (c *SSHConn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
+		c.actMu.Lock()
+		c.closing = true
+		var idle chan struct{}
+		if c.active > 0 {
+			c.idle = make(chan struct{})
+			idle = c.idle
+		}
+		c.actMu.Unlock()
 		c.cancel()
-		finished := make(chan struct{})
-		go func() { c.running.Wait(); close(finished) }()
-		select {
-		case <-finished:
-		case <-time.After(killTimeout + time.Second):
+		if idle != nil {
+			select {
+			case <-idle:
+			case <-time.After(killTimeout + reapTimeout + time.Second):
+			}
 		}
 		c.sftpMu.Lock()
 		if c.sftp != nil {

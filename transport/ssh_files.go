@@ -79,8 +79,11 @@ func (c *SSHConn) dropSFTP(cl *sftp.Client) {
 // withSFTP runs op with the sftp client; when ctx ends first, the client is dropped (which
 // makes op return) so the call never hangs.
 func (c *SSHConn) withSFTP(ctx context.Context, what string, op func(*sftp.Client) error) error {
-	c.running.Add(1)
-	defer c.running.Done()
+	end, err := c.begin()
+	if err != nil {
+		return err
+	}
+	defer end()
 	ctx, stop := c.execContext(ctx)
 	defer stop()
 	cl, err := c.sftpClient(ctx)
@@ -95,7 +98,7 @@ func (c *SSHConn) withSFTP(ctx context.Context, what string, op func(*sftp.Clien
 		c.dropSFTP(cl)
 		select {
 		case <-done:
-		case <-time.After(killTimeout):
+		case <-time.After(reapTimeout):
 		}
 		return fmt.Errorf("host %s: %s: %w", c.name, what, ctx.Err())
 	}

@@ -733,3 +733,96 @@ func TestSSHPasswordAuth(t *testing.T) {
 		t.Errorf("no credentials at all: %v", err)
 	}
 }
+
+// TestSSHFrozenHost: a host that stops answering (its sshd processes stopped) must not hang
+// the caller: a cancelled command returns within the kill bounds, and keepalives declare the
+// connection lost.
+func TestSSHFrozenHost(t *testing.T) {
+	c := lab(t)
+	spec := nodeSpec(c, 2)
+	spec.KeepAlive = 300 * time.Millisecond
+	conn, err := DialSSH(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Exec(t.Context(), &Cmd{Argv: []string{"true"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.FreezeNode(2); err != nil {
+		t.Fatal(err)
+	}
+	thawed := false
+	thaw := func() {
+		if !thawed {
+			thawed = true
+			if err := c.ThawNode(2); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer thaw()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	_, err = conn.Exec(ctx, &Cmd{Argv: []string{"sleep", "3051"}})
+	took := time.Since(t0)
+	if err == nil {
+		t.Fatal("exec on a frozen host succeeded")
+	}
+	if took > 8*time.Second {
+		t.Errorf("exec on a frozen host returned after %v", took)
+	}
+	t.Logf("exec with a 300ms timeout on a frozen host returned after %v: %v", took, err)
+
+	t0 = time.Now()
+	_, err = conn.Exec(t.Context(), &Cmd{Argv: []string{"true"}})
+	if !IsUnreachable(err) {
+		t.Errorf("exec after keepalives failed: %v, want unreachable", err)
+	}
+	t.Logf("next exec gave unreachable after %v", time.Since(t0))
+	thaw()
+	if left := procsLeft("sleep 3051"); len(left) > 0 {
+		// The command never started or was killed with its connection's handler; neither
+		// leaves it behind once the node runs again and sees its connection gone.
+		t.Logf("still present right after thawing: %v", left)
+	}
+}
+
+// TestSSHAgentAuth logs in with a key held only by a real ssh-agent.
+func TestSSHAgentAuth(t *testing.T) {
+	c := lab(t)
+	if _, err := exec.LookPath("ssh-agent"); err != nil {
+		t.Skip("ssh-agent not installed")
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	agentCmd := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agentCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = agentCmd.Process.Kill(); _ = agentCmd.Wait() }()
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	add := exec.Command("ssh-add", c.ClientKey)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v: %s", err, out)
+	}
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	t.Setenv("HOME", t.TempDir())
+	spec := nodeSpec(c, 0)
+	spec.SSHKey = ""
+	conn, err := DialSSH(t.Context(), spec)
+	if err != nil {
+		t.Fatalf("dial with the agent's key: %v", err)
+	}
+	defer conn.Close()
+	if res, err := conn.Exec(t.Context(), &Cmd{Argv: []string{"echo", "via agent"}}); err != nil || string(res.Stdout) != "via agent\n" {
+		t.Errorf("exec: %v %+v", err, res)
+	}
+}

@@ -602,3 +602,28 @@ func (c *Cluster) Connections(i int) int {
 	}
 	return n
 }
+
+// FreezeNode makes node i stop answering without closing anything, as a hung host or a
+// network partition would: it stops (SIGSTOP) the listening sshd and every process below it.
+// ThawNode resumes them.
+func (c *Cluster) FreezeNode(i int) error { return c.signalTree(i, syscall.SIGSTOP) }
+
+// ThawNode resumes a node frozen by FreezeNode.
+func (c *Cluster) ThawNode(i int) error { return c.signalTree(i, syscall.SIGCONT) }
+
+func (c *Cluster) signalTree(i int, sig syscall.Signal) error {
+	if i < 0 || i >= len(c.Nodes) {
+		return fmt.Errorf("sshd: no node %d (have %d)", i, len(c.Nodes))
+	}
+	pid := c.Nodes[i].Pid()
+	if pid == 0 {
+		return fmt.Errorf("sshd: node %s is not running", c.Nodes[i].Name)
+	}
+	if err := syscall.Kill(pid, sig); err != nil {
+		return fmt.Errorf("sshd: signal node %s: %w", c.Nodes[i].Name, err)
+	}
+	for _, p := range descendants(pid) {
+		_ = syscall.Kill(p, sig)
+	}
+	return nil
+}
