@@ -167,11 +167,11 @@ func writeFile(ctx context.Context, h *Host, src fileSource, args Args, apply bo
 		if err != nil {
 			return Result{}, err
 		}
-		if (parent == nil || !parent.IsDir) && !apply && parent == nil {
+		if parent == nil && !apply {
 			// In check mode an earlier task that would create the directory did not run:
 			// say what would happen instead of failing a dry run that a real run passes.
 			return Result{Changed: true, Msg: fmt.Sprintf("would write %s (its directory %s does not exist yet: an earlier task must create it)", dest, dir),
-				Data: map[string]any{"dest": dest}}, nil
+				Data: map[string]any{"dest": dest, "changed": true}}, nil
 		}
 		if parent == nil || !parent.IsDir {
 			return Fail(fmt.Sprintf("destination directory %s does not exist on the host: create it first (e.g. command: mkdir -p %s)", dir, dir), nil), nil

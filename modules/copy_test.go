@@ -162,6 +162,12 @@ func TestCopyDiffAndFailures(t *testing.T) {
 		t.Fatalf("check diff: %v %+v %+v", err, res, res.Diff)
 	}
 
+	// In check mode, a directory that an earlier task would create is not an error yet.
+	res, err = m.Check(ctx, h.Host, coerceArgs(t, m, map[string]any{"content": "x", "dest": filepath.Join(dir, "later/f")}))
+	if err != nil || res.Failed || !res.Changed || !strings.Contains(res.Msg, "does not exist yet") {
+		t.Fatalf("check into a missing directory: %v %+v", err, res)
+	}
+
 	tests := []struct {
 		name string
 		raw  map[string]any
