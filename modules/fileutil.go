@@ -115,11 +115,12 @@ func controllerPath(h *Host, p, subdir string) (string, error) {
 	if base == "" {
 		base = "."
 	}
+	dirs := []string{base}
+	if subdir != "" {
+		dirs = []string{filepath.Join(base, subdir), base}
+	}
 	var tried []string
-	for _, dir := range []string{filepath.Join(base, subdir), base} {
-		if subdir == "" && dir != base {
-			continue
-		}
+	for _, dir := range dirs {
 		cand := filepath.Join(dir, p)
 		if _, err := os.Stat(cand); err == nil {
 			return cand, nil
