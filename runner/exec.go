@@ -41,7 +41,8 @@ type run struct {
 	started     bool // --start-at-task reached
 	stopTask    string
 	lastTask    string
-	rollback    string
+	rollback    string    // the rollback_hint of the play where the run first failed
+	currentPlay *playPlan // the play running, or the last one run
 
 	confirmMu sync.Mutex
 	stdin     *bufio.Reader // guarded by confirmMu
@@ -172,8 +173,12 @@ func (r *run) endMessage(code int) string {
 	if task != "" {
 		fmt.Fprintf(&b, "; after fixing the cause, resume with:\n  %s", r.resumeCommand(task))
 	}
-	if r.rollback != "" {
-		fmt.Fprintf(&b, "\nto roll back instead: %s", r.rollback)
+	hint := r.rollback
+	if hint == "" && r.currentPlay != nil {
+		hint = r.currentPlay.rollbackHint
+	}
+	if hint != "" {
+		fmt.Fprintf(&b, "\nto roll back instead: %s", hint)
 	}
 	return b.String()
 }
@@ -255,13 +260,12 @@ func (r *run) runPlay(pp *playPlan) {
 		vars["hostvars"] = r.hostvars
 		hr.vars, hr.lazy = vars, lazy
 		r.stat(hr.name)
-		if r.rollback == "" {
-			if hint, ok := vars["rollback_hint"].(string); ok && pl.Vars["rollback_hint"].V != nil {
-				r.rollback = hint
-			}
+		if hint, ok := vars["rollback_hint"].(string); ok && pl.Vars["rollback_hint"].V != nil {
+			pp.rollbackHint = hint
 		}
 		ready = append(ready, hr)
 	}
+	r.currentPlay = pp
 	for _, batch := range splitBatches(ready, pl.Serial) {
 		if r.shouldStop() {
 			return
@@ -442,7 +446,7 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 			}
 			if (o.isFailed() && !bc.rescuable) || o.status == events.Unreachable {
 				if r.stopTask == "" {
-					r.stopTask = tp.name
+					r.stopTask, r.rollback = tp.name, pc.pp.rollbackHint
 				}
 			}
 		}

@@ -64,6 +64,9 @@ type playPlan struct {
 	// varsFiles caches the contents of each vars_files path.
 	varsFiles map[string]map[string]any
 	playHosts []any // the play_hosts variable, shared by every host
+	// rollbackHint is the play's rollback_hint var as rendered at run time, for the message
+	// that ends a failed run.
+	rollbackHint string
 }
 
 // taskPlan is one task, or a block, with what load resolved about it.
