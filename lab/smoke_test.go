@@ -316,3 +316,63 @@ func TestLabUpFailureCleansUp(t *testing.T) {
 		t.Errorf("state directory %s left after a failed Up: %v", planned.Dir, err)
 	}
 }
+
+// TestLabVariants brings up the other layouts the playbooks are proved on: a 4.1.0 lab with a
+// config file per node, and a 4.2.2 lab without the oms_version table.
+func TestLabVariants(t *testing.T) {
+	t.Run("4.1.0 with per-node config", func(t *testing.T) {
+		l := ForTest(t, Config{Name: "smokeold", FirstIP: "127.0.0.21", StartVersion: Version410, PerNodeConfig: true})
+		ctx := context.Background()
+		db, err := l.OpenDB(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if l.DB.RM != "smokeold_rm_410" {
+			t.Errorf("rm database %s, want smokeold_rm_410", l.DB.RM)
+		}
+		if tables, err := tablesOf(ctx, db, l.DB.RM); err != nil || len(missingFrom([]string{"oms_version"}, tables)) == 0 {
+			t.Errorf("4.1.0 rm tables %v (%v): want no oms_version", tables, err)
+		}
+		seen := map[string]bool{}
+		for _, n := range l.Nodes {
+			h, err := l.Health(ctx, n.Name)
+			if err != nil || !h.Healthy || h.Version != Version410 {
+				t.Errorf("%s: health %+v, %v; want healthy 4.1.0", n.Name, h, err)
+			}
+			binds, err := docker(ctx, "inspect", "--format", "{{json .HostConfig.Binds}}", n.OldContainer)
+			if err != nil || !strings.Contains(binds, n.ConfigFile+":/home/admin/conf/config.yaml") {
+				t.Errorf("%s: binds %s (%v) lack its own config %s", n.Name, binds, err, n.ConfigFile)
+			}
+			if seen[n.ConfigFile] {
+				t.Errorf("%s shares config file %s with another node", n.Name, n.ConfigFile)
+			}
+			seen[n.ConfigFile] = true
+		}
+		inv, err := os.ReadFile(l.InventoryPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(inv), "shared_config: false") || strings.Count(string(inv), "          config_file: ") != len(l.Nodes) {
+			t.Errorf("inventory does not give each node its config file:\n%s", inv)
+		}
+	})
+	t.Run("4.2.2 without oms_version", func(t *testing.T) {
+		l := ForTest(t, Config{Name: "smokenover", FirstIP: "127.0.0.21", WithoutOMSVersionTable: true,
+			Regions: []Region{{Name: "hangzhou", Nodes: 1}}})
+		ctx := context.Background()
+		db, err := l.OpenDB(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		// The running simulator must not bring the table back.
+		time.Sleep(2 * time.Second)
+		if tables, err := tablesOf(ctx, db, l.DB.RM); err != nil || len(missingFrom([]string{"oms_version"}, tables)) == 0 {
+			t.Errorf("rm tables %v (%v): want no oms_version", tables, err)
+		}
+		if h, err := l.Health(ctx, l.Nodes[0].Name); err != nil || !h.Healthy {
+			t.Errorf("health %+v, %v; want healthy", h, err)
+		}
+	})
+}
