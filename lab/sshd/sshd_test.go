@@ -2,15 +2,18 @@ package sshd
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // These tests use 127.0.0.101-103 on port 2223: the transport tests own the same addresses on
@@ -194,4 +197,70 @@ func TestEnsureUserAndPasswordLogin(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) != "0" {
 		t.Fatalf("sudo with the test user's password: %v: %q", err, out)
 	}
+}
+
+// TestManyNodes starts OMSBOOK_SSHD_MANY nodes (e.g. 200, as the benchmark does) on
+// 127.0.1.1... port 2229 and logs in to every one, verifying host keys. It is opt-in: it is
+// heavy for a shared machine.
+func TestManyNodes(t *testing.T) {
+	requireNodes(t)
+	n, _ := strconv.Atoi(os.Getenv("OMSBOOK_SSHD_MANY"))
+	if n <= 0 {
+		t.Skip("set OMSBOOK_SSHD_MANY=200 to start that many nodes")
+	}
+	addrs := make([]string, n)
+	for i := range addrs {
+		addrs[i] = fmt.Sprintf("127.0.%d.%d", 1+i/250, 1+i%250)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	t0 := time.Now()
+	c, err := Start(ctx, Config{Dir: t.TempDir(), Addrs: addrs, Port: 2229})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	t.Logf("started %d nodes in %v", n, time.Since(t0))
+	keyBytes, err := os.ReadFile(c.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(keyBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostKeys, err := knownhosts.New(c.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: hostKeys,
+		HostKeyAlgorithms: []string{ssh.KeyAlgoED25519}, Timeout: 30 * time.Second}
+	t0 = time.Now()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for _, node := range c.Nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			client, err := ssh.Dial("tcp", node.Address(), cfg)
+			if err != nil {
+				t.Errorf("%s: %v", node.Name, err)
+				return
+			}
+			defer client.Close()
+			s, err := client.NewSession()
+			if err != nil {
+				t.Errorf("%s: %v", node.Name, err)
+				return
+			}
+			defer s.Close()
+			if out, err := s.Output("echo ok"); err != nil || string(out) != "ok\n" {
+				t.Errorf("%s: %v %q", node.Name, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("logged in and ran a command on all %d nodes in %v", n, time.Since(t0))
 }
