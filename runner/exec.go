@@ -441,7 +441,8 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 		}
 		for j, hr := range g {
 			r.apply(tp, hr, o, bc, j == 0)
-			if o.isFailed() && !bc.rescuable {
+			// An unreachable host is fatal too: the play cannot finish on it.
+			if (o.isFailed() && !bc.rescuable) || o.status == events.Unreachable {
 				newlyFailed = true
 			}
 			if (o.isFailed() && !bc.rescuable) || o.status == events.Unreachable {
@@ -454,7 +455,7 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 	if newlyFailed && pc.pp.play.AnyErrorsFatal {
 		r.abort = true
 		r.em.emit(events.Event{Kind: events.Warning, Play: pc.pp.play.Name, Task: tp.name,
-			Msg: fmt.Sprintf("any_errors_fatal: task %q failed, stopping the run", tp.name)})
+			Msg: fmt.Sprintf("any_errors_fatal: task %q failed or a host was unreachable, stopping the run", tp.name)})
 		return
 	}
 	if mfp := pc.pp.play.MaxFailPercentage; mfp != nil && len(pc.batch) > 0 {
