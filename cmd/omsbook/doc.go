@@ -79,6 +79,9 @@ func writeModuleDoc(std stdio, m modules.Module) {
 		}
 		_ = tw.Flush()
 	}
+	if s.AnyArgs {
+		fmt.Fprintln(w, "  Any other argument name is accepted too (see above for what it means).")
+	}
 
 	fmt.Fprintln(w, "\nReturns (besides changed, failed, skipped, msg):")
 	if len(s.Returns) == 0 {
