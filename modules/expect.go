@@ -94,6 +94,9 @@ func expectResponses(args Args) ([]*expectResponse, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: pattern %q is not a regular expression: %w", set.name, k, err)
 			}
+			if re.MatchString("") {
+				return nil, fmt.Errorf("%s: pattern %q matches empty text, so it would answer before any prompt: make it match the prompt itself", set.name, k)
+			}
 			r := &expectResponse{pattern: k, re: re, secret: set.secret}
 			switch v := m[k].(type) {
 			case []any:
@@ -242,7 +245,7 @@ func (s *expectSession) answer() (answers []string, prompt string, err error) {
 				best, bestLoc = r, loc
 			}
 		}
-		if best == nil {
+		if best == nil || bestLoc[1] == 0 {
 			break
 		}
 		switch {
@@ -305,9 +308,10 @@ func (s *expectSession) run(ctx context.Context, cmd *transport.Cmd, line string
 	// must not block the session's decisions.
 	typed := make(chan string, 64)
 	go func() {
+		var err error
 		for a := range typed {
-			if _, err := io.WriteString(stdinW, a+"\n"); err != nil {
-				return
+			if err == nil { // after a failed write, keep draining so that senders never block
+				_, err = io.WriteString(stdinW, a+"\n")
 			}
 		}
 	}()

@@ -219,6 +219,7 @@ func TestExpectValidate(t *testing.T) {
 		{"command": "x", "responses": map[string]any{"(": "a"}},
 		{"command": "x", "responses": map[string]any{"a": map[string]any{}}},
 		{"command": "x", "responses": map[string]any{"a": []any{}}},
+		{"command": "x", "responses": map[string]any{"x*": "y"}},
 	} {
 		args, err := (expectModule{}).Spec().Coerce(raw, nil)
 		if err != nil {
