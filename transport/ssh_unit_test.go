@@ -189,12 +189,11 @@ func TestHostKeyChecker(t *testing.T) {
 		wantErr     bool
 		wantChanged bool
 		wantHint    []string
-		recorded    bool
 	}{
-		{"listed key", host, known, false, false, false, nil, false},
-		{"unknown host refused", "127.0.0.10:2222", unknown, false, true, false, []string{"ssh-keyscan -p 2222 -t ed25519 127.0.0.10", "--accept-new-host-keys"}, false},
-		{"changed key refused", host, other, false, true, true, []string{"attack", "line 3", "ssh-keygen -R"}, false},
-		{"changed key refused even when accepting new", host, other, true, true, true, []string{"attack"}, false},
+		{"listed key", host, known, false, false, false, nil},
+		{"unknown host refused", "127.0.0.10:2222", unknown, false, true, false, []string{"ssh-keyscan -p 2222 -t ed25519 127.0.0.10", "--accept-new-host-keys"}},
+		{"changed key refused", host, other, false, true, true, []string{"attack", "line 3", "ssh-keygen -R"}},
+		{"changed key refused even when accepting new", host, other, true, true, true, []string{"attack"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -627,3 +627,58 @@ func (c *Cluster) signalTree(i int, sig syscall.Signal) error {
 	}
 	return nil
 }
+
+// StopDir stops the nodes a Start with this state dir left running, for a process other than
+// the one that started them (e.g. lab-down after lab-up). It reads each node's pid file and
+// kills that pid only if it is still an sshd run with that node's config, so a reused pid is
+// never hit. Nodes already stopped are skipped.
+func StopDir(dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("sshd: state dir %s: %w", dir, err)
+	}
+	pidFiles, _ := filepath.Glob(filepath.Join(dir, "*", "sshd.pid"))
+	var errs []error
+	for _, pf := range pidFiles {
+		b, err := os.ReadFile(pf)
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 1 {
+			continue
+		}
+		config := filepath.Join(filepath.Dir(pf), "sshd_config")
+		cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		if err != nil || !strings.Contains(string(cmdline), config) {
+			continue // not running, or the pid now belongs to something else
+		}
+		for _, p := range descendants(pid) {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			errs = append(errs, fmt.Errorf("sshd: stop pid %d (%s): %w", pid, config, err))
+			continue
+		}
+		for i := 0; i < 100 && processAlive(pid); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		_ = os.Remove(pf)
+	}
+	return errors.Join(errs...)
+}
+
+// processAlive reports whether pid exists and is not a zombie.
+func processAlive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	if end := strings.LastIndexByte(s, ')'); end >= 0 {
+		if f := strings.Fields(s[end+1:]); len(f) > 0 && f[0] == "Z" {
+			return false
+		}
+	}
+	return true
+}

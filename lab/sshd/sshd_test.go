@@ -155,6 +155,13 @@ func TestClusterLifecycle(t *testing.T) {
 	for _, n := range c.Nodes {
 		pids = append(pids, n.Pid())
 	}
+	// Another process stops the nodes from their pid files, as lab-down does after lab-up.
+	if err := StopDir(c.Dir); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := sshCmd(c, c.Nodes[1], "root", "true").CombinedOutput(); err == nil {
+		t.Errorf("ssh after StopDir succeeded: %s", out)
+	}
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
 	}
