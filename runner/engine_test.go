@@ -1335,3 +1335,34 @@ func TestConfirm(t *testing.T) {
 		})
 	}
 }
+
+func TestUntilInCheckModeDoesNotWait(t *testing.T) {
+	e := mustLoad(t, `
+- name: p
+  hosts: hz-1
+  tasks:
+    - name: probe says not yet
+      rec: {msg: a, rc: 1}
+      until: result.rc == 0
+      retries: 50
+      delay: 1s
+    - name: probe cannot tell
+      flaky: {succeed_at: 1}
+      until: result.rc == 0
+      retries: 50
+      delay: 1s
+`, Options{Check: true}, nil)
+	start := time.Now()
+	if code := e.run(); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("check mode waited %s", d)
+	}
+	for _, task := range []string{"probe says not yet", "probe cannot tell"} {
+		rs := e.sink.results(task)
+		if len(rs) != 1 || !rs[0].Unknown || rs[0].Status == events.Failed {
+			t.Fatalf("%s: %+v", task, rs)
+		}
+	}
+}

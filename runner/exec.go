@@ -849,6 +849,10 @@ func (r *run) runItem(pc *playCtx, tp *taskPlan, hr *hostRun, vars map[string]an
 			break
 		}
 		res.reg["attempts"] = attempt
+		if check && res.unknown {
+			// A probe that cannot tell cannot say whether waiting would end either.
+			break
+		}
 		uv := copyMap(vars, 2)
 		uv["result"] = res.reg
 		if t.Register != "" {
@@ -860,6 +864,14 @@ func (r *run) runItem(pc *playCtx, tp *taskPlan, hr *hostRun, vars map[string]an
 			break
 		}
 		if ok {
+			break
+		}
+		if check && res.status != events.Failed {
+			// A dry run does not wait: say what a real run would wait for.
+			res.unknown = true
+			res.reg["unknown"] = true
+			res.msg = strings.TrimSpace(fmt.Sprintf("would wait until %s (not true now). %s", tp.until.Source, res.msg))
+			res.reg["msg"] = res.msg
 			break
 		}
 		if attempt == attempts {
