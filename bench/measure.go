@@ -1,0 +1,152 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Sample is one timed run of a program.
+type Sample struct {
+	Wall    time.Duration `json:"wall_ns"`
+	UserCPU time.Duration `json:"user_cpu_ns"` // the process and the children it waited for
+	SysCPU  time.Duration `json:"sys_cpu_ns"`
+	// MaxRSSKB is the peak resident set of the process (or of its largest waited-for child),
+	// from wait4's rusage, in KiB.
+	MaxRSSKB int64 `json:"max_rss_kb"`
+	ExitCode int   `json:"exit_code"`
+}
+
+// Proc is a program to time.
+type Proc struct {
+	Argv []string
+	Env  []string // the whole environment; nil means an empty one
+	Dir  string
+	// Stdout, when set, is a file that receives the standard output (created or truncated);
+	// the output is then not kept for messages.
+	Stdout string
+}
+
+// outputLimit bounds the output kept for error messages.
+const outputLimit = 64 << 10
+
+// Time starts p, waits for it and measures it. A non-zero exit is an error that quotes the
+// end of the output: a benchmark of a failing run measures nothing.
+func Time(ctx context.Context, p Proc) (Sample, error) {
+	s, _, err := RunOutput(ctx, p)
+	return s, err
+}
+
+// RunOutput is Time that also returns the end of the output (the last few KB), for checks.
+func RunOutput(ctx context.Context, p Proc) (Sample, string, error) {
+	if len(p.Argv) == 0 {
+		return Sample{}, "", errors.New("run: empty argv")
+	}
+	cmd := exec.CommandContext(ctx, p.Argv[0], p.Argv[1:]...)
+	cmd.Env = p.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	cmd.Dir = p.Dir
+	var out tailBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if p.Stdout != "" {
+		f, err := os.Create(p.Stdout)
+		if err != nil {
+			return Sample{}, "", fmt.Errorf("create %s for the output of %s: %w", p.Stdout, p.Argv[0], err)
+		}
+		defer f.Close()
+		cmd.Stdout = f
+	}
+	// Its own process group, so that a cancelled run takes its children (ssh) with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	err := cmd.Run()
+	s := Sample{Wall: time.Since(start)}
+	if ps := cmd.ProcessState; ps != nil {
+		s.UserCPU, s.SysCPU = ps.UserTime(), ps.SystemTime()
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			s.MaxRSSKB = ru.Maxrss
+		}
+		s.ExitCode = ps.ExitCode()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return s, out.String(), fmt.Errorf("%s: %w", p.Argv[0], ctx.Err())
+		}
+		return s, out.String(), fmt.Errorf("%s failed (%v); its output ends:\n%s", strings.Join(p.Argv, " "), err, out.String())
+	}
+	return s, out.String(), nil
+}
+
+// tailBuffer keeps the last outputLimit bytes written to it.
+type tailBuffer struct{ b bytes.Buffer }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b.Write(p)
+	if t.b.Len() > 2*outputLimit {
+		rest := t.b.Bytes()[t.b.Len()-outputLimit:]
+		keep := append([]byte(nil), rest...)
+		t.b.Reset()
+		t.b.Write(keep)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	b := t.b.Bytes()
+	if len(b) > outputLimit {
+		b = b[len(b)-outputLimit:]
+	}
+	return string(b)
+}
+
+// Median returns the median of ds (the mean of the middle two for an even count), 0 for none.
+func Median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// Walls lists the wall times of samples.
+func Walls(samples []Sample) []time.Duration {
+	out := make([]time.Duration, len(samples))
+	for i, s := range samples {
+		out[i] = s.Wall
+	}
+	return out
+}
+
+// MaxRSS is the largest MaxRSSKB of samples.
+func MaxRSS(samples []Sample) int64 {
+	var m int64
+	for _, s := range samples {
+		m = max(m, s.MaxRSSKB)
+	}
+	return m
+}
+
+// MedianCPU is the median of user+system CPU time of samples.
+func MedianCPU(samples []Sample) time.Duration {
+	out := make([]time.Duration, len(samples))
+	for i, s := range samples {
+		out[i] = s.UserCPU + s.SysCPU
+	}
+	return Median(out)
+}
