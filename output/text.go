@@ -38,8 +38,6 @@ type Text struct {
 	w    io.Writer
 	opts TextOptions
 
-	check bool // the run is a --check run
-
 	// The task being reported, so that its elapsed time can be printed when it ends.
 	inTask    bool
 	taskStart time.Time
@@ -74,7 +72,6 @@ func (t *Text) Emit(e events.Event) {
 	defer t.mu.Unlock()
 	switch e.Kind {
 	case events.RunStart:
-		t.check = e.Check
 		if e.Check {
 			t.printf("%s\n", t.paint(colorCheck, "CHECK MODE: nothing will be changed; results say what would change"))
 		}
@@ -163,8 +160,10 @@ func (t *Text) hostResult(e events.Event) {
 	if e.Item != nil {
 		target += " => (item=" + itemLabel(e.Item) + ")"
 	}
+	// The mark follows each result, not the run: a check_mode: false task runs for real
+	// under --check, and a check_mode: true task only probes in a real run.
 	check := ""
-	if e.Check || t.check {
+	if e.Check {
 		check = " (check)"
 	}
 
