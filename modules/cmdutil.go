@@ -251,3 +251,10 @@ func execError(ctx context.Context, what any, err error) (Result, error) {
 	}
 	return Fail(fmt.Sprintf("could not run %v: %v", what, err), map[string]any{"cmd": what, "rc": 127}), nil
 }
+
+// unrendered reports whether v is a template the runner could not render yet (it needs
+// values known only at run time); a Validator checks such values when they are rendered.
+func unrendered(v any) bool {
+	s, ok := v.(string)
+	return ok && strings.Contains(s, "{{")
+}

@@ -55,6 +55,9 @@ func (copyModule) Validate(args Args) error {
 	if err := oneOf(args, "content", "src"); err != nil {
 		return err
 	}
+	if unrendered(args["mode"]) {
+		return nil // checked when the template is rendered, at run time
+	}
 	_, _, err := fileModeArg(args["mode"])
 	return err
 }

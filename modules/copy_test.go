@@ -149,6 +149,17 @@ func TestCopyAndTemplate(t *testing.T) {
 	}
 }
 
+func TestCopyValidateDefersTemplates(t *testing.T) {
+	m := copyModule{}
+	ok := Args{"content": "x", "dest": "/d", "mode": "{{ .later.mode }}"}
+	if err := m.Validate(ok); err != nil {
+		t.Fatalf("an unrendered mode template was rejected: %v", err)
+	}
+	if err := m.Validate(Args{"content": "x", "dest": "/d", "mode": "rw-r--r--"}); err == nil {
+		t.Fatal("a bad mode was accepted")
+	}
+}
+
 func TestCopyDiffAndFailures(t *testing.T) {
 	dir := t.TempDir()
 	h := newGenHost(t, map[string]any{"playbook_dir": dir})

@@ -58,7 +58,7 @@ func (waitForModule) Validate(args Args) error {
 		if !args.Has("path") {
 			return errors.New("search_regex works with path only")
 		}
-		if s, ok := args["search_regex"].(string); ok {
+		if s, ok := args["search_regex"].(string); ok && !unrendered(s) {
 			if _, err := regexp.Compile(s); err != nil {
 				return fmt.Errorf("search_regex: %w", err)
 			}
