@@ -49,5 +49,12 @@ lab-down:
 lab-status:
 	$(GO) run ./lab/cmd/omslab status
 
+# The benchmark against Ansible (bench/RESULTS.md): installs ansible and openssh-server from
+# Debian's packages when missing, starts sshd nodes on 127.0.1.x:2222, times omsbook,
+# ansible-playbook, scp, mysqldump and the bare x/crypto/ssh floor alternately, prints the
+# table and writes bench/out/results.json. BENCH_QUICK=1: one repetition, small sizes.
+bench: build
+	BENCH_QUICK=$(BENCH_QUICK) bash bench/bench.sh
+
 clean:
 	rm -rf bin .lab

@@ -64,6 +64,9 @@ type Measurement struct {
 	CPUNS    int64    `json:"median_cpu_ns"`
 	MaxRSSKB int64    `json:"max_rss_kb"`
 	Note     string   `json:"note,omitempty"`
+	// Load is /proc/loadavg's 1-minute figure when the measurement ended: other work on the
+	// machine slows both tools, Ansible (CPU-bound) more.
+	Load float64 `json:"load1"`
 }
 
 // Row is one line of the printed table: omsbook against a baseline.
@@ -75,6 +78,7 @@ type Row struct {
 	Base     int64   `json:"baseline_ns"`
 	Ratio    float64 `json:"ratio"` // baseline / omsbook: above 1 means omsbook is faster
 	Extra    string  `json:"extra,omitempty"`
+	Load     float64 `json:"load1"` // the machine's 1-minute load when the case ended
 }
 
 // Results is what a run leaves in results.json.
@@ -322,15 +326,15 @@ func ansibleRecapCheck(hosts, tasks int) func(string) error {
 // record stores a measurement and returns it.
 func (h *Harness) record(workload, cas, tool string, samples []Sample, note string) Measurement {
 	m := Measurement{Workload: workload, Case: cas, Tool: tool, Samples: samples,
-		MedianNS: int64(Median(Walls(samples))), CPUNS: int64(MedianCPU(samples)), MaxRSSKB: MaxRSS(samples), Note: note}
+		MedianNS: int64(Median(Walls(samples))), CPUNS: int64(MedianCPU(samples)), MaxRSSKB: MaxRSS(samples), Note: note, Load: LoadAvg()}
 	h.res.Measurements = append(h.res.Measurements, m)
-	h.logf("%s %s %s: median %s over %d (cpu %s, peak rss %d KiB)", workload, cas, tool,
-		time.Duration(m.MedianNS).Round(time.Millisecond), len(samples), time.Duration(m.CPUNS).Round(time.Millisecond), m.MaxRSSKB)
+	h.logf("%s %s %s: median %s over %d (cpu %s, peak rss %d KiB, load %.1f)", workload, cas, tool,
+		time.Duration(m.MedianNS).Round(time.Millisecond), len(samples), time.Duration(m.CPUNS).Round(time.Millisecond), m.MaxRSSKB, m.Load)
 	return m
 }
 
 func (h *Harness) row(workload, cas string, oms Measurement, baseline string, base Measurement, extra string) {
-	r := Row{Workload: workload, Case: cas, Omsbook: oms.MedianNS, Baseline: baseline, Base: base.MedianNS, Extra: extra}
+	r := Row{Workload: workload, Case: cas, Omsbook: oms.MedianNS, Baseline: baseline, Base: base.MedianNS, Extra: extra, Load: oms.Load}
 	if oms.MedianNS > 0 && base.MedianNS > 0 {
 		r.Ratio = float64(base.MedianNS) / float64(oms.MedianNS)
 	}

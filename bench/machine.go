@@ -5,26 +5,28 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // Machine describes where the figures were measured.
 type Machine struct {
-	CPUs      int    `json:"cpus"`
-	CPUModel  string `json:"cpu_model"`
-	MemTotal  string `json:"mem_total"`
-	Kernel    string `json:"kernel"`
-	OpenSSH   string `json:"openssh"`
-	Ansible   string `json:"ansible"`
-	Mysqldump string `json:"mysqldump"`
-	Omsbook   string `json:"omsbook"`
-	Go        string `json:"go"`
+	CPUs      int     `json:"cpus"`
+	CPUModel  string  `json:"cpu_model"`
+	MemTotal  string  `json:"mem_total"`
+	Kernel    string  `json:"kernel"`
+	OpenSSH   string  `json:"openssh"`
+	Ansible   string  `json:"ansible"`
+	Mysqldump string  `json:"mysqldump"`
+	Omsbook   string  `json:"omsbook"`
+	Go        string  `json:"go"`
+	LoadStart float64 `json:"load1_at_start"`
 }
 
 // DescribeMachine gathers the machine facts RESULTS.md records.
 func DescribeMachine(ctx context.Context, opt Options) Machine {
-	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), LoadStart: LoadAvg()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		m.CPUModel = field(string(b), "model name")
 	}
@@ -63,4 +65,14 @@ func firstLine(ctx context.Context, name string, args ...string) string {
 	out, _ := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	return strings.TrimSpace(line)
+}
+
+// LoadAvg is the 1-minute load average, 0 when unreadable.
+func LoadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(b) + " 0")[0], 64)
+	return f
 }

@@ -12,14 +12,14 @@ import (
 // above 1 omsbook is faster; against the floor it shows how close omsbook comes to it.
 func PrintTable(w io.Writer, res *Results) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "workload\tcase\tomsbook\tbaseline\tbaseline time\tbaseline/omsbook\tnotes")
+	fmt.Fprintln(tw, "workload\tcase\tomsbook\tbaseline\tbaseline time\tbaseline/omsbook\tload\tnotes")
 	for _, r := range res.Rows {
 		ratio := "-"
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Workload, r.Case, FormatDuration(time.Duration(r.Omsbook)),
-			r.Baseline, FormatDuration(time.Duration(r.Base)), ratio, r.Extra)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n", r.Workload, r.Case, FormatDuration(time.Duration(r.Omsbook)),
+			r.Baseline, FormatDuration(time.Duration(r.Base)), ratio, r.Load, r.Extra)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
