@@ -88,7 +88,9 @@ func (t *Text) Emit(e events.Event) {
 		t.hostResult(e)
 	case events.HostOutput:
 		t.noteTaskEvent(e)
-		t.printf("%s | %s\n", e.Host, e.Line)
+		if t.opts.Verbosity > 0 {
+			t.printf("%s | %s\n", e.Host, e.Line)
+		}
 	case events.Warning:
 		t.printf("%s\n", t.paint(colorWarn, "[WARNING]: "+e.Msg))
 	case events.Recap:

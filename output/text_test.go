@@ -178,3 +178,19 @@ func golden(t *testing.T, path string, got []byte) {
 		t.Errorf("output differs from %s (run with -update if the change is intended)\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
+
+func TestTextLiveOutputNeedsVerbose(t *testing.T) {
+	for _, tc := range []struct {
+		verbosity int
+		want      string
+	}{
+		{0, ""},
+		{1, "web-1 | loading\n"},
+	} {
+		var buf bytes.Buffer
+		NewText(&buf, TextOptions{Verbosity: tc.verbosity}).Emit(events.Event{Kind: events.HostOutput, Host: "web-1", Stream: "stdout", Line: "loading"})
+		if buf.String() != tc.want {
+			t.Errorf("verbosity %d: got %q, want %q", tc.verbosity, buf.String(), tc.want)
+		}
+	}
+}
