@@ -418,7 +418,9 @@ func TestSSHCloseKillsRunningCommands(t *testing.T) {
 	}
 }
 
-const becomePassword = "omsbook-Become-pw-7"
+// becomePassword is the test user's password: the one all packages' tests use (see
+// sshd.TestUserPassword), since they may run at once.
+const becomePassword = sshd.TestUserPassword
 
 func TestSSHBecomePasswordNeverInArgv(t *testing.T) {
 	c := lab(t)

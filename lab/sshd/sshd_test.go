@@ -176,7 +176,7 @@ func TestClusterLifecycle(t *testing.T) {
 
 func TestEnsureUserAndPasswordLogin(t *testing.T) {
 	requireNodes(t)
-	const pw = "omsbook-Test-pw-1"
+	const pw = TestUserPassword
 	for i := 0; i < 2; i++ { // idempotent
 		if err := EnsureUser(TestUser, pw, true); err != nil {
 			t.Fatalf("EnsureUser (call %d): %v", i+1, err)

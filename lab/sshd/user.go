@@ -16,6 +16,11 @@ import (
 // TestUser is the conventional name of the local user the tests log in as and become from.
 const TestUser = "omsbook-test"
 
+// TestUserPassword is the password every test gives TestUser. EnsureUser sets the password
+// each time it is called, so tests running at once in different packages must agree on it:
+// use this constant with TestUser. It guards a throwaway local account, not a secret.
+const TestUserPassword = "omsbook-test-Pw-2026"
+
 // TestUserHomeDir is where EnsureUser puts a test user's (empty) home directory.
 const TestUserHomeDir = "/var/tmp"
 
