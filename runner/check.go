@@ -3,7 +3,6 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/omsbook/omsbook/inventory"
@@ -103,54 +102,14 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 	}
 
 	// Module arguments: render what can be rendered now, defer what needs run-time names.
-	names := make([]string, 0, len(t.Args))
-	for name := range t.Args {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	raw := make(map[string]any, len(t.Args))
-	deferredArgs := map[string]bool{}
-	for _, name := range names {
-		v := t.Args[name]
-		d, err := c.classifyValue(v.V, t.Loop != nil)
-		if err != nil {
-			return taskError(t, v.Pos, h.Name, fmt.Sprintf("argument %q: %v", name, err), undefinedFix, err)
+	// Once one host passed the full check of a task whose templated arguments are all declared
+	// strings without choices, the other hosts only need their templates rendered: coercion
+	// and the Validator would see the same shape.
+	if !tp.argsShapeChecked || c.renderArgsOnly() != nil {
+		if err := c.checkArgs(); err != nil {
+			return err
 		}
-		if d {
-			raw[name] = v.V
-			deferredArgs[name] = true
-			continue
-		}
-		r, later, err := c.renderIfStatic(normalize(v.V))
-		if err != nil {
-			return taskError(t, v.Pos, h.Name, fmt.Sprintf("argument %q: %v", name, err), undefinedFix, err)
-		}
-		raw[name] = r
-		if later {
-			deferredArgs[name] = true
-		}
-	}
-	// Secret arguments are registered before coercion: its errors may quote a value.
-	for _, a := range tp.spec.Args {
-		if a.Secret && !deferredArgs[a.Name] {
-			addSecretValue(p.secrets, raw[a.Name])
-		}
-	}
-	args, err := tp.spec.Coerce(raw, func(name string, _ any) bool { return deferredArgs[name] })
-	if err != nil {
-		return taskError(t, t.ModulePos, h.Name, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
-	}
-	if v, ok := tp.mod.(modules.Validator); ok {
-		if err := v.Validate(args); err != nil {
-			return taskError(t, t.ModulePos, h.Name, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
-		}
-	}
-	for _, a := range tp.spec.Args {
-		if a.Secret && !deferredArgs[a.Name] {
-			if v, ok := args[a.Name]; ok {
-				addSecretValue(p.secrets, v)
-			}
-		}
+		tp.argsShapeChecked = tp.argsStringShaped
 	}
 
 	// Conditions.
@@ -199,6 +158,84 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 			if _, err := c.classifyValue(v.V, t.Loop != nil); err != nil {
 				return taskError(t, v.Pos, h.Name, fmt.Sprintf("environment %q: %v", k, err), undefinedFix, err)
 			}
+		}
+	}
+	return nil
+}
+
+// checkArgs renders the module arguments for this host (deferring those that need run-time
+// names), coerces them with the module's Spec and runs its Validator.
+func (c *checker) checkArgs() error {
+	t, p, host := c.tp.t, c.p, c.host
+	raw := make(map[string]any, len(t.Args))
+	var deferredArgs map[string]bool
+	for _, name := range c.tp.argNames {
+		v := t.Args[name]
+		d, err := c.classifyValue(v.V, t.Loop != nil)
+		if err != nil {
+			return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), undefinedFix, err)
+		}
+		later := d
+		r := v.V
+		if !d {
+			if r, later, err = c.renderIfStatic(normalize(v.V)); err != nil {
+				return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), undefinedFix, err)
+			}
+		}
+		raw[name] = r
+		if later {
+			if deferredArgs == nil {
+				deferredArgs = map[string]bool{}
+			}
+			deferredArgs[name] = true
+		}
+	}
+	// Secret arguments are registered before coercion: its errors may quote a value.
+	for _, a := range c.tp.spec.Args {
+		if a.Secret && !deferredArgs[a.Name] {
+			addSecretValue(p.secrets, raw[a.Name])
+		}
+	}
+	args, err := c.tp.spec.Coerce(raw, func(name string, _ any) bool { return deferredArgs[name] })
+	if err != nil {
+		return taskError(t, t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+	}
+	if v, ok := c.tp.mod.(modules.Validator); ok {
+		if err := v.Validate(args); err != nil {
+			return taskError(t, t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+		}
+	}
+	return nil
+}
+
+// renderArgsOnly is checkArgs for a task whose argument shape another host has checked: it
+// renders each templated argument and wants a scalar back; any other outcome is left to the
+// full check, which gives the precise error.
+func (c *checker) renderArgsOnly() error {
+	t := c.tp.t
+	for _, name := range c.tp.templatedArgs {
+		v := t.Args[name]
+		d, err := c.classifyValue(v.V, t.Loop != nil)
+		if err != nil {
+			return err
+		}
+		if d {
+			continue
+		}
+		r, later, err := c.renderIfStatic(v.V)
+		if err != nil {
+			return err
+		}
+		if later {
+			continue
+		}
+		switch r.(type) {
+		case string, int, int64, float64, bool:
+		default:
+			return errors.New("not a scalar")
+		}
+		if c.tp.secretArgs[name] {
+			addSecretValue(c.p.secrets, r)
 		}
 	}
 	return nil

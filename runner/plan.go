@@ -84,6 +84,14 @@ type taskPlan struct {
 	vars     map[string]playbook.Value
 	varOrder []string
 
+	// argNames are the module arguments, sorted; templatedArgs those holding a template.
+	argNames, templatedArgs []string
+	secretArgs              map[string]bool
+	// argsStringShaped: every templated argument is a whole string declared as a string (or
+	// any) without choices, so once one host passed the full argument check
+	// (argsShapeChecked), other hosts only need their templates rendered.
+	argsStringShaped, argsShapeChecked bool
+
 	when, failedWhen, changedWhen []*tmpl.Program
 	until                         *tmpl.Program
 	loopVar                       string
@@ -445,6 +453,7 @@ func (p *plan) planTasks(ts []*playbook.Task, inherited []string, parent *taskPl
 			return nil, &playbook.Error{Pos: t.ModulePos, Task: t.Name, Msg: fmt.Sprintf("unknown module %q", t.Module), Fix: "run `omsbook doc` to list the modules"}
 		}
 		tp.mod, tp.spec = mod, mod.Spec()
+		tp.analyseArgs()
 		tp.selected = tagSelected(tp.tags, p.opts.Tags, p.opts.SkipTags)
 		var err error
 		if tp.when, err = compileConds(t, t.When); err != nil {
@@ -466,6 +475,33 @@ func (p *plan) planTasks(ts []*playbook.Task, inherited []string, parent *taskPl
 		out = append(out, tp)
 	}
 	return out, nil
+}
+
+// analyseArgs sorts the argument names and finds which hold templates and whether their
+// shape allows the fast per-host check.
+func (tp *taskPlan) analyseArgs() {
+	tp.argsStringShaped = true
+	for name, v := range tp.t.Args {
+		tp.argNames = append(tp.argNames, name)
+		a, declared := tp.spec.Arg(name)
+		if a.Secret {
+			if tp.secretArgs == nil {
+				tp.secretArgs = map[string]bool{}
+			}
+			tp.secretArgs[name] = true
+		}
+		if !tmpl.HasTemplate(v.V) {
+			continue
+		}
+		tp.templatedArgs = append(tp.templatedArgs, name)
+		_, isString := v.V.(string)
+		okType := (declared && (a.Type == modules.String || a.Type == modules.Any) && len(a.Choices) == 0) || (!declared && tp.spec.AnyArgs)
+		if !isString || !okType {
+			tp.argsStringShaped = false
+		}
+	}
+	sort.Strings(tp.argNames)
+	sort.Strings(tp.templatedArgs)
 }
 
 // inheritFromBlock returns a copy of child with the keywords its enclosing block sets and it
