@@ -73,6 +73,9 @@ func TestTimeMeasuresARealProcess(t *testing.T) {
 	if s.MaxRSSKB <= 0 {
 		t.Errorf("max rss %d: rusage not read", s.MaxRSSKB)
 	}
+	if s.HWMKB <= 0 {
+		t.Errorf("VmHWM %d: /proc/<pid>/status not polled during a 50 ms run", s.HWMKB)
+	}
 
 	_, err = Time(ctx, Proc{Argv: []string{"/bin/sh", "-c", "echo broken >&2; exit 3"}})
 	if err == nil || !strings.Contains(err.Error(), "broken") {

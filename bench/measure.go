@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +22,9 @@ type Sample struct {
 	// MaxRSSKB is the peak resident set of the process (or of its largest waited-for child),
 	// from wait4's rusage, in KiB.
 	MaxRSSKB int64 `json:"max_rss_kb"`
+	// HWMKB is the peak resident set of the process alone (its VmHWM, polled every 10 ms
+	// while it runs, so a peak in its last 10 ms may be missed; 0 when it ended first).
+	HWMKB    int64 `json:"hwm_kb"`
 	ExitCode int   `json:"exit_code"`
 }
 
@@ -70,8 +74,16 @@ func RunOutput(ctx context.Context, p Proc) (Sample, string, error) {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return Sample{}, "", fmt.Errorf("start %s: %w", p.Argv[0], err)
+	}
+	done := make(chan struct{})
+	hwm := make(chan int64, 1)
+	go func() { hwm <- pollHWM(cmd.Process.Pid, done) }()
+	err := cmd.Wait()
 	s := Sample{Wall: time.Since(start)}
+	close(done)
+	s.HWMKB = <-hwm
 	if ps := cmd.ProcessState; ps != nil {
 		s.UserCPU, s.SysCPU = ps.UserTime(), ps.SystemTime()
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
@@ -149,4 +161,50 @@ func MedianCPU(samples []Sample) time.Duration {
 		out[i] = s.UserCPU + s.SysCPU
 	}
 	return Median(out)
+}
+
+// pollHWM reads the VmHWM of pid every 10 ms until done is closed and returns the last (the
+// largest: VmHWM only grows) value it read.
+func pollHWM(pid int, done <-chan struct{}) int64 {
+	path := "/proc/" + strconv.Itoa(pid) + "/status"
+	var peak int64
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if v := readHWM(path); v > peak {
+			peak = v
+		}
+		select {
+		case <-done:
+			return peak
+		case <-t.C:
+		}
+	}
+}
+
+// readHWM returns the VmHWM line of a /proc/<pid>/status file in KiB, 0 when unreadable.
+func readHWM(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// MaxHWM is the largest HWMKB of samples.
+func MaxHWM(samples []Sample) int64 {
+	var m int64
+	for _, s := range samples {
+		m = max(m, s.HWMKB)
+	}
+	return m
 }
