@@ -1045,6 +1045,20 @@ func TestLoadErrors(t *testing.T) {
   tasks:
     - rec: x
 `, nil, `vars_files: cannot read`, 3},
+		{"key missing on the second host only", `
+- name: p
+  hosts: all
+  tasks:
+    - name: per host
+      rec: 'port {{ .cfg.port }}'
+`, map[string]string{"inv.yml": `
+connection: local
+regions:
+  hz:
+    nodes:
+      hz-1: {vars: {cfg: {port: 1}}}
+      hz-2: {vars: {cfg: {host: x}}}
+`}, `task "per host" on hz-2: argument "msg": template: map has no entry for key "port"`, 5},
 		{"loop var outside a loop", `
 - name: p
   hosts: all
