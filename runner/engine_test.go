@@ -1380,3 +1380,45 @@ func TestUntilInCheckModeDoesNotWait(t *testing.T) {
 		}
 	}
 }
+
+func TestDownHostIsUnreachableThroughTheRealTransport(t *testing.T) {
+	// Nothing listens on port 1 of this loopback address: a dial is refused at once.
+	inv := `
+connection: ssh
+port: 1
+known_hosts: /dev/null
+regions:
+  hz:
+    nodes:
+      down-1: {address: 127.0.0.250}
+      up-1: {connection: local}
+`
+	e := mustLoad(t, `
+- name: p
+  hosts: all
+  tasks:
+    - rec: a
+    - rec: b
+`, Options{}, map[string]string{"inv.yml": inv})
+	e.plan.dial = defaultDial // the real transport
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if code := e.plan.run(ctx, e.sink); code != ExitUnreachable {
+		t.Fatalf("exit %d, want %d", code, ExitUnreachable)
+	}
+	if got := e.msgsOf("up-1"); !reflect.DeepEqual(got, []string{"a", "b"}) {
+		t.Fatalf("the reachable host ran %v", got)
+	}
+	var msg string
+	for _, ev := range e.sink.results("") {
+		if ev.Host == "down-1" {
+			if ev.Status != events.Unreachable {
+				t.Fatalf("down-1: %+v", ev)
+			}
+			msg = ev.Msg
+		}
+	}
+	if !strings.Contains(msg, "down-1") {
+		t.Fatalf("unreachable message %q does not name the host", msg)
+	}
+}
