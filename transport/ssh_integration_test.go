@@ -751,8 +751,28 @@ func TestSSHFrozenHost(t *testing.T) {
 	if _, err := conn.Exec(t.Context(), &Cmd{Argv: []string{"true"}}); err != nil {
 		t.Fatal(err)
 	}
+	// A command running when the host freezes: it ends (keepalives or the kill bounds), it
+	// does not hang. `sleep 5` ends by itself on the host afterwards.
+	running := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		_, err := conn.Exec(ctx, &Cmd{Argv: []string{"sleep", "5"}})
+		running <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
 	if err := c.FreezeNode(2); err != nil {
 		t.Fatal(err)
+	}
+	t0 := time.Now()
+	select {
+	case err := <-running:
+		if err == nil {
+			t.Error("a command on a host that froze succeeded")
+		}
+		t.Logf("running command returned %v after the freeze: %v", time.Since(t0), err)
+	case <-time.After(8 * time.Second):
+		t.Error("a command on a frozen host did not return within 8s")
 	}
 	thawed := false
 	thaw := func() {
@@ -767,7 +787,7 @@ func TestSSHFrozenHost(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	t0 := time.Now()
+	t0 = time.Now()
 	_, err = conn.Exec(ctx, &Cmd{Argv: []string{"sleep", "3051"}})
 	took := time.Since(t0)
 	if err == nil {
@@ -784,6 +804,18 @@ func TestSSHFrozenHost(t *testing.T) {
 		t.Errorf("exec after keepalives failed: %v, want unreachable", err)
 	}
 	t.Logf("next exec gave unreachable after %v", time.Since(t0))
+
+	// A new connection to the frozen host: the TCP connect succeeds (the kernel accepts), the
+	// handshake never answers; the connect timeout ends it.
+	spec.ConnectTimeout = time.Second
+	t0 = time.Now()
+	_, err = DialSSH(t.Context(), spec)
+	if !IsUnreachable(err) {
+		t.Errorf("dial a frozen host: %v, want unreachable", err)
+	}
+	if took := time.Since(t0); took > 3*time.Second {
+		t.Errorf("dial a frozen host took %v with a 1s connect timeout", took)
+	}
 	thaw()
 	if left := procsLeft("sleep 3051"); len(left) > 0 {
 		// The command never started or was killed with its connection's handler; neither
