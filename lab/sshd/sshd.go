@@ -19,8 +19,24 @@
 // machine's files, each sshd runs in a private mount namespace (unshare -m) where /dev/null is
 // bound over /root/.bashrc, /root/.profile and friends. Nothing outside the namespace changes.
 //
-// Start needs root: sshd's privilege separation and logins as other users require it.
-// Available reports whether the machine can run the nodes.
+// Start needs root: sshd's privilege separation and logins as other users require it. It also
+// creates sshd's empty privilege separation directory /run/sshd when missing. Available reports
+// whether the machine can run the nodes; tests skip with its reason (and fail when CI=true).
+//
+// Typical use in a test:
+//
+//	c, err := sshd.Start(ctx, sshd.Config{Dir: t.TempDir(), Addrs: []string{"127.0.0.101"}, Port: 2222})
+//	defer c.Stop()
+//	// dial c.Nodes[0].Addr:c.Nodes[0].Port as c.User with key c.ClientKey, verifying c.KnownHosts
+//
+// Nodes run in their own process group and outlive a crashed caller; StopDir(dir) stops the
+// nodes of a state dir from their pid files (lab-down). StopNode/StartNode restart one node;
+// FreezeNode/ThawNode make one stop answering without closing connections. EnsureUser creates
+// the local test user (TestUser, TestUserPassword) for become tests.
+//
+// Addresses and ports are shared machine-wide: each package's tests use their own. This
+// package's tests use 127.0.0.101-103 port 2223 (and, opt-in, 127.0.1.x port 2229); the
+// transport tests 127.0.0.101-103 port 2222 and 127.0.0.103 port 2225.
 package sshd
 
 import (
