@@ -816,6 +816,25 @@ func TestStopLetsRunningTasksFinish(t *testing.T) {
 	}
 }
 
+func TestStopStartsNoMoreHosts(t *testing.T) {
+	e := mustLoad(t, `
+- name: p
+  hosts: all
+  tasks:
+    - rec: {msg: a, sleep: 200ms}
+`, Options{Forks: 2}, nil)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		e.plan.stop()
+	}()
+	if code := e.run(); code != ExitInterrupted {
+		t.Fatalf("exit %d, want %d", code, ExitInterrupted)
+	}
+	if got := len(e.hostsFor("a")); got != 2 {
+		t.Fatalf("%d hosts ran the task, want the 2 that had started", got)
+	}
+}
+
 func TestCancelClosesAtOnce(t *testing.T) {
 	e := mustLoad(t, `
 - name: p

@@ -421,7 +421,8 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 		case sem <- struct{}{}:
 		case <-r.ctx.Done():
 		}
-		if r.ctx.Err() != nil {
+		if r.ctx.Err() != nil || r.p.stopping.Load() {
+			// Stop: hosts already running this task finish it; no other host starts it.
 			break
 		}
 		wg.Add(1)
