@@ -212,10 +212,12 @@ bench2                     : ok=10   changed=10   unreachable=0    failed=0    s
 		{"a host missing", recap, 3, true},
 		{"a failed host", strings.Replace(recap, "failed=0 ", "failed=1 ", 1), 2, true},
 		{"fewer tasks ok", strings.Replace(recap, "ok=10 ", "ok=9 ", 1), 2, true},
+		{"omsbook's recap", "bench1 :  ok=10  changed=10  unreachable=0  failed=0  skipped=0  rescued=0  ignored=0\n", 1, false},
+		{"omsbook's recap, unreachable", "bench1 :  ok=10  changed=10  unreachable=1  failed=0  skipped=0\n", 1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := ansibleRecapCheck(tt.hosts, 10)(tt.out)
+			err := recapCheck(tt.hosts, 10)(tt.out)
 			if (err != nil) != tt.wantErr {
 				t.Errorf("err = %v, want error: %v", err, tt.wantErr)
 			}

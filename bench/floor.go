@@ -138,6 +138,31 @@ func (f *Floor) Run(ctx context.Context, tasks int, command string) (time.Durati
 	return time.Since(start), errors.Join(errs...)
 }
 
+// RunLockstep does the same work task by task, as a linear strategy does (Ansible's and
+// omsbook's default): each task runs on every host at once and the next starts only when all
+// hosts finished it. It shows what the per-task barrier costs beside Run.
+func (f *Floor) RunLockstep(ctx context.Context, tasks int, command string) (time.Duration, error) {
+	start := time.Now()
+	for range tasks {
+		errs := make([]error, len(f.Clients))
+		var wg sync.WaitGroup
+		for i, c := range f.Clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := runSession(ctx, c, command); err != nil {
+					errs[i] = fmt.Errorf("floor: %s: %w", c.RemoteAddr(), err)
+				}
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return time.Since(start), err
+		}
+	}
+	return time.Since(start), nil
+}
+
 // runSession runs one command as a session on c. Cancelling ctx closes the whole connection:
 // closing only the session would leave Run waiting for the remote command, and a cancelled
 // floor is finished anyway.

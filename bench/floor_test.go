@@ -63,9 +63,15 @@ func TestFloorRunsOnRealNodes(t *testing.T) {
 	if _, err := f.Run(ctx, 3, "/bin/true"); err != nil {
 		t.Fatalf("the floor failed on /bin/true: %v", err)
 	}
+	if _, err := f.RunLockstep(ctx, 2, "/bin/true"); err != nil {
+		t.Fatalf("the lockstep floor failed on /bin/true: %v", err)
+	}
 	// It checks the exit status: a failing command is an error, not a fast sample.
 	if _, err := f.Run(ctx, 1, "/bin/false"); err == nil {
 		t.Error("the floor accepted /bin/false's exit status 1")
+	}
+	if _, err := f.RunLockstep(ctx, 1, "/bin/false"); err == nil {
+		t.Error("the lockstep floor accepted /bin/false's exit status 1")
 	}
 	// The commands really ran on the nodes: each node's sshd logged the logins.
 	for _, n := range c.Nodes {

@@ -13,6 +13,13 @@ import (
 // floorSample dials hosts[:n], runs the floor's work and closes. The returned samples are the
 // work alone (open connections) and the work plus the dials.
 func (h *Harness) floorSample(ctx context.Context, n, tasks int) (work, withDial Sample, err error) {
+	work, withDial, _, err = h.floorSamples(ctx, n, tasks, false)
+	return work, withDial, err
+}
+
+// floorSamples is floorSample that, with lockstep, also times the lockstep floor on the same
+// connections.
+func (h *Harness) floorSamples(ctx context.Context, n, tasks int, lockstep bool) (work, withDial, lock Sample, err error) {
 	targets := make([]FloorTarget, n)
 	for i, hst := range h.hosts[:n] {
 		targets[i] = FloorTarget{Addr: fmt.Sprintf("%s:%d", hst.Addr, hst.Port)}
@@ -20,15 +27,22 @@ func (h *Harness) floorSample(ctx context.Context, n, tasks int) (work, withDial
 	t0 := time.Now()
 	f, err := DialFloor(ctx, FloorConfig{User: h.access.User, ClientKey: h.access.ClientKey, KnownHosts: h.access.KnownHosts}, targets)
 	if err != nil {
-		return work, withDial, err
+		return work, withDial, lock, err
 	}
 	defer f.Close()
 	dial := time.Since(t0)
 	d, err := f.Run(ctx, tasks, "/bin/true")
 	if err != nil {
-		return work, withDial, err
+		return work, withDial, lock, err
 	}
-	return Sample{Wall: d}, Sample{Wall: dial + d}, nil
+	if lockstep {
+		l, err := f.RunLockstep(ctx, tasks, "/bin/true")
+		if err != nil {
+			return work, withDial, lock, err
+		}
+		lock = Sample{Wall: l}
+	}
+	return Sample{Wall: d}, Sample{Wall: dial + d}, lock, nil
 }
 
 // workloadCommand is workload 1: tasks x `command: /bin/true` on N hosts, omsbook, Ansible and
@@ -44,27 +58,27 @@ func (h *Harness) workloadCommand(ctx context.Context) error {
 		if err := h.writeAnsibleCfg(s.ansInv); err != nil {
 			return err
 		}
-		var oms, ans, floor, floorDial []Sample
+		var oms, ans, floor, floorDial, floorLock []Sample
 		for rep := range h.opt.Reps {
 			h.logf("workload 1 %s rep %d/%d", name, rep+1, h.opt.Reps)
-			sm, err := runChecked(ctx, h.omsbookRun(s), nil)
+			sm, err := runChecked(ctx, h.omsbookRun(s), recapCheck(n, tasks))
 			if err != nil {
 				return err
 			}
 			oms = append(oms, sm)
 			if h.opt.Ansible != "" {
-				sm, err := runChecked(ctx, h.ansibleRun(s), ansibleRecapCheck(n, tasks))
+				sm, err := runChecked(ctx, h.ansibleRun(s), recapCheck(n, tasks))
 				h.stopAnsibleMasters()
 				if err != nil {
 					return err
 				}
 				ans = append(ans, sm)
 			}
-			w, wd, err := h.floorSample(ctx, n, tasks)
+			w, wd, l, err := h.floorSamples(ctx, n, tasks, true)
 			if err != nil {
 				return err
 			}
-			floor, floorDial = append(floor, w), append(floorDial, wd)
+			floor, floorDial, floorLock = append(floor, w), append(floorDial, wd), append(floorLock, l)
 		}
 		mo := h.record("1 command", name, "omsbook", oms, "")
 		mf := h.record("1 command", name, "floor", floor, "x/crypto/ssh sessions on already-open connections")
@@ -78,6 +92,8 @@ func (h *Harness) workloadCommand(ctx context.Context) error {
 		}
 		h.row("1 command", name, mo, "floor", mf, fmt.Sprintf("omsbook/floor %.2f; per host-task: floor %s", ratio(mo, mf), perTask(mf)))
 		h.row("1 command", name, mo, "floor+dial", mfd, fmt.Sprintf("omsbook/(floor+dial) %.2f", ratio(mo, mfd)))
+		mfl := h.record("1 command", name, "floor-lockstep", floorLock, "the floor task by task, all hosts finishing each task before the next (linear strategy)")
+		h.row("1 command", name, mo, "floor-lockstep", mfl, fmt.Sprintf("omsbook/floor-lockstep %.2f", ratio(mo, mfl)))
 	}
 	return nil
 }
@@ -113,13 +129,13 @@ func (h *Harness) workloadStartup(ctx context.Context) error {
 	var oms, ans []Sample
 	for rep := range h.opt.StartupReps {
 		h.logf("workload 2 1x1 rep %d/%d", rep+1, h.opt.StartupReps)
-		sm, err := runChecked(ctx, h.omsbookRun(s), nil)
+		sm, err := runChecked(ctx, h.omsbookRun(s), recapCheck(1, 1))
 		if err != nil {
 			return err
 		}
 		oms = append(oms, sm)
 		if h.opt.Ansible != "" {
-			sm, err := runChecked(ctx, h.ansibleRun(s), ansibleRecapCheck(1, 1))
+			sm, err := runChecked(ctx, h.ansibleRun(s), recapCheck(1, 1))
 			h.stopAnsibleMasters()
 			if err != nil {
 				return err
@@ -127,7 +143,18 @@ func (h *Harness) workloadStartup(ctx context.Context) error {
 			ans = append(ans, sm)
 		}
 	}
+	// The least an SSH runner can spend on this: one dial and one session, in-process.
+	var floor []Sample
+	for range h.opt.StartupReps {
+		_, wd, err := h.floorSample(ctx, 1, 1)
+		if err != nil {
+			return err
+		}
+		floor = append(floor, wd)
+	}
 	mo := h.record("2 startup", "1 task x 1 host", "omsbook", oms, "")
+	mf := h.record("2 startup", "1 task x 1 host", "floor+dial", floor, "one dial and one session, no process start")
+	h.row("2 startup", "1 task x 1 host", mo, "floor+dial", mf, fmt.Sprintf("omsbook/(floor+dial) %.2f", ratio(mo, mf)))
 	target := fmt.Sprintf("target < 100ms: %s", verdict(mo.MedianNS < int64(100*time.Millisecond)))
 	if len(ans) > 0 {
 		ma := h.record("2 startup", "1 task x 1 host", "ansible", ans, "")
@@ -315,7 +342,7 @@ func (h *Harness) workloadScale(ctx context.Context) error {
 	var oms, floor []Sample
 	for rep := range h.opt.Reps {
 		h.logf("workload 5 N=%d rep %d/%d", n, rep+1, h.opt.Reps)
-		sm, err := runChecked(ctx, h.omsbookRun(s), nil)
+		sm, err := runChecked(ctx, h.omsbookRun(s), recapCheck(n, tasks))
 		if err != nil {
 			return err
 		}

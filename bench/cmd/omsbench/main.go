@@ -33,6 +33,8 @@ func run() int {
 	workDir := fs.String("work-dir", "/var/tmp/omsbench", "state directory: sshd nodes, inventories, copies, dumps")
 	out := fs.String("out", "bench/out/results.json", "where to write every sample as JSON")
 	reps := fs.Int("reps", 0, "repetitions of each timed run (default 3, quick 1)")
+	commandHosts := fs.IntSlice("command-hosts", nil, "workload 1 host counts (default 1,10,50; quick 1,5)")
+	scaleHosts := fs.Int("scale-hosts", 0, "workload 5 host count (default 200, quick 20)")
 	serve := fs.Int("serve", 0, "only start `N` nodes, write the inventories and wait for Ctrl-C (for looking at a case by hand)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == pflag.ErrHelp {
@@ -46,6 +48,12 @@ func run() int {
 	}
 	if *reps > 0 {
 		opt.Reps = *reps
+	}
+	if len(*commandHosts) > 0 {
+		opt.CommandNs = *commandHosts
+	}
+	if *scaleHosts > 0 {
+		opt.ScaleN = *scaleHosts
 	}
 	opt.Workloads = *workloads
 	opt.Log = os.Stderr
