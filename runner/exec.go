@@ -417,12 +417,19 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 	sem := make(chan struct{}, r.p.opts.Forks)
 	var wg sync.WaitGroup
 	for i, g := range groups {
+		waited := false
 		select {
 		case sem <- struct{}{}:
-		case <-r.ctx.Done():
+		default:
+			waited = true
+			select {
+			case sem <- struct{}{}:
+			case <-r.ctx.Done():
+			}
 		}
-		if r.ctx.Err() != nil || r.p.stopping.Load() {
-			// Stop: hosts already running this task finish it; no other host starts it.
+		if r.ctx.Err() != nil || (waited && r.p.stopping.Load()) {
+			// After Stop, the hosts the task started on finish it; hosts still waiting for
+			// a fork slot do not start it.
 			break
 		}
 		wg.Add(1)
