@@ -123,6 +123,12 @@ func procsLeft(s string) []string {
 
 func TestSSHParallelTasksOneConnectionPerHost(t *testing.T) {
 	c := lab(t)
+	// Connections of earlier tests may take a moment to be torn down on the nodes.
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c.Connections(0)+c.Connections(1)+c.Connections(2) == 0 {
+			break
+		}
+	}
 	conns := make([]*SSHConn, len(c.Nodes))
 	for i := range c.Nodes {
 		conns[i] = dialNode(t, c, i)
