@@ -171,7 +171,11 @@ func (r *run) endMessage(code int) string {
 		task = r.lastTask
 	}
 	if task != "" {
-		fmt.Fprintf(&b, "; after fixing the cause, resume with:\n  %s", r.resumeCommand(task))
+		how := "after fixing the cause, resume with"
+		if code == ExitInterrupted {
+			how = "to go on from where it stopped, run"
+		}
+		fmt.Fprintf(&b, "; %s:\n  %s", how, r.resumeCommand(task))
 	}
 	hint := r.rollback
 	if hint == "" && r.currentPlay != nil {
