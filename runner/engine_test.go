@@ -814,6 +814,9 @@ func TestStopLetsRunningTasksFinish(t *testing.T) {
 	if e.sink.recap() == nil {
 		t.Fatal("no recap after Stop")
 	}
+	if end := e.sink.end(); end.ExitCode != ExitInterrupted || !strings.Contains(end.Msg, "--start-at-task") {
+		t.Fatalf("run end %+v does not say how to go on", end)
+	}
 }
 
 func TestStopStartsNoMoreHosts(t *testing.T) {
