@@ -121,14 +121,23 @@ func procsLeft(s string) []string {
 	}
 }
 
-func TestSSHParallelTasksOneConnectionPerHost(t *testing.T) {
-	c := lab(t)
-	// Connections of earlier tests may take a moment to be torn down on the nodes.
+// waitNoConnections waits a little for the nodes to finish tearing down earlier tests'
+// connections, so that connection counts start from zero.
+func waitNoConnections(c *sshd.Cluster) {
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if c.Connections(0)+c.Connections(1)+c.Connections(2) == 0 {
-			break
+		total := 0
+		for i := range c.Nodes {
+			total += c.Connections(i)
+		}
+		if total == 0 {
+			return
 		}
 	}
+}
+
+func TestSSHParallelTasksOneConnectionPerHost(t *testing.T) {
+	c := lab(t)
+	waitNoConnections(c)
 	conns := make([]*SSHConn, len(c.Nodes))
 	for i := range c.Nodes {
 		conns[i] = dialNode(t, c, i)
@@ -660,6 +669,7 @@ func TestSSHPTY(t *testing.T) {
 
 func TestSSHJumpHost(t *testing.T) {
 	c := lab(t)
+	waitNoConnections(c)
 	before := c.Connections(0)
 	spec := nodeSpec(c, 1)
 	spec.Jump = c.User + "@" + c.Nodes[0].Address()
