@@ -925,7 +925,7 @@ func (r *run) callModule(tp *taskPlan, host *modules.Host, args modules.Args, ch
 		msg := err.Error()
 		switch {
 		case t.Timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil:
-			msg = fmt.Sprintf("task timed out after %s (timeout: %s); the command was killed", t.Timeout, t.Timeout)
+			msg = fmt.Sprintf("task timed out after %s (its timeout): the command was killed", t.Timeout)
 		case r.ctx.Err() != nil:
 			msg = "interrupted: " + msg
 		}
