@@ -930,6 +930,10 @@ func (r *run) callModule(tp *taskPlan, host *modules.Host, args modules.Args, ch
 			msg = "interrupted: " + msg
 		}
 		res = modules.Result{Failed: true, Msg: msg, Data: res.Data}
+	} else if t.Timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil {
+		// The module reported the cut-off itself; still say it was the task's timeout.
+		res.Failed = true
+		res.Msg = strings.TrimSuffix(fmt.Sprintf("task timed out after %s (its timeout): %s", t.Timeout, res.Msg), ": ")
 	}
 	reg := make(map[string]any, len(res.Data)+5)
 	for k, v := range res.Data {
