@@ -685,6 +685,9 @@ func (dc *dockerContainerRun) copy(ctx context.Context, ci *containerInspect) (R
 		return Result{Unknown: true, Msg: fmt.Sprintf("container %s does not exist yet on %s: cannot tell what docker cp would copy (an earlier task may create it)", dc.name, dc.h.Name),
 			Data: map[string]any{"action": "copy"}}, nil
 	}
+	if ci == nil && dc.check {
+		return Result{Unknown: true, Msg: fmt.Sprintf("container %s does not exist yet: cannot compare the files", dc.name), Data: map[string]any{"action": "copy"}}, nil
+	}
 	if ci == nil {
 		return Fail(fmt.Sprintf("container %s does not exist on %s: nothing to copy", dc.name, dc.h.Name), map[string]any{"action": "copy"}), nil
 	}

@@ -282,6 +282,13 @@ func TestDockerContainerExecAndCopy(t *testing.T) {
 	if r, _ = m.Apply(ctx, oh.Host, missing); !r.Failed || !strings.Contains(r.Msg, "No such") && !strings.Contains(r.Msg, "not find") {
 		t.Fatalf("copy_from a missing path = %+v", r)
 	}
+	gone := omsArgs(t, m, map[string]any{"name": name + "-gone", "copy_from": "/tmp/config.yaml", "dest": outDir})
+	if r, _ = m.Check(ctx, oh.Host, gone); !r.Unknown || r.Failed {
+		t.Fatalf("check copy_from a missing container = %+v; want unknown", r)
+	}
+	if r, _ = m.Apply(ctx, oh.Host, gone); !r.Failed || !strings.Contains(r.Msg, "does not exist") {
+		t.Fatalf("copy_from a missing container = %+v", r)
+	}
 	// Inspect only.
 	if r, err = m.Apply(ctx, oh.Host, omsArgs(t, m, map[string]any{"name": name})); err != nil || r.Changed || r.Data["container"].(map[string]any)["state"] != "running" {
 		t.Fatalf("inspect only = %+v, %v", r, err)
