@@ -76,8 +76,9 @@ func (c *SSHConn) dropSFTP(cl *sftp.Client) {
 	cl.Close()
 }
 
-// withSFTP runs op with the sftp client; when ctx ends first, the client is dropped (which
-// makes op return) so the call never hangs.
+// withSFTP runs op with the sftp client. When ctx ends first, op gets a moment to stop by
+// itself (its reader or writer checks ctx, and a Put removes its temporary file); only if it
+// does not is the client dropped, which ends every request on it, so the call never hangs.
 func (c *SSHConn) withSFTP(ctx context.Context, what string, op func(*sftp.Client) error) error {
 	end, err := c.begin()
 	if err != nil {
@@ -86,6 +87,9 @@ func (c *SSHConn) withSFTP(ctx context.Context, what string, op func(*sftp.Clien
 	defer end()
 	ctx, stop := c.execContext(ctx)
 	defer stop()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("host %s: %s: %w", c.name, what, err)
+	}
 	cl, err := c.sftpClient(ctx)
 	if err != nil {
 		return err
@@ -95,10 +99,14 @@ func (c *SSHConn) withSFTP(ctx context.Context, what string, op func(*sftp.Clien
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		c.dropSFTP(cl)
 		select {
 		case <-done:
-		case <-time.After(reapTimeout):
+		case <-time.After(sftpStopGrace):
+			c.dropSFTP(cl)
+			select {
+			case <-done:
+			case <-time.After(reapTimeout):
+			}
 		}
 		return fmt.Errorf("host %s: %s: %w", c.name, what, ctx.Err())
 	}
@@ -107,6 +115,10 @@ func (c *SSHConn) withSFTP(ctx context.Context, what string, op func(*sftp.Clien
 	}
 	return err
 }
+
+// sftpStopGrace is how long a cancelled transfer may take to stop by itself before the sftp
+// client (shared by the connection's other transfers) is dropped.
+const sftpStopGrace = 2 * time.Second
 
 // Put streams r to dest: into a temporary file in the same directory (mode 0600 while being
 // written), then chmod and an atomic rename over dest.

@@ -608,9 +608,27 @@ func TestSSHPutGetRoundTrip(t *testing.T) {
 	if err := conn.Put(ctx, patternReader(size), remote+".cancelled", 0o644); err == nil {
 		t.Error("put with a cancelled context succeeded")
 	}
+	// Cancelled mid-transfer: the put stops, removes its temporary file, and the connection's
+	// sftp client keeps working for the next transfer.
+	ctx, cancel = context.WithTimeout(t.Context(), 150*time.Millisecond)
+	defer cancel()
+	slow := io.MultiReader(patternReader(1<<20), readerFunc(func(p []byte) (int, error) {
+		time.Sleep(50 * time.Millisecond)
+		return copy(p, make([]byte, min(len(p), 4096))), nil
+	}))
+	t0 = time.Now()
+	if err := conn.Put(ctx, slow, remote+".cancelled", 0o644); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("put cancelled mid-transfer: %v, want a deadline error", err)
+	}
+	if took := time.Since(t0); took > 3*time.Second {
+		t.Errorf("cancelled put returned after %v", took)
+	}
 	entries, _ = os.ReadDir(filepath.Dir(remote))
 	if len(entries) != 1 {
-		t.Errorf("after a cancelled put the dir holds %v", entries)
+		t.Errorf("after cancelled puts the dir holds %v, want only copy.bin", entries)
+	}
+	if err := conn.Put(t.Context(), strings.NewReader("after\n"), remote, 0o600); err != nil {
+		t.Errorf("put after a cancelled one: %v", err)
 	}
 }
 
