@@ -55,7 +55,7 @@ func TestUpgrade410ThenRollback(t *testing.T) {
 		if got := inspect(t.Context(), n.NewContainer); got != "absent" {
 			t.Errorf("%s: the V4.2.3 container must be removed: %s", n.Name, got)
 		}
-		work := "/var/tmp/omsbook-410-to-423-" + n.Name
+		work := latestRetired(t, n.MountDir+"-410-to-423")
 		copyYAML, err := os.ReadFile(filepath.Join(work, "config_copy.yaml"))
 		if err != nil {
 			t.Fatalf("%s: %v", n.Name, err)
@@ -68,4 +68,14 @@ func TestUpgrade410ThenRollback(t *testing.T) {
 			t.Errorf("%s: config.yaml differs from config_copy.yaml", n.Name)
 		}
 	}
+}
+
+// latestRetired finds the working directory the rollback retired (dir.rolled-back-<time>).
+func latestRetired(t *testing.T, dir string) string {
+	t.Helper()
+	matches, _ := filepath.Glob(dir + ".rolled-back-*")
+	if len(matches) == 0 {
+		t.Fatalf("the rollback did not retire %s", dir)
+	}
+	return matches[len(matches)-1]
 }
