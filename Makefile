@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 # Where the demo's local-connection nodes keep their files.
 DEMO_ROOT ?= /tmp/omsbook-demo
 
-.PHONY: build test unit lint demo lab-up lab-down bench clean
+.PHONY: build test unit lint demo demo-local lab-up lab-down bench clean
 
 build:
 	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/omsbook
@@ -20,14 +20,21 @@ lint:
 unit:
 	$(GO) test -short ./...
 
-# Everything: installs what the tests need, brings the lab up, runs all tests with the race
-# detector, and always tears the lab down.
+# Everything (lab/test.sh): installs what the tests need, runs all tests -- unit, integration
+# against real sshd, MariaDB and Docker, end to end -- with the race detector, and tears down
+# everything the run started.
 test:
 	bash lab/test.sh
 
-# The demo: for now the example playbook on two local-connection nodes (no SSH, no lab): a
-# run that changes, a second run that changes nothing, then --check --diff with another port.
+# The demo (lab/demo.sh): the local OMS lab at V4.2.2, a --check of the upgrade, the upgrade to
+# V4.2.3 with its recap, then the rollback. Needs root and a Docker Engine; installs the Debian
+# packages it needs.
 demo: build
+	bash lab/demo.sh
+
+# The example playbook on two local-connection nodes (no SSH, no lab, no root): a run that
+# changes, a second run that changes nothing, then --check --diff with another port.
+demo-local: build
 	@echo "==> omsbook run playbooks/examples/site.yml -i inventories/local.yml (files under $(DEMO_ROOT))"
 	$(BIN) run playbooks/examples/site.yml -i inventories/local.yml -e demo_root=$(DEMO_ROOT)
 	@echo "==> the same again: nothing left to change"
