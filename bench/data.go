@@ -79,9 +79,10 @@ func EnsureBigDB(ctx context.Context, name string, size int64, logf func(string,
 			}
 			continue
 		}
-		// Double, but not far past the target: each row is about 900 bytes on disk.
+		// Double, but not far past the target. Each copy keeps its source row's length (160 new
+		// random characters replace the first 160), so rows never outgrow the column.
 		need := max((size-b.Bytes)/700+1, 1000)
-		q := fmt.Sprintf("INSERT INTO rows_big (k, payload) SELECT FLOOR(RAND()*1000000), CONCAT(SHA2(RAND(), 256), SHA2(RAND(), 256), MD5(RAND()), SUBSTRING(payload, 97)) FROM rows_big LIMIT %d", min(need, rows))
+		q := fmt.Sprintf("INSERT INTO rows_big (k, payload) SELECT FLOOR(RAND()*1000000), CONCAT(SHA2(RAND(), 256), SHA2(RAND(), 256), MD5(RAND()), SUBSTRING(payload, 161)) FROM rows_big LIMIT %d", min(need, rows))
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return b, fmt.Errorf("grow %s: %w", name, err)
 		}

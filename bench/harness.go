@@ -62,8 +62,8 @@ type Measurement struct {
 	Samples  []Sample `json:"samples"`
 	MedianNS int64    `json:"median_ns"`
 	CPUNS    int64    `json:"median_cpu_ns"`
-	MaxRSSKB int64    `json:"max_rss_kb"` // wait4 rusage: the process or its largest child
-	HWMKB    int64    `json:"hwm_kb"`     // VmHWM of the process alone
+	MaxRSSKB int64    `json:"max_rss_kb"` // wait4's ru_maxrss: see Sample.MaxRSSKB
+	HWMKB    int64    `json:"hwm_kb"`     // VmHWM of the process alone: its peak RSS
 	Note     string   `json:"note,omitempty"`
 	// Load is /proc/loadavg's 1-minute figure when the measurement ended: other work on the
 	// machine slows both tools, Ansible (CPU-bound) more.
@@ -337,8 +337,8 @@ func (h *Harness) record(workload, cas, tool string, samples []Sample, note stri
 	m := Measurement{Workload: workload, Case: cas, Tool: tool, Samples: samples,
 		MedianNS: int64(Median(Walls(samples))), CPUNS: int64(MedianCPU(samples)), MaxRSSKB: MaxRSS(samples), HWMKB: MaxHWM(samples), Note: note, Load: LoadAvg()}
 	h.res.Measurements = append(h.res.Measurements, m)
-	h.logf("%s %s %s: median %s over %d (cpu %s, peak rss %d KiB, own VmHWM %d KiB, load %.1f)", workload, cas, tool,
-		time.Duration(m.MedianNS).Round(time.Millisecond), len(samples), time.Duration(m.CPUNS).Round(time.Millisecond), m.MaxRSSKB, m.HWMKB, m.Load)
+	h.logf("%s %s %s: median %s over %d (cpu %s, peak RSS %d KiB, load %.1f)", workload, cas, tool,
+		time.Duration(m.MedianNS).Round(time.Millisecond), len(samples), time.Duration(m.CPUNS).Round(time.Millisecond), m.HWMKB, m.Load)
 	return m
 }
 

@@ -19,8 +19,10 @@ type Sample struct {
 	Wall    time.Duration `json:"wall_ns"`
 	UserCPU time.Duration `json:"user_cpu_ns"` // the process and the children it waited for
 	SysCPU  time.Duration `json:"sys_cpu_ns"`
-	// MaxRSSKB is the peak resident set of the process (or of its largest waited-for child),
-	// from wait4's rusage, in KiB.
+	// MaxRSSKB is ru_maxrss from wait4, in KiB: the largest of the process and its waited-for
+	// children. Beware: Linux folds the parent's (the harness's) resident set at the time of
+	// exec into it (exec_mmap keeps the old mm's high-water mark), so for a small program it
+	// reports the harness's size. HWMKB is the program's own figure.
 	MaxRSSKB int64 `json:"max_rss_kb"`
 	// HWMKB is the peak resident set of the process alone (its VmHWM, polled every 10 ms
 	// while it runs, so a peak in its last 10 ms may be missed; 0 when it ended first).
