@@ -268,7 +268,10 @@ func (l *Lab) startContainer(ctx context.Context, n *Node) error {
 	if err != nil {
 		return fmt.Errorf("lab %s: start container %s on %s: %w", l.Name, n.OldContainer, n.Name, err)
 	}
+	// Nodes start in parallel and save() encodes them all: the id is written under its lock.
+	l.saveMu.Lock()
 	n.ContainerID = id
+	l.saveMu.Unlock()
 	if err := l.save(); err != nil {
 		return err
 	}
