@@ -31,8 +31,13 @@ func TestUpgrade422StopsSafelyAndResumes(t *testing.T) {
 		}
 	}
 
-	// 1. docker_init.sh fails in the shanghai region.
+	// 1. docker_init.sh fails in the shanghai region. (oms-hz-2 is also set never to come
+	// Online: the fault holds a container at start-up, so it is switched on before the new
+	// containers start; it shows in run 2.)
 	if err := l.SetFault(shanghai, "init-fails", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetFault(hz2, "never-healthy", "1"); err != nil {
 		t.Fatal(err)
 	}
 	r := omsbook(t, l, "run", upgrade422, "-e", "online_timeout_s=30")
@@ -47,9 +52,6 @@ func TestUpgrade422StopsSafelyAndResumes(t *testing.T) {
 	}
 
 	// 2. A node never comes Online: the wait names it.
-	if err := l.SetFault(hz2, "never-healthy", "1"); err != nil {
-		t.Fatal(err)
-	}
 	r = omsbook(t, l, "run", upgrade422, "-e", "online_timeout_s=20")
 	if r.code != 2 {
 		t.Fatalf("never-healthy fault: exit %d, want 2", r.code)
