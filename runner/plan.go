@@ -263,6 +263,11 @@ func (p *plan) addMagic(vars map[string]any, h *inventory.Host) {
 	vars["groups"] = p.groups
 	vars["playbook_dir"] = p.baseDir
 	vars["omsbook_check_mode"] = p.opts.Check
+	// inventory_file lets a message name the command to run next (the first -i, as Ansible's).
+	vars["inventory_file"] = ""
+	if len(p.opts.Inventories) > 0 {
+		vars["inventory_file"] = p.opts.Inventories[0]
+	}
 }
 
 // isRuntimeName reports whether a name is only defined at run time (register, set_fact).
@@ -308,7 +313,7 @@ func hasTaskNamed(pb *playbook.Playbook, name string) bool {
 }
 
 // magicNames are the variables omsbook sets itself.
-var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "omsbook_check_mode", "hostvars", "play_hosts"}
+var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "hostvars", "play_hosts"}
 
 // regionNodes lists a region's node names, computed once per region: every host of the
 // region shares the list (templates only read it).
