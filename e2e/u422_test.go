@@ -72,9 +72,18 @@ func TestUpgrade422ThenRollback(t *testing.T) {
 	haBefore := haConfig(t, l)
 	password := l.MetaDB.Password
 	watch := watchArgv(password)
+	var outputs []string
+	defer func() {
+		for _, out := range outputs {
+			if strings.Contains(out, password) {
+				t.Errorf("the MetaDB password appeared in omsbook's output")
+			}
+		}
+	}()
 
 	// --check reports what would change and changes nothing.
 	r := omsbook(t, l, "run", upgrade422, "--check")
+	outputs = append(outputs, r.output)
 	if r.code != 0 {
 		t.Fatalf("--check of the upgrade: exit %d, want 0", r.code)
 	}
@@ -85,6 +94,7 @@ func TestUpgrade422ThenRollback(t *testing.T) {
 
 	// The upgrade.
 	r = omsbook(t, l, "run", upgrade422)
+	outputs = append(outputs, r.output)
 	if r.code != 0 {
 		t.Fatalf("upgrade: exit %d, want 0", r.code)
 	}
@@ -126,6 +136,7 @@ func TestUpgrade422ThenRollback(t *testing.T) {
 
 	// --check of the rollback against the upgraded lab.
 	r = omsbook(t, l, "run", rollback422, "--check")
+	outputs = append(outputs, r.output)
 	if r.code != 0 {
 		t.Fatalf("--check of the rollback: exit %d, want 0", r.code)
 	}
@@ -135,6 +146,7 @@ func TestUpgrade422ThenRollback(t *testing.T) {
 
 	// The rollback.
 	r = omsbook(t, l, "run", rollback422)
+	outputs = append(outputs, r.output)
 	if r.code != 0 {
 		t.Fatalf("rollback: exit %d, want 0", r.code)
 	}
