@@ -193,7 +193,7 @@ func (c *checker) checkArgs() error {
 	// Secret arguments are registered before coercion: its errors may quote a value.
 	for _, a := range c.tp.spec.Args {
 		if a.Secret && !deferredArgs[a.Name] {
-			addSecretValue(p.secrets, raw[a.Name])
+			p.secrets.AddAll(raw[a.Name])
 		}
 	}
 	args, err := c.tp.spec.Coerce(raw, func(name string, _ any) bool { return deferredArgs[name] })
@@ -235,7 +235,7 @@ func (c *checker) renderArgsOnly() error {
 			return errors.New("not a scalar")
 		}
 		if c.tp.secretArgs[name] {
-			addSecretValue(c.p.secrets, r)
+			c.p.secrets.AddAll(r)
 		}
 	}
 	return nil

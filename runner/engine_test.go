@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/omsbook/omsbook/events"
+	"github.com/omsbook/omsbook/inventory"
 	"github.com/omsbook/omsbook/modules"
 	"github.com/omsbook/omsbook/playbook"
 )
@@ -1159,7 +1160,7 @@ func TestHostsAndTasksListing(t *testing.T) {
 	if len(hosts["first"]) != 3 || len(hosts["second"]) != 1 || hosts["second"][0].Region != "sh" {
 		t.Fatalf("hosts %+v", hosts)
 	}
-	if pw, _ := lookupPath(hosts["first"][0].Vars, "db.password"); pw != "********" {
+	if pw, _ := inventory.PathValue(hosts["first"][0].Vars, "db.password"); pw != "********" {
 		t.Fatalf("secret shown in host vars: %v", pw)
 	}
 	var names []string

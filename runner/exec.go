@@ -740,7 +740,7 @@ func (r *run) runItem(pc *playCtx, tp *taskPlan, hr *hostRun, vars map[string]an
 	}
 	for _, a := range tp.spec.Args {
 		if a.Secret {
-			addSecretValue(p.secrets, raw[a.Name])
+			p.secrets.AddAll(raw[a.Name])
 		}
 	}
 	args, err := tp.spec.Coerce(raw, nil)

@@ -215,8 +215,8 @@ func (p *plan) loadInventory() error {
 		}
 		p.baseVars[h.Name] = vars
 		for _, name := range p.inv.Secrets {
-			if v, ok := lookupPath(vars, name); ok {
-				addSecretValue(p.secrets, v)
+			if v, ok := inventory.PathValue(vars, name); ok {
+				p.secrets.AddAll(v)
 			}
 		}
 		// Connection secrets may be templates too (a password from the environment).
@@ -735,8 +735,8 @@ func playVarOrder(pl *playbook.Play) []string {
 func (p *plan) registerPlaySecrets(pl *playbook.Play, vars map[string]any) {
 	for _, names := range [][]string{pl.Secrets, p.inv.Secrets} {
 		for _, name := range names {
-			if v, ok := lookupPath(vars, name); ok {
-				addSecretValue(p.secrets, v)
+			if v, ok := inventory.PathValue(vars, name); ok {
+				p.secrets.AddAll(v)
 			}
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/omsbook/omsbook/playbook"
-	"github.com/omsbook/omsbook/secret"
 	"github.com/omsbook/omsbook/tmpl"
 )
 
@@ -220,45 +219,6 @@ func walkStrings(v any, f func(string)) {
 		for _, e := range x {
 			f(e)
 		}
-	}
-}
-
-// lookupPath follows a dotted path ("metadb.password") through maps.
-func lookupPath(vars map[string]any, path string) (any, bool) {
-	var cur any = vars
-	for _, k := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		cur, ok = m[k]
-		if !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
-// addSecretValue records every scalar inside v in the secret set.
-func addSecretValue(set *secret.Set, v any) {
-	switch x := v.(type) {
-	case nil:
-	case string:
-		set.Add(x)
-	case map[string]any:
-		for _, e := range x {
-			addSecretValue(set, e)
-		}
-	case []any:
-		for _, e := range x {
-			addSecretValue(set, e)
-		}
-	case []string:
-		for _, e := range x {
-			set.Add(e)
-		}
-	default:
-		set.Add(fmt.Sprint(x))
 	}
 }
 

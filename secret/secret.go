@@ -3,6 +3,7 @@
 package secret
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,30 @@ func (s *Set) Add(v string) {
 	}
 	s.values[v] = struct{}{}
 	s.replacer = nil
+}
+
+// AddAll records every scalar inside v: a variable named secret may hold a whole map or list
+// (all of metadb, say), and every value in it is then secret.
+func (s *Set) AddAll(v any) {
+	switch x := v.(type) {
+	case nil:
+	case string:
+		s.Add(x)
+	case map[string]any:
+		for _, e := range x {
+			s.AddAll(e)
+		}
+	case []any:
+		for _, e := range x {
+			s.AddAll(e)
+		}
+	case []string:
+		for _, e := range x {
+			s.Add(e)
+		}
+	default:
+		s.Add(fmt.Sprint(x))
+	}
 }
 
 // Len reports how many values are recorded.

@@ -57,8 +57,8 @@ func cmdInventory(args []string, std stdio) error {
 			return fmt.Errorf("%s: host %s: %w", h.Pos, h.Name, err)
 		}
 		for _, name := range inv.Secrets {
-			if v, ok := lookupPath(vars, name); ok {
-				addSecret(secrets, v)
+			if v, ok := inventory.PathValue(vars, name); ok {
+				secrets.AddAll(v)
 				maskPath(vars, name) // also when the value is not a string (a numeric password)
 			}
 		}
@@ -149,38 +149,6 @@ func hasTemplate(v any) bool {
 		}
 	}
 	return false
-}
-
-// lookupPath follows a dotted path (metadb.password) through maps.
-func lookupPath(vars map[string]any, path string) (any, bool) {
-	var cur any = vars
-	for _, k := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[k]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
-// addSecret records every scalar inside v (a secret may name a whole map) as a secret value.
-func addSecret(set *secret.Set, v any) {
-	switch x := v.(type) {
-	case nil:
-	case map[string]any:
-		for _, e := range x {
-			addSecret(set, e)
-		}
-	case []any:
-		for _, e := range x {
-			addSecret(set, e)
-		}
-	default:
-		set.Add(fmt.Sprint(x))
-	}
 }
 
 // maskPath replaces the value at a dotted path with the mask.
