@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -110,5 +111,22 @@ func BenchmarkTransportDial(b *testing.B) {
 			b.Fatal(err)
 		}
 		conn.Close()
+	}
+}
+
+// BenchmarkEngineExternal runs a playbook and inventory named by OMSBENCH_PLAYBOOK and
+// OMSBENCH_INVENTORY in-process, e.g. workload 1 at 50 hosts on nodes `omsbench --serve 50`
+// keeps up, so that -cpuprofile shows where omsbook's time goes at that scale:
+//
+//	OMSBENCH_PLAYBOOK=/var/tmp/omsbench/cases/serve/playbook.yml \
+//	OMSBENCH_INVENTORY=/var/tmp/omsbench/cases/serve/omsbook-inventory.yml \
+//	go test -run XXX -bench EngineExternal -benchtime 5x -cpuprofile /tmp/cpu.out ./bench/
+func BenchmarkEngineExternal(b *testing.B) {
+	playbook, inv := os.Getenv("OMSBENCH_PLAYBOOK"), os.Getenv("OMSBENCH_INVENTORY")
+	if playbook == "" || inv == "" {
+		b.Skip("set OMSBENCH_PLAYBOOK and OMSBENCH_INVENTORY to a playbook and inventory to run")
+	}
+	for b.Loop() {
+		runEngine(b, playbook, inv)
 	}
 }

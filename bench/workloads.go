@@ -62,10 +62,16 @@ func (h *Harness) workloadCommand(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The same play with one task: the difference to the full play is the cost of the
+		// other tasks on connections already open, which the floor's figure is.
+		s1, err := h.writeCase(fmt.Sprintf("command-%d-one", n), n, CommandPlaybook(1), nil)
+		if err != nil {
+			return err
+		}
 		if err := h.writeAnsibleCfg(s.ansInv); err != nil {
 			return err
 		}
-		var oms, ans, floor, floorDial, floorLock []Sample
+		var oms, oms1, ans, floor, floorDial, floorLock []Sample
 		for rep := range h.opt.Reps {
 			h.logf("workload 1 %s rep %d/%d", name, rep+1, h.opt.Reps)
 			sm, err := runChecked(ctx, h.omsbookRun(s), recapCheck(n, tasks))
@@ -73,6 +79,11 @@ func (h *Harness) workloadCommand(ctx context.Context) error {
 				return err
 			}
 			oms = append(oms, sm)
+			sm, err = runChecked(ctx, h.omsbookRun(s1), recapCheck(n, 1))
+			if err != nil {
+				return err
+			}
+			oms1 = append(oms1, sm)
 			if h.opt.Ansible != "" {
 				sm, err := runChecked(ctx, h.ansibleRun(s), recapCheck(n, tasks))
 				h.stopAnsibleMasters()
@@ -104,6 +115,16 @@ func (h *Harness) workloadCommand(ctx context.Context) error {
 			h.row("1 command", name, mo, "ansible", ma, fmt.Sprintf("per host-task: omsbook %s, ansible %s", perTask(mo), perTask(ma)))
 		}
 		h.row("1 command", name, mo, "floor", mf, fmt.Sprintf("omsbook/floor %.2f; per host-task: floor %s", ratio(mo, mf), perTask(mf)))
+		mo1 := h.record("1 command", name, "omsbook-1-task", oms1, "the same play with its first task only")
+		if tasks > 1 {
+			// Per host-task on open connections: omsbook's marginal cost of tasks 2..10 against
+			// the floor's sessions on open connections.
+			marginal := time.Duration(mo.MedianNS-mo1.MedianNS) / time.Duration(n*(tasks-1))
+			floorPer := time.Duration(mf.MedianNS) / time.Duration(n*tasks)
+			h.row("1 command", name+" per host-task", Measurement{MedianNS: int64(marginal)}, "floor", Measurement{MedianNS: int64(floorPer)},
+				fmt.Sprintf("open connections: omsbook (%d-task run - 1-task run)/(%d x %d) against the floor's sessions; omsbook/floor %.2f (target <= 1.2: %s)",
+					tasks, n, tasks-1, float64(marginal)/float64(floorPer), verdict(float64(marginal) <= 1.2*float64(floorPer))))
+		}
 		h.row("1 command", name, mo, "floor+dial", mfd, fmt.Sprintf("omsbook/(floor+dial) %.2f", ratio(mo, mfd)))
 		mfl := h.record("1 command", name, "floor-lockstep", floorLock, "the floor task by task, all hosts finishing each task before the next (linear strategy)")
 		h.row("1 command", name, mo, "floor-lockstep", mfl, fmt.Sprintf("omsbook/floor-lockstep %.2f", ratio(mo, mfl)))
@@ -257,6 +278,7 @@ func (h *Harness) scpAll(ctx context.Context, src, dest string, n int) (Sample, 
 		total.UserCPU += s.UserCPU
 		total.SysCPU += s.SysCPU
 		total.MaxRSSKB = max(total.MaxRSSKB, s.MaxRSSKB)
+		total.HWMKB = max(total.HWMKB, s.HWMKB)
 	}
 	for _, err := range errs {
 		if err != nil {
