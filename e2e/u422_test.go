@@ -208,3 +208,20 @@ func TestUpgrade422WithoutOMSVersionTable(t *testing.T) {
 	}
 	waitHealthy(t, l, "4.2.3", 0)
 }
+
+// TestUpgrade422PerNodeConfig: when each node has its own config file (shared_config: false),
+// docker_init.sh runs on every node, not once per region.
+func TestUpgrade422PerNodeConfig(t *testing.T) {
+	l := upLab(t, lab.Config{Name: "e2epernode", FirstIP: "127.0.0.81", Regions: lab.DefaultRegions(), PerNodeConfig: true})
+	r := omsbook(t, l, "run", upgrade422)
+	if r.code != 0 {
+		t.Fatalf("upgrade: exit %d, want 0", r.code)
+	}
+	waitHealthy(t, l, "4.2.3", 0)
+	inits := queryInts(t, l, l.DB.CM, "SELECT node_ip, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY node_ip")
+	for _, n := range l.Nodes {
+		if inits[n.IP] != 1 {
+			t.Errorf("docker_init.sh succeeded %d times on %s (%s), want once on every node", inits[n.IP], n.Name, n.IP)
+		}
+	}
+}
