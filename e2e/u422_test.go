@@ -198,11 +198,18 @@ func TestUpgrade422ThenRollback(t *testing.T) {
 // upgrade." case: the playbook records the old version in rm.oms_version and runs init again.
 func TestUpgrade422WithoutOMSVersionTable(t *testing.T) {
 	l := upLab(t, lab.Config{Name: "e2enover", FirstIP: "127.0.0.44", Regions: lab.DefaultRegions(), WithoutOMSVersionTable: true})
-	r := omsbook(t, l, "run", upgrade422)
+	// This run also takes the other U422-11 branch: perceiveStoreClientCheckpoint stays false
+	// and refetchStoreIntervalMin covers the outage since T1 plus the buffer.
+	r := omsbook(t, l, "run", upgrade422, "-e", "perceive_store_client_checkpoint=false", "-e", "refetch_buffer_min=45")
 	if r.code != 0 {
 		t.Fatalf("upgrade: exit %d, want 0", r.code)
 	}
 	mustContain(t, r, "U422-09 record the old version", "U422-09 run bash /root/docker_init.sh again")
+	ha := haConfig(t, l)
+	refetch, _ := ha["refetchStoreIntervalMin"].(float64)
+	if ha["enable"] != true || ha["perceiveStoreClientCheckpoint"] != false || refetch < 46 || refetch > 48 {
+		t.Errorf("ha.config after the upgrade: %v; want enable true, perceiveStoreClientCheckpoint false, refetchStoreIntervalMin 45 + the outage in whole minutes rounded up", ha)
+	}
 	if got := queryString(t, l, l.DB.RM, "SELECT version FROM oms_version WHERE version = '4.2.2-CE'"); got != "4.2.2-CE" {
 		t.Errorf("oms_version holds %q", got)
 	}
