@@ -664,7 +664,9 @@ func (r *run) runHost(pc *playCtx, tp *taskPlan, hr *hostRun) *outcome {
 		}
 	}
 	agg.dur = r.p.opts.Now().Sub(start)
-	agg.reg = map[string]any{"changed": anyChanged, "failed": anyFailed, "skipped": allSkipped, "msg": "", "results": results}
+	// An ignored failure is still a failure in the registered value (as a single task's is):
+	// ignore_errors only lets the play go on.
+	agg.reg = map[string]any{"changed": anyChanged, "failed": anyFailed || anyIgnored, "skipped": allSkipped, "msg": "", "results": results}
 	switch {
 	case agg.status == events.Unreachable:
 	case anyFailed:
