@@ -13,6 +13,26 @@ import (
 
 const undefinedFix = "define it in the inventory vars, the play's vars or vars_files, with register or set_fact in an earlier task, or with -e"
 
+// templateSyntaxFix is the hint for a template that does not parse (a typo, an unknown function).
+const templateSyntaxFix = "write Go template syntax such as {{ .name }} or {{ .name | upper }}; the functions are sprig's plus env, now, shquote, toYaml, fromYaml, toJson, fromJson and collect"
+
+// templateValueFix is the hint for a template that parses but fails on the values it is given.
+const templateValueFix = "check the types of the values the template uses and the arguments of the functions it calls"
+
+// fixFor is the hint for an error met while rendering or checking a template or condition:
+// define the variable when one is missing, else correct the template. Telling a user to define
+// a variable for a syntax error sends them looking in the wrong place.
+func fixFor(err error) string {
+	var te *tmpl.Error
+	if errors.As(err, &te) && te.MissingKey == "" {
+		if te.Parse {
+			return templateSyntaxFix
+		}
+		return templateValueFix
+	}
+	return undefinedFix
+}
+
 // checker checks one host's view of a task: templates render (or refer only to names that
 // exist at run time), arguments coerce to the module's types, conditions refer to known names,
 // delegate_to names a host.
@@ -63,7 +83,7 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 			v := tp.vars[k]
 			deferred, err := c.classifyValue(v.V, t.Loop != nil)
 			if err != nil {
-				return taskError(t, v.Pos, h.Name, fmt.Sprintf("vars %q: %v", k, err), undefinedFix, err)
+				return taskError(t, v.Pos, h.Name, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
 			}
 			if deferred {
 				// Known at run time only: templates that use it are checked then.
@@ -74,7 +94,7 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 			}
 			r, later, err := c.renderIfStatic(normalize(v.V))
 			if err != nil {
-				return taskError(t, v.Pos, h.Name, fmt.Sprintf("vars %q: %v", k, err), undefinedFix, err)
+				return taskError(t, v.Pos, h.Name, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
 			}
 			if later {
 				delete(c.vars, k)
@@ -88,12 +108,12 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 	if t.Loop != nil {
 		d, err := c.classifyValue(t.Loop.V, false)
 		if err != nil {
-			return taskError(t, t.Loop.Pos, h.Name, "loop: "+err.Error(), undefinedFix, err)
+			return taskError(t, t.Loop.Pos, h.Name, "loop: "+err.Error(), fixFor(err), err)
 		}
 		if s, ok := t.Loop.V.(string); ok && !d {
 			r, err := tmpl.Render(s, c.vars)
 			if err != nil {
-				return taskError(t, t.Loop.Pos, h.Name, "loop: "+err.Error(), undefinedFix, err)
+				return taskError(t, t.Loop.Pos, h.Name, "loop: "+err.Error(), fixFor(err), err)
 			}
 			if _, ok := toList(r); !ok {
 				return taskError(t, t.Loop.Pos, h.Name, fmt.Sprintf("loop: %q gives a %T, not a list", s, r), "give loop a list, or a template that renders to one", nil)
@@ -124,13 +144,13 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 	} {
 		for i, prog := range progs.list {
 			if err := c.checkCond(prog, progs.withResult); err != nil {
-				return taskError(t, progs.vals[i].Pos, h.Name, err.Error(), undefinedFix, err)
+				return taskError(t, progs.vals[i].Pos, h.Name, err.Error(), fixFor(err), err)
 			}
 		}
 	}
 	if tp.until != nil {
 		if err := c.checkCond(tp.until, true); err != nil {
-			return taskError(t, t.Until.Pos, h.Name, err.Error(), undefinedFix, err)
+			return taskError(t, t.Until.Pos, h.Name, err.Error(), fixFor(err), err)
 		}
 	}
 
@@ -138,12 +158,12 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 	if t.DelegateTo != nil {
 		d, err := c.classifyValue(t.DelegateTo.V, t.Loop != nil)
 		if err != nil {
-			return taskError(t, t.DelegateTo.Pos, h.Name, "delegate_to: "+err.Error(), undefinedFix, err)
+			return taskError(t, t.DelegateTo.Pos, h.Name, "delegate_to: "+err.Error(), fixFor(err), err)
 		}
 		if !d {
 			name, err := renderHostName(t.DelegateTo.V, c.vars)
 			if err != nil {
-				return taskError(t, t.DelegateTo.Pos, h.Name, "delegate_to: "+err.Error(), undefinedFix, err)
+				return taskError(t, t.DelegateTo.Pos, h.Name, "delegate_to: "+err.Error(), fixFor(err), err)
 			}
 			if _, ok := p.hostByName[name]; !ok {
 				return taskError(t, t.DelegateTo.Pos, h.Name, fmt.Sprintf("delegate_to %q: no such host in the inventory", name),
@@ -156,7 +176,7 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 	for _, env := range []map[string]playbook.Value{pp.play.Environment, t.Environment} {
 		for k, v := range env {
 			if _, err := c.classifyValue(v.V, t.Loop != nil); err != nil {
-				return taskError(t, v.Pos, h.Name, fmt.Sprintf("environment %q: %v", k, err), undefinedFix, err)
+				return taskError(t, v.Pos, h.Name, fmt.Sprintf("environment %q: %v", k, err), fixFor(err), err)
 			}
 		}
 	}
@@ -173,13 +193,13 @@ func (c *checker) checkArgs() error {
 		v := t.Args[name]
 		d, err := c.classifyValue(v.V, t.Loop != nil)
 		if err != nil {
-			return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), undefinedFix, err)
+			return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
 		}
 		later := d
 		r := v.V
 		if !d {
 			if r, later, err = c.renderIfStatic(normalize(v.V)); err != nil {
-				return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), undefinedFix, err)
+				return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
 			}
 		}
 		raw[name] = r

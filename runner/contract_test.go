@@ -1,8 +1,12 @@
 package runner
 
 import (
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/omsbook/omsbook/playbook"
 )
 
 // The tests in this file hold omsbook to the user contract of design.md section 2 where an
@@ -46,6 +50,74 @@ func TestRegisteredFailedSurvivesIgnoreErrors(t *testing.T) {
 			got := e.msgsOf("hz-1")
 			if len(got) == 0 || !reflect.DeepEqual(got[len(got)-1], tt.want) {
 				t.Fatalf("last message %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLoadErrorHints: a load error points at the place that is wrong and gives the fix that
+// fits its cause; "define it" only when a variable is missing.
+func TestLoadErrorHints(t *testing.T) {
+	tests := []struct {
+		name      string
+		pb        string
+		line, col int
+		fix       string
+	}{
+		{"unknown template function", `
+- name: p
+  hosts: hz-1
+  tasks:
+    - rec: '{{ .color | nofunc }}'
+`, 4, 12, templateSyntaxFix},
+		{"unclosed action", `
+- name: p
+  hosts: hz-1
+  tasks:
+    - rec: {msg: '{{ .color '}
+`, 4, 18, templateSyntaxFix},
+		{"template that fails on its values", `
+- name: p
+  hosts: hz-1
+  tasks:
+    - rec: '{{ index .color 30 }}'
+`, 4, 12, templateValueFix},
+		{"undefined variable", `
+- name: p
+  hosts: hz-1
+  tasks:
+    - rec: '{{ .nope }}'
+`, 4, 12, undefinedFix},
+		{"play variable that does not parse", `
+- name: p
+  hosts: hz-1
+  vars:
+    ok: 1
+    bad: 'x {{ not rendered'
+  tasks:
+    - rec: '{{ .bad }}'
+`, 5, 10, templateSyntaxFix},
+		{"play variable naming an undefined one", `
+- name: p
+  hosts: hz-1
+  vars:
+    bad: 'x {{ .nope }}'
+  tasks:
+    - rec: '{{ .bad }}'
+`, 4, 10, "define the variable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadEnv(t, tc.pb, Options{}, nil)
+			var pe *playbook.Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %T is not a *playbook.Error: %v", err, err)
+			}
+			if pe.Pos.Line != tc.line || pe.Pos.Col != tc.col {
+				t.Errorf("error at %d:%d, want %d:%d: %v", pe.Pos.Line, pe.Pos.Col, tc.line, tc.col, err)
+			}
+			if !strings.Contains(pe.Fix, tc.fix) {
+				t.Errorf("fix %q, want %q: %v", pe.Fix, tc.fix, err)
 			}
 		})
 	}

@@ -694,7 +694,20 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 		return !isFact && p.runtimeNames[name]
 	})
 	if err != nil {
-		return nil, nil, &playbook.Error{Pos: pl.Pos, Msg: fmt.Sprintf("play %q on %s: %v", pl.Name, h.Name, err), Fix: "define the variable in the inventory, the play's vars, vars_files or with -e", Err: err}
+		// Point at the play variable that failed when the play writes it; a variable from the
+		// inventory or a vars file has no place here, so the play stands for it.
+		pos := pl.Pos
+		var ve *varError
+		if errors.As(err, &ve) {
+			if v, ok := pl.Vars[ve.name]; ok && v.Pos.Line > 0 && !fromVarsFile(pp, ve.name) {
+				pos = v.Pos
+			}
+		}
+		fix := fixFor(err)
+		if fix == undefinedFix {
+			fix = "define the variable in the inventory, the play's vars, vars_files or with -e"
+		}
+		return nil, nil, &playbook.Error{Pos: pos, Msg: fmt.Sprintf("play %q on %s: %v", pl.Name, h.Name, err), Fix: fix, Err: err}
 	}
 	var lazyRaw []lazyVar
 	for _, name := range lazy {
@@ -760,4 +773,15 @@ func taskError(t *playbook.Task, pos playbook.Pos, host, msg, fix string, err er
 		pos = t.Pos
 	}
 	return &playbook.Error{Pos: pos, Task: displayName(t), Host: host, Msg: msg, Fix: fix, Err: err}
+}
+
+// fromVarsFile reports whether a vars file of the play defines name (vars_files override the
+// play's vars, so the play's own line would not be where the value came from).
+func fromVarsFile(pp *playPlan, name string) bool {
+	for _, m := range pp.varsFiles {
+		if _, ok := m[name]; ok {
+			return true
+		}
+	}
+	return false
 }

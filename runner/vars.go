@@ -125,6 +125,16 @@ func readVarsFile(path string) (map[string]any, error) {
 // A variable whose template needs a name only known at run time (runtime reports it: a
 // register or set_fact name not set yet) is left as written and listed in lazy, in an order
 // that respects their dependencies: the runner renders those before each task.
+// varError is a variable whose template failed to render; name lets the caller point at the
+// place the variable is written.
+type varError struct {
+	name string
+	err  error
+}
+
+func (e *varError) Error() string { return fmt.Sprintf("variable %q: %v", e.name, e.err) }
+func (e *varError) Unwrap() error { return e.err }
+
 func resolveTemplates(vars map[string]any, eligible map[string]bool, runtime func(string) bool) (lazy []string, err error) {
 	var pending []string
 	for k := range eligible {
@@ -175,7 +185,7 @@ func resolveTemplates(vars map[string]any, eligible map[string]bool, runtime fun
 			}
 			var te *tmpl.Error
 			if !errors.As(err, &te) || te.MissingKey == "" || runtime == nil || !runtime(te.MissingKey) {
-				return fmt.Errorf("variable %q: %w", name, err)
+				return &varError{name: name, err: err}
 			}
 		}
 		state[name] = deferred
