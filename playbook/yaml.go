@@ -25,13 +25,13 @@ func ParseYAML(file string, data []byte) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, &Error{Pos: Pos{File: file, Line: extra.Line, Col: extra.Column}, Msg: "a second YAML document (---) is not supported", Fix: "keep one document per file"}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, data, err)
 	}
 	if doc.Kind == yaml.DocumentNode {
 		if len(doc.Content) == 0 {
@@ -44,14 +44,69 @@ func ParseYAML(file string, data []byte) (*yaml.Node, error) {
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func yamlError(file string, err error) *Error {
+// yamlError turns a YAML syntax error into an *Error at file:line:column. The YAML parser
+// reports only a line; the column is where that line's text begins, so that every error of
+// omsbook has the same file:line:column shape for editors and scripts to follow.
+func yamlError(file string, data []byte, err error) *Error {
 	msg := err.Error()
 	e := &Error{Pos: Pos{File: file}, Msg: "malformed YAML: " + strings.TrimPrefix(msg, "yaml: "), Err: err, Fix: "check the indentation, quotes and colons on that line and the one before"}
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
 		e.Pos.Line, _ = strconv.Atoi(m[1])
+		if parserProblems[m[2]] {
+			// The YAML library counts lines from 0 for its parser's errors (its scanner's
+			// are counted from 1): the construct it names starts one line further down.
+			e.Pos.Line++
+		}
+		if n := lineCount(data); e.Pos.Line > n && n > 0 {
+			// An error at the end of the stream is reported on the line after the last one.
+			e.Pos.Line = n
+		}
+		e.Pos.Col = lineStartColumn(data, e.Pos.Line)
 		e.Msg = "malformed YAML: " + m[2]
 	}
 	return e
+}
+
+// parserProblems are the messages of the YAML library's parser (as opposed to its scanner),
+// whose line numbers are off by one.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
+// lineCount is the number of lines of data; a final newline ends the last line, it does not
+// start another.
+func lineCount(data []byte) int {
+	n := bytes.Count(data, []byte("\n"))
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		n++
+	}
+	return n
+}
+
+// lineStartColumn is the 1-based column of the first character of line (1-based) in data that
+// is not a space; 1 for a blank line or a line past the end.
+func lineStartColumn(data []byte, line int) int {
+	lines := bytes.SplitN(data, []byte("\n"), line+1)
+	if line < 1 || line > len(lines) {
+		return 1
+	}
+	text := []rune(string(lines[line-1]))
+	for i, r := range text {
+		if r != ' ' {
+			return i + 1
+		}
+	}
+	return 1
 }
 
 // NodePos is the place of n in file.
