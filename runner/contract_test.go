@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/omsbook/omsbook/events"
 	"github.com/omsbook/omsbook/playbook"
 )
 
@@ -118,6 +119,39 @@ func TestLoadErrorHints(t *testing.T) {
 			}
 			if !strings.Contains(pe.Fix, tc.fix) {
 				t.Errorf("fix %q, want %q: %v", pe.Fix, tc.fix, err)
+			}
+		})
+	}
+}
+
+// TestPlayTitle: a play without a name is shown by its hosts pattern, as "PLAY [all]" in
+// ansible-playbook, never as an empty "PLAY []".
+func TestPlayTitle(t *testing.T) {
+	tests := []struct {
+		name, play, want string
+	}{
+		{"named play", "- name: stop the old containers\n  hosts: hz-1\n", "stop the old containers"},
+		{"unnamed play", "- hosts: 'hz:&canary'\n", "hz:&canary"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustLoad(t, tc.play+"  tasks:\n    - rec: x\n", Options{}, nil)
+			if code := e.run(); code != ExitOK {
+				t.Fatalf("exit %d: %s", code, e.sink.end().Msg)
+			}
+			var got []string
+			for _, ev := range e.sink.all() {
+				if ev.Kind == events.PlayStart || ev.Kind == events.TaskStart || ev.Kind == events.HostResult {
+					got = append(got, ev.Play)
+				}
+			}
+			if len(got) != 3 {
+				t.Fatalf("%d play, task and result events, want 3", len(got))
+			}
+			for _, g := range got {
+				if g != tc.want {
+					t.Fatalf("play titles %q, want %q", got, tc.want)
+				}
 			}
 		})
 	}

@@ -250,13 +250,13 @@ func (r *run) runPlay(pp *playPlan) {
 	for i, hr := range hosts {
 		names[i] = hr.name
 	}
-	r.em.emit(events.Event{Kind: events.PlayStart, Play: pl.Name, Hosts: names})
+	r.em.emit(events.Event{Kind: events.PlayStart, Play: playTitle(pl), Hosts: names})
 	var ready []*hostRun
 	for _, hr := range hosts {
 		vars, lazy, err := r.p.playVars(pp, hr.h, r.facts[hr.name])
 		if err != nil {
 			// Checked at load; facts set since then can still break a template.
-			r.em.emit(events.Event{Kind: events.HostResult, Play: pl.Name, Host: hr.name, Status: events.Failed, Msg: err.Error()})
+			r.em.emit(events.Event{Kind: events.HostResult, Play: playTitle(pl), Host: hr.name, Status: events.Failed, Msg: err.Error()})
 			r.stat(hr.name).Failed++
 			r.failed[hr.name] = true
 			continue
@@ -393,7 +393,7 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 	}
 	t := tp.t
 	r.lastTask = tp.name
-	r.em.emit(events.Event{Kind: events.TaskStart, Play: pc.pp.play.Name, Task: tp.name, Pos: t.Pos.String()})
+	r.em.emit(events.Event{Kind: events.TaskStart, Play: playTitle(pc.pp.play), Task: tp.name, Pos: t.Pos.String()})
 
 	// run_once picks the first host of the batch, or of each region in it.
 	groups := [][]*hostRun{}
@@ -466,7 +466,7 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 	}
 	if newlyFailed && pc.pp.play.AnyErrorsFatal {
 		r.abort = true
-		r.em.emit(events.Event{Kind: events.Warning, Play: pc.pp.play.Name, Task: tp.name,
+		r.em.emit(events.Event{Kind: events.Warning, Play: playTitle(pc.pp.play), Task: tp.name,
 			Msg: fmt.Sprintf("any_errors_fatal: task %q failed or a host was unreachable, stopping the run", tp.name)})
 		return
 	}
@@ -479,7 +479,7 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 		}
 		if pct := float64(bad) * 100 / float64(len(pc.batch)); pct > *mfp {
 			r.abort = true
-			r.em.emit(events.Event{Kind: events.Warning, Play: pc.pp.play.Name, Task: tp.name,
+			r.em.emit(events.Event{Kind: events.Warning, Play: playTitle(pc.pp.play), Task: tp.name,
 				Msg: fmt.Sprintf("max_fail_percentage %g%% exceeded: %d of %d hosts of the batch failed, stopping the run", *mfp, bad, len(pc.batch))})
 		}
 	}
@@ -551,7 +551,7 @@ func (r *run) runHost(pc *playCtx, tp *taskPlan, hr *hostRun) *outcome {
 	t := tp.t
 	start := r.p.opts.Now()
 	vars := hr.vars
-	base := events.Event{Kind: events.HostResult, Play: pc.pp.play.Name, Task: tp.name, Pos: t.Pos.String(), Host: hr.name}
+	base := events.Event{Kind: events.HostResult, Play: playTitle(pc.pp.play), Task: tp.name, Pos: t.Pos.String(), Host: hr.name}
 	fail := func(msg string) *outcome {
 		o := &outcome{status: events.Failed, msg: msg, reg: map[string]any{"changed": false, "failed": true, "skipped": false, "msg": msg}}
 		if t.IgnoreErrors {
@@ -896,7 +896,7 @@ func (r *run) runItem(pc *playCtx, tp *taskPlan, hr *hostRun, vars map[string]an
 			break
 		}
 		// Say why nothing seems to happen: until loops often wait minutes.
-		r.em.emit(events.Event{Kind: events.HostOutput, Play: pc.pp.play.Name, Task: tp.name, Host: hr.name, Stream: "retry",
+		r.em.emit(events.Event{Kind: events.HostOutput, Play: playTitle(pc.pp.play), Task: tp.name, Host: hr.name, Stream: "retry",
 			Line: fmt.Sprintf("FAILED - RETRYING: %s (%d retries left)", tp.name, attempts-attempt)})
 		if !sleepCtx(r.ctx, t.Delay) {
 			break
@@ -1043,7 +1043,7 @@ func (r *run) outputFunc(pc *playCtx, tp *taskPlan, host string) func(stream, li
 		return func(string, string) {}
 	}
 	return func(stream, line string) {
-		r.em.emit(events.Event{Kind: events.HostOutput, Play: pc.pp.play.Name, Task: tp.name, Host: host, Stream: stream, Line: line})
+		r.em.emit(events.Event{Kind: events.HostOutput, Play: playTitle(pc.pp.play), Task: tp.name, Host: host, Stream: stream, Line: line})
 	}
 }
 
@@ -1154,4 +1154,13 @@ func (p *plan) tasks() []TaskInfo {
 		walk(pp.play, pp.tasks)
 	}
 	return out
+}
+
+// playTitle is how output names a play: its name, or for a play without one its hosts pattern,
+// as ansible-playbook shows "PLAY [all]".
+func playTitle(pl *playbook.Play) string {
+	if pl.Name != "" {
+		return pl.Name
+	}
+	return pl.Hosts
 }
