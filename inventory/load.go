@@ -472,6 +472,14 @@ func (r *raw) build(files []string) (*Inventory, error) {
 		inv.RegionVars[reg.name] = reg.vars
 		var names []string
 		for _, n := range reg.nodes {
+			// A node named like a group could never be picked by its name: a pattern
+			// resolves group names first.
+			switch {
+			case n.name == "all":
+				return nil, &playbook.Error{Pos: n.pos, Msg: fmt.Sprintf("node %q has the name of the built-in group all", n.name), Fix: "choose another node name"}
+			case containsRegion(r, n.name):
+				return nil, &playbook.Error{Pos: n.pos, Msg: fmt.Sprintf("node %q has the name of a region", n.name), Fix: "choose another node name; host patterns would take it for the region"}
+			}
 			h := buildHost(r, reg, n)
 			inv.Hosts = append(inv.Hosts, h)
 			inv.byName[h.Name] = h
@@ -493,6 +501,8 @@ func (r *raw) build(files []string) (*Inventory, error) {
 			return nil, &playbook.Error{Pos: g.pos, Msg: fmt.Sprintf("group %q is built in", g.name), Fix: "choose another name"}
 		case inv.regionNodes[g.name] != nil || containsRegion(r, g.name):
 			return nil, &playbook.Error{Pos: g.pos, Msg: fmt.Sprintf("group %q has the name of a region", g.name), Fix: "choose another name; a region is already a group"}
+		case inv.byName[g.name] != nil:
+			return nil, &playbook.Error{Pos: g.pos, Msg: fmt.Sprintf("group %q has the name of a node", g.name), Fix: "choose another name; host patterns would take the node for the group"}
 		}
 		var members []string
 		for i, m := range g.members {
