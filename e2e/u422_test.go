@@ -220,9 +220,20 @@ func TestUpgrade422WithoutOMSVersionTable(t *testing.T) {
 // docker_init.sh runs on every node, not once per region.
 func TestUpgrade422PerNodeConfig(t *testing.T) {
 	l := upLab(t, lab.Config{Name: "e2epernode", FirstIP: "127.0.0.81", Regions: lab.DefaultRegions(), PerNodeConfig: true})
-	r := omsbook(t, l, "run", upgrade422)
+	// This run also copies the installation package to each node first (package_src).
+	r := omsbook(t, l, "run", upgrade422, "-e", "package_src="+l.PackagePath("4.2.3"), "-e", "package_path={{ .mount_dir }}/oms-package.tar")
 	if r.code != 0 {
 		t.Fatalf("upgrade: exit %d, want 0", r.code)
+	}
+	mustContain(t, r, "PRE copy the installation package to the node")
+	for _, n := range l.Nodes {
+		copied := map[string]string{}
+		hashTree(t, filepath.Join(n.MountDir, "oms-package.tar"), copied)
+		original := map[string]string{}
+		hashTree(t, l.PackagePath("4.2.3"), original)
+		if len(copied) != 1 || strings.Fields(copied[filepath.Join(n.MountDir, "oms-package.tar")])[1] != strings.Fields(original[l.PackagePath("4.2.3")])[1] {
+			t.Errorf("%s: the package was not copied whole to %s", n.Name, n.MountDir)
+		}
 	}
 	waitHealthy(t, l, "4.2.3", 0)
 	inits := queryInts(t, l, l.DB.CM, "SELECT node_ip, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY node_ip")

@@ -56,6 +56,21 @@ regions:
 	}
 }
 
+func TestExtraVarTemplatesAreRendered(t *testing.T) {
+	e := mustLoad(t, `
+- name: extra
+  hosts: hz-1
+  tasks:
+    - rec: "{{ .path }}"
+`, Options{ExtraVars: []string{"path={{ .inventory_hostname }}/{{ .rname }}.tar", "rname=x"}}, nil)
+	if code := e.run(); code != ExitOK {
+		t.Fatalf("exit %d: %v", code, e.sink.end().Msg)
+	}
+	if got := e.msgsOf("hz-1"); len(got) != 1 || got[0] != "hz-1/x.tar" {
+		t.Fatalf("got %q, want the -e template rendered: hz-1/x.tar", got)
+	}
+}
+
 func TestMagicVariables(t *testing.T) {
 	e := mustLoad(t, `
 - name: magic

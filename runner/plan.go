@@ -663,6 +663,11 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 		if !ok {
 			var err error
 			m, err = readVarsFile(path)
+			var inFile *playbook.Error
+			if errors.As(err, &inFile) {
+				// The file reads but its YAML is wrong: point into the file itself.
+				return nil, nil, inFile
+			}
 			if err != nil {
 				return nil, nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files: cannot read %s: %v", path, err), Fix: "check the path (relative to the playbook's directory) and that the file is readable YAML", Err: err}
 			}
@@ -678,8 +683,10 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 		delete(eligible, k)
 	}
 	for k, v := range p.extra {
+		// Extra vars win over everything, and a template in one is rendered like any other
+		// variable's (-e 'package_path={{ .mount_dir }}/oms.tar'), as Ansible does.
 		vars[k] = v
-		delete(eligible, k)
+		eligible[k] = true
 	}
 	vars["hostvars"] = p.staticHostvars
 	if pp.playHosts == nil {
