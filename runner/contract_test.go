@@ -2,6 +2,8 @@ package runner
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -154,5 +156,47 @@ func TestPlayTitle(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVarsFileErrorsPointIntoTheFile: a vars file (-e @file or vars_files) whose YAML is wrong
+// is reported at its own file:line:column, as every bad input is.
+func TestVarsFileErrorsPointIntoTheFile(t *testing.T) {
+	tests := []struct {
+		name      string
+		content   string
+		line, col int
+		msg       string
+	}{
+		{"syntax error", "a: 1\nb: [1,\n", 2, 1, "malformed YAML"},
+		{"a list, not a map", "- a\n- b\n", 1, 1, "must be a mapping"},
+	}
+	for _, tc := range tests {
+		t.Run("extra vars "+tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "extra.yml")
+			if err := os.WriteFile(file, []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadEnv(t, "- hosts: hz-1\n  tasks:\n    - rec: x\n", Options{ExtraVars: []string{"@" + file}}, nil)
+			wantErrorAt(t, err, file, tc.line, tc.col, tc.msg)
+		})
+		t.Run("vars_files "+tc.name, func(t *testing.T) {
+			e, err := loadEnv(t, "- hosts: hz-1\n  vars_files: [vars.yml]\n  tasks:\n    - rec: x\n", Options{}, map[string]string{"vars.yml": tc.content})
+			wantErrorAt(t, err, filepath.Join(e.dir, "vars.yml"), tc.line, tc.col, tc.msg)
+		})
+	}
+}
+
+func wantErrorAt(t *testing.T, err error, file string, line, col int, msg string) {
+	t.Helper()
+	var pe *playbook.Error
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %T is not a *playbook.Error: %v", err, err)
+	}
+	if pe.Pos.File != file || pe.Pos.Line != line || pe.Pos.Col != col {
+		t.Errorf("error at %s, want %s:%d:%d: %v", pe.Pos, file, line, col, err)
+	}
+	if !strings.Contains(pe.Msg, msg) {
+		t.Errorf("message %q does not say %q", pe.Msg, msg)
 	}
 }

@@ -26,9 +26,9 @@ func parseExtraVars(specs []string) (map[string]any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("extra vars %s: %w (give -e @FILE with a readable YAML file)", spec, err)
 			}
-			var m map[string]any
-			if err := yaml.Unmarshal(data, &m); err != nil {
-				return nil, fmt.Errorf("extra vars %s: %w (the file must hold a YAML map of names to values)", spec, err)
+			m, err := decodeVarsYAML(path, data)
+			if err != nil {
+				return nil, err
 			}
 			for k, v := range m {
 				out[k] = normalize(v)
@@ -105,26 +105,35 @@ func readVarsFile(path string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m map[string]any
-	if err := yaml.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if m == nil {
-		m = map[string]any{}
+	m, err := decodeVarsYAML(path, data)
+	if err != nil {
+		return nil, err
 	}
 	normalize(m)
 	return m, nil
 }
 
-// resolveTemplates renders, in place, every value of vars named in eligible that holds a
-// template, against vars itself. Values are resolved in dependency order, so a variable may use
-// another that is itself a template; a cycle is an error that names it. Only values written in
-// inventories, plays and vars files are eligible: a registered command output that happens to
-// hold "{{" is data, not a template.
-//
-// A variable whose template needs a name only known at run time (runtime reports it: a
-// register or set_fact name not set yet) is left as written and listed in lazy, in an order
-// that respects their dependencies: the runner renders those before each task.
+// decodeVarsYAML decodes a file of variables (a vars_files entry, -e @file): a YAML map of
+// names to values. A syntax error or another shape is reported at file:line:column, as every
+// other bad input is.
+func decodeVarsYAML(file string, data []byte) (map[string]any, error) {
+	root, err := playbook.ParseYAML(file, data)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any{}
+	if root == nil || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
+		return m, nil
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &playbook.Error{Pos: playbook.NodePos(file, root), Msg: fmt.Sprintf("a vars file must be a mapping of names to values, not %s", playbook.KindName(root)), Fix: "write one name: value per line"}
+	}
+	if err := root.Decode(&m); err != nil {
+		return nil, &playbook.Error{Pos: playbook.NodePos(file, root), Msg: "cannot read the variables: " + err.Error(), Fix: "write one name: value per line", Err: err}
+	}
+	return m, nil
+}
+
 // varError is a variable whose template failed to render; name lets the caller point at the
 // place the variable is written.
 type varError struct {
@@ -135,6 +144,15 @@ type varError struct {
 func (e *varError) Error() string { return fmt.Sprintf("variable %q: %v", e.name, e.err) }
 func (e *varError) Unwrap() error { return e.err }
 
+// resolveTemplates renders, in place, every value of vars named in eligible that holds a
+// template, against vars itself. Values are resolved in dependency order, so a variable may use
+// another that is itself a template; a cycle is an error that names it. Only values written in
+// inventories, plays and vars files are eligible: a registered command output that happens to
+// hold "{{" is data, not a template.
+//
+// A variable whose template needs a name only known at run time (runtime reports it: a
+// register or set_fact name not set yet) is left as written and listed in lazy, in an order
+// that respects their dependencies: the runner renders those before each task.
 func resolveTemplates(vars map[string]any, eligible map[string]bool, runtime func(string) bool) (lazy []string, err error) {
 	var pending []string
 	for k := range eligible {
