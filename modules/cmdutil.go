@@ -124,11 +124,11 @@ func (w *lineWriter) Flush() {
 	}
 }
 
-// trimFinalNewline drops one trailing newline (and a carriage return before it), as Ansible
-// registers stdout and stderr.
+// trimFinalNewline drops the line breaks at the end of the output, as Ansible registers stdout
+// and stderr (its command module strips every trailing "\r" and "\n", so that "a\n\n" gives
+// "a" and stdout_lines ["a"]).
 func trimFinalNewline(s string) string {
-	s = strings.TrimSuffix(s, "\n")
-	return strings.TrimSuffix(s, "\r")
+	return strings.TrimRight(s, "\r\n")
 }
 
 // outputLines splits output into lines; empty output has no lines (never nil, so that
@@ -177,8 +177,8 @@ func commandData(cmd any, res *transport.ExecResult, start, end time.Time) map[s
 // commandReturns documents the fields of commandData, for Spec.Returns.
 var commandReturns = []Field{
 	{Name: "rc", Type: "int", Doc: "exit status of the command; -1 when a signal killed it"},
-	{Name: "stdout", Type: "string", Doc: "standard output, without its final newline"},
-	{Name: "stderr", Type: "string", Doc: "standard error, without its final newline"},
+	{Name: "stdout", Type: "string", Doc: "standard output, without its final newlines"},
+	{Name: "stderr", Type: "string", Doc: "standard error, without its final newlines"},
 	{Name: "stdout_lines", Type: "list", Doc: "stdout split into lines"},
 	{Name: "stderr_lines", Type: "list", Doc: "stderr split into lines"},
 	{Name: "cmd", Type: "list or string", Doc: "the command that ran (argv for command, the line for shell)"},

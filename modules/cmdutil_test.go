@@ -89,3 +89,25 @@ func TestOutputLines(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// TestTrimFinalNewline: stdout and stderr are registered as Ansible's command module gives
+// them, without the line breaks at their end (all of them), and nothing else trimmed.
+func TestTrimFinalNewline(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"a", "a"},
+		{"a\n", "a"},
+		{"a\r\n", "a"},
+		{"a\n\n", "a"},
+		{"a\n\r\n\n", "a"},
+		{"\n", ""},
+		{"a\nb\n", "a\nb"},
+		{"  a  \n", "  a  "},
+		{"\na", "\na"},
+	}
+	for _, tt := range tests {
+		if got := trimFinalNewline(tt.in); got != tt.want {
+			t.Errorf("trimFinalNewline(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -43,7 +43,7 @@ func (expectModule) Spec() Spec {
 		}, guardArgs...),
 		Returns: []Field{
 			{Name: "rc", Type: "int", Doc: "exit status of the command"},
-			{Name: "stdout", Type: "string", Doc: "the terminal transcript (secret answers masked), without its final newline"},
+			{Name: "stdout", Type: "string", Doc: "the terminal transcript (secret answers masked), without its final newlines"},
 			{Name: "stdout_lines", Type: "list", Doc: "stdout split into lines"},
 			{Name: "cmd", Type: "string", Doc: "the command line"},
 			{Name: "start", Type: "string", Doc: "when the command started"},
