@@ -200,3 +200,29 @@ func wantErrorAt(t *testing.T, err error, file string, line, col int, msg string
 		t.Errorf("message %q does not say %q", pe.Msg, msg)
 	}
 }
+
+// TestPlayHostsIsTheBatch: play_hosts is the hosts of the current batch, as Ansible's
+// play_hosts (ansible_play_batch) is; without serial it is every host of the play.
+func TestPlayHostsIsTheBatch(t *testing.T) {
+	tests := []struct {
+		name, serial string
+		want         map[string]string
+	}{
+		{"no serial", "", map[string]string{"hz-1": "hz-1,hz-2,sh-1", "hz-2": "hz-1,hz-2,sh-1", "sh-1": "hz-1,hz-2,sh-1"}},
+		{"serial 2", "  serial: 2\n", map[string]string{"hz-1": "hz-1,hz-2", "hz-2": "hz-1,hz-2", "sh-1": "sh-1"}},
+		{"serial list", "  serial: [1, 2]\n", map[string]string{"hz-1": "hz-1", "hz-2": "hz-2,sh-1", "sh-1": "hz-2,sh-1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustLoad(t, "- hosts: hz-1:hz-2:sh-1\n"+tc.serial+"  tasks:\n    - rec: '{{ join \",\" .play_hosts }}'\n", Options{}, nil)
+			if code := e.run(); code != ExitOK {
+				t.Fatalf("exit %d: %s", code, e.sink.end().Msg)
+			}
+			for host, want := range tc.want {
+				if got := e.msgsOf(host); len(got) != 1 || got[0] != want {
+					t.Errorf("%s: play_hosts %q, want %q", host, got, want)
+				}
+			}
+		})
+	}
+}

@@ -274,6 +274,17 @@ func (r *run) runPlay(pp *playPlan) {
 		if r.shouldStop() {
 			return
 		}
+		// play_hosts is the current batch, as in Ansible (where it is ansible_play_batch):
+		// with serial, a task sees the hosts it runs with, not those of later batches.
+		if len(pl.Serial) > 0 {
+			batchNames := make([]any, len(batch))
+			for i, hr := range batch {
+				batchNames[i] = hr.name
+			}
+			for _, hr := range batch {
+				hr.vars["play_hosts"] = batchNames
+			}
+		}
 		pc := &playCtx{pp: pp, batch: batch}
 		r.runList(pc, pp.tasks, batch, blockCtx{})
 		for _, hr := range batch {
