@@ -78,6 +78,10 @@ func (t *Text) Emit(e events.Event) {
 	case events.PlayStart:
 		t.endTask()
 		t.printf("\n%s\n", t.header("PLAY", e.Play))
+		if len(e.Hosts) == 0 {
+			// Said as ansible-playbook says it, so that an empty play does not look cut off.
+			t.printf("%s\n", t.paint(colorSkipped, "skipping: no hosts matched"))
+		}
 	case events.TaskStart:
 		t.endTask()
 		t.inTask = true

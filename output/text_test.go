@@ -59,7 +59,7 @@ var scripts = map[string]struct {
 		opts: TextOptions{Diff: true},
 		events: []events.Event{
 			{Kind: events.RunStart, Time: at(0), Playbook: "site.yml", Check: true},
-			{Kind: events.PlayStart, Time: at(0), Play: "Configure"},
+			{Kind: events.PlayStart, Time: at(0), Play: "Configure", Hosts: []string{"web-1", "web-2"}},
 			{Kind: events.TaskStart, Time: at(0), Task: "template the config"},
 			{Kind: events.HostResult, Time: at(0.1), Host: "web-1", Status: events.Changed, Check: true, Diff: &events.Diff{
 				BeforeLabel: "/etc/app.conf", AfterLabel: "/etc/app.conf",
@@ -77,7 +77,7 @@ var scripts = map[string]struct {
 	"verbose": {
 		opts: TextOptions{Verbosity: 2},
 		events: []events.Event{
-			{Kind: events.PlayStart, Play: "a play whose name is so long that the header has no room left for stars at all"},
+			{Kind: events.PlayStart, Play: "a play whose name is so long that the header has no room left for stars at all", Hosts: []string{"web-1", "web-2"}},
 			{Kind: events.TaskStart, Task: "long command"},
 			{Kind: events.HostOutput, Host: "web-1", Stream: "stdout", Line: "loading image 1/2"},
 			{Kind: events.HostOutput, Host: "web-1", Stream: "stdout", Line: "loading image 2/2"},
@@ -191,6 +191,27 @@ func TestTextLiveOutputNeedsVerbose(t *testing.T) {
 		NewText(&buf, TextOptions{Verbosity: tc.verbosity}).Emit(events.Event{Kind: events.HostOutput, Host: "web-1", Stream: "stdout", Line: "loading"})
 		if buf.String() != tc.want {
 			t.Errorf("verbosity %d: got %q, want %q", tc.verbosity, buf.String(), tc.want)
+		}
+	}
+}
+
+// TestTextPlayWithoutHosts: a play that --limit (or earlier failures) left without hosts says
+// so, as ansible-playbook does, instead of a bare header.
+func TestTextPlayWithoutHosts(t *testing.T) {
+	tests := []struct {
+		hosts []string
+		want  string
+	}{
+		{nil, "skipping: no hosts matched\n"},
+		{[]string{}, "skipping: no hosts matched\n"},
+		{[]string{"web-1"}, ""},
+	}
+	for _, tc := range tests {
+		var buf bytes.Buffer
+		NewText(&buf, TextOptions{}).Emit(events.Event{Kind: events.PlayStart, Play: "web", Hosts: tc.hosts})
+		_, after, _ := strings.Cut(buf.String(), "*\n")
+		if after != tc.want {
+			t.Errorf("hosts %q: after the header %q, want %q", tc.hosts, after, tc.want)
 		}
 	}
 }
