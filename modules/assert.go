@@ -21,7 +21,7 @@ func (assertModule) Spec() Spec {
 			"`success_msg`. Runs on the controller.",
 		CheckMode: "The same as a real run: assert only reads variables.",
 		Args: []Arg{
-			{Name: "that", Type: StringList, Required: true, Doc: "an expression, or a list of them, that must all be true"},
+			{Name: "that", Type: StringList, Required: true, Cond: true, Doc: "an expression, or a list of them, that must all be true"},
 			{Name: "fail_msg", Type: String, Doc: "the message when an expression is false"},
 			{Name: "msg", Type: String, Doc: "the same as fail_msg (Ansible's older name)"},
 			{Name: "success_msg", Type: String, Default: "All assertions passed", Doc: "the message when all are true"},

@@ -53,6 +53,10 @@ type Arg struct {
 	Secret  bool
 	Choices []string
 	Doc     string
+	// Cond marks an argument whose strings are conditions in the expr language (assert's
+	// that): the runner compiles them and checks the names they use before the first
+	// connection, as it does for when.
+	Cond bool
 }
 
 // Field documents one registered result field.

@@ -225,6 +225,38 @@ func (c *checker) checkArgs() error {
 			return taskError(t, t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
 		}
 	}
+	return c.checkCondArgs(args, deferredArgs)
+}
+
+// checkCondArgs checks the arguments that hold conditions (assert's that) as when is checked:
+// each compiles, and names only variables that exist now or at run time.
+func (c *checker) checkCondArgs(args modules.Args, deferredArgs map[string]bool) error {
+	t := c.tp.t
+	for _, a := range c.tp.spec.Args {
+		if !a.Cond || deferredArgs[a.Name] {
+			continue
+		}
+		pos := t.ModulePos
+		if v, ok := t.Args[a.Name]; ok {
+			pos = v.Pos
+		}
+		var srcs []string
+		switch v := args[a.Name].(type) {
+		case string:
+			srcs = []string{v}
+		case []string:
+			srcs = v
+		}
+		for _, src := range srcs {
+			prog, err := tmpl.Compile(src, nil)
+			if err != nil {
+				return taskError(t, pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), "write an expr expression without braces, e.g. result.rc == 0", err)
+			}
+			if err := c.checkCond(prog, false); err != nil {
+				return taskError(t, pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), fixFor(err), err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -226,3 +226,39 @@ func TestPlayHostsIsTheBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestAssertConditionsCheckedAtLoad: assert's that is a condition like when: one that does not
+// compile or names an undefined variable is bad input found before the first connection.
+func TestAssertConditionsCheckedAtLoad(t *testing.T) {
+	tests := []struct {
+		name, task string
+		want       string // substring of the error; "" for none
+	}{
+		{"does not compile", `assert: {that: "color ==="}`, `argument "that": condition "color ===": unexpected token`},
+		{"undefined variable in a list", `assert: {that: ["color == 'blue'", "nope == 1"]}`, "unknown name nope"},
+		{"defined variables", `assert: {that: ["color == 'blue'", "len(region_nodes) == 3"]}`, ""},
+		{"a register name of an earlier task", "rec: x\n      register: r\n    - assert: {that: \"r.changed == false\"}", ""},
+		{"the loop variable", "assert: {that: \"item > 0\"}\n      loop: [1, 2]", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := loadEnv(t, "- hosts: hz-1\n  tasks:\n    - "+tc.task+"\n", Options{}, nil)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("load: %v", err)
+				}
+				if code := e.run(); code != ExitOK {
+					t.Fatalf("exit %d: %s", code, e.sink.end().Msg)
+				}
+				return
+			}
+			var pe *playbook.Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %T is not a *playbook.Error: %v", err, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || pe.Pos.Line != 3 {
+				t.Fatalf("error %q, want one at line 3 that says %q", err, tc.want)
+			}
+		})
+	}
+}
