@@ -35,8 +35,27 @@ func (commandModule) Spec() Spec {
 	}
 }
 
-// Validate requires exactly one of cmd and argv.
-func (commandModule) Validate(args Args) error { return oneOf(args, "cmd", "argv") }
+// Validate requires exactly one of cmd and argv, and a command in it: an empty one, or a cmd
+// line whose quotes do not close, is bad input found before the run, not a failure on every
+// host. A cmd that is still a template (rendered at run time) is checked when it runs.
+func (commandModule) Validate(args Args) error {
+	if err := oneOf(args, "cmd", "argv"); err != nil {
+		return err
+	}
+	if line, ok := args["cmd"].(string); ok && !strings.Contains(line, "{{") {
+		words, err := splitCommandLine(line)
+		if err != nil {
+			return err
+		}
+		if len(words) == 0 {
+			return errors.New("cmd is empty: give the command to run")
+		}
+	}
+	if argv, ok := args["argv"].([]string); ok && len(argv) == 0 {
+		return errors.New("argv is empty: give the program and its arguments")
+	}
+	return nil
+}
 
 func (m commandModule) Check(ctx context.Context, h *Host, args Args) (Result, error) {
 	return checkCommand(ctx, h, args, commandDisplay(args))

@@ -172,6 +172,44 @@ func TestCommandValidate(t *testing.T) {
 	}
 }
 
+// TestCommandAndShellRefuseAnEmptyCommand: an empty command (or one whose quotes do not close)
+// is refused by Validate, so that validate and run stop before the first connection; a
+// template still to be rendered is left for run time.
+func TestCommandAndShellRefuseAnEmptyCommand(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  Module
+		raw  map[string]any
+		ok   bool
+	}{
+		{"command cmd", commandModule{}, map[string]any{"cmd": "echo hi"}, true},
+		{"command empty cmd", commandModule{}, map[string]any{"cmd": ""}, false},
+		{"command blank cmd", commandModule{}, map[string]any{"cmd": "  \t "}, false},
+		{"command unclosed quote", commandModule{}, map[string]any{"cmd": "echo 'hi"}, false},
+		{"command template", commandModule{}, map[string]any{"cmd": "{{ .cmd }}"}, true},
+		{"command argv", commandModule{}, map[string]any{"argv": []any{"echo", "hi"}}, true},
+		{"command empty argv", commandModule{}, map[string]any{"argv": []any{}}, false},
+		{"shell cmd", shellModule{}, map[string]any{"cmd": "echo hi | cat"}, true},
+		{"shell empty cmd", shellModule{}, map[string]any{"cmd": ""}, false},
+		{"shell blank cmd", shellModule{}, map[string]any{"cmd": " \n"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args, err := tt.mod.Spec().Coerce(tt.raw, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tt.mod.(Validator).Validate(args)
+			if tt.ok && err != nil {
+				t.Fatalf("Validate(%v): %v", tt.raw, err)
+			}
+			if !tt.ok && err == nil {
+				t.Fatalf("Validate(%v) accepted it", tt.raw)
+			}
+		})
+	}
+}
+
 func TestCommandCancel(t *testing.T) {
 	h := newGenHost(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,6 +1,10 @@
 package modules
 
-import "context"
+import (
+	"context"
+	"errors"
+	"strings"
+)
 
 // shellModule runs a command line through a shell on the host.
 type shellModule struct{}
@@ -41,4 +45,12 @@ func (shellModule) Apply(ctx context.Context, h *Host, args Args) (Result, error
 		cmd = h.ArgvCmd(exe, "-c", line)
 	}
 	return runCommand(ctx, h, args, line, cmd)
+}
+
+// Validate refuses an empty command line: the shell would run nothing and report success.
+func (shellModule) Validate(args Args) error {
+	if line, ok := args["cmd"].(string); ok && strings.TrimSpace(line) == "" {
+		return errors.New("cmd is empty: give the command line to run")
+	}
+	return nil
 }
