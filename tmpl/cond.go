@@ -77,16 +77,18 @@ func Compile(src string, known map[string]any) (*Program, error) {
 }
 
 // CompileValue compiles a condition as YAML gives it: a bool stands for itself, a string
-// "true"/"false" too, any other string is an expression.
+// "true"/"false" too, and so do YAML 1.1's yes/no/on/off (Ansible playbooks write
+// changed_when: no; the YAML library reads that as the string "no"); any other string is an
+// expression.
 func CompileValue(v any, known map[string]any) (*Program, error) {
 	switch x := v.(type) {
 	case bool:
 		return Const(x), nil
 	case string:
-		switch strings.TrimSpace(x) {
-		case "true", "True":
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true", "yes", "on":
 			return Const(true), nil
-		case "false", "False":
+		case "false", "no", "off":
 			return Const(false), nil
 		}
 		return Compile(x, known)
