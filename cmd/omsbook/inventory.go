@@ -33,18 +33,14 @@ func cmdInventory(args []string, std stdio) error {
 	}
 	hosts := inv.Hosts
 	if f.host != "" {
-		var found *inventory.Host
-		for _, h := range inv.Hosts {
-			if h.Name == f.host {
-				found = h
-			}
-		}
+		// inv.Host knows localhost too: the controller, which every inventory has.
+		found := inv.Host(f.host)
 		if found == nil {
 			names := make([]string, len(inv.Hosts))
 			for i, h := range inv.Hosts {
 				names[i] = h.Name
 			}
-			return fmt.Errorf("--host %s: no such host in %s (hosts: %s)", f.host, strings.Join(f.inventories, ", "), strings.Join(names, ", "))
+			return fmt.Errorf("--host %s: no such host in %s (hosts: %s, localhost)", f.host, strings.Join(f.inventories, ", "), strings.Join(names, ", "))
 		}
 		hosts = []*inventory.Host{found}
 	}
