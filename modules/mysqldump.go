@@ -347,6 +347,75 @@ echo "ok $s ${h%%%% *} $t"`, omsutil.ShellQuote(file))
 	return fileState{exists: true, size: size, sha256: f[2], trailer: f[3] == "1"}, nil
 }
 
+// followHash hashes a file on the controller while another process is still writing it,
+// reading right behind the writer (from the page cache), so that a large dump is hashed by the
+// time it is complete.
+type followHash struct {
+	stop   chan struct{}
+	result chan fileState
+}
+
+func startFollowHash(ctx context.Context, path string) *followHash {
+	fh := &followHash{stop: make(chan struct{}), result: make(chan fileState, 1)}
+	go func() {
+		fh.result <- followFile(ctx, path, fh.stop)
+	}()
+	return fh
+}
+
+// finish says the writer is done and returns what was read: exists false when the file
+// never appeared or could not be read whole, and then the caller measures the file itself.
+func (fh *followHash) finish() fileState {
+	close(fh.stop)
+	return <-fh.result
+}
+
+func followFile(ctx context.Context, path string, stop <-chan struct{}) fileState {
+	const poll = 5 * time.Millisecond
+	var f *os.File
+	for f == nil {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				return fileState{}
+			}
+			select {
+			case <-stop:
+				return fileState{} // the writer never created it
+			case <-ctx.Done():
+				return fileState{}
+			case <-time.After(poll):
+			}
+		}
+	}
+	defer f.Close()
+	sum := sha256.New()
+	buf := make([]byte, 1<<20)
+	var size int64
+	writerDone := false
+	for {
+		n, err := f.Read(buf)
+		sum.Write(buf[:n])
+		size += int64(n)
+		switch {
+		case err == io.EOF && writerDone:
+			// The writer had finished before this read: this is the whole file. The fd
+			// follows the file through the shell's rename into place.
+			return fileState{exists: true, size: size, sha256: hex.EncodeToString(sum.Sum(nil)), trailer: true}
+		case err == io.EOF:
+			select {
+			case <-stop:
+				writerDone = true
+			case <-ctx.Done():
+				return fileState{}
+			case <-time.After(poll):
+			}
+		case err != nil:
+			return fileState{}
+		}
+	}
+}
+
 // inspectLocalDump measures a dump file on the controller in Go, whose sha256 (with the CPU's
 // SHA instructions) is several times faster than coreutils' sha256sum: the verification is
 // most of the module's overhead over the bare client.
@@ -530,7 +599,20 @@ trap 'rm -f "$p"' EXIT
 s=$(wc -c < "$p"); [ "$s" -gt 0 ] || { echo "the dump is empty" >&2; exit 3; }
 tail -c 4096 "$p" | grep -q -- '-- Dump completed' || { echo "the dump does not end with the '-- Dump completed' trailer" >&2; exit 3; }
 mv -f "$p" "$f" || exit 1`, omsutil.ShellQuote(file), omsutil.ShellJoin(argv...))
+		var follow *followHash
+		if r.h.Conn.Local() {
+			// On the controller the dump is hashed as it is written, instead of read again
+			// afterwards; only a partial file this run creates is followed, never a stale one
+			// from a killed run.
+			if err := os.Remove(file + ".partial"); err == nil || errors.Is(err, fs.ErrNotExist) {
+				follow = startFollowHash(ctx, file+".partial")
+			}
+		}
 		_, stderr, rc, err := r.sh(ctx, line)
+		var followed fileState
+		if follow != nil {
+			followed = follow.finish()
+		}
 		if err != nil {
 			return Result{}, err
 		}
@@ -539,10 +621,13 @@ mv -f "$p" "$f" || exit 1`, omsutil.ShellQuote(file), omsutil.ShellJoin(argv...)
 			return Fail(fmt.Sprintf("mysqldump %s to %s on %s failed (rc %d): %s", d, file, r.h.Name, rc, strings.TrimSpace(stderr)), data), nil
 		}
 		// Measured after the rename: a crash in between leaves a file the manifest does not
-		// vouch for, which the next run dumps again.
-		st, err := r.inspectDump(ctx, file)
-		if err != nil {
-			return Result{}, err
+		// vouch for, which the next run dumps again. The shell has checked the trailer of
+		// the very file followed, so a followed hash needs no second read.
+		st := followed
+		if !st.exists {
+			if st, err = r.inspectDump(ctx, file); err != nil {
+				return Result{}, err
+			}
 		}
 		if !st.exists || !st.trailer {
 			return Fail(fmt.Sprintf("mysqldump %s: %s changed under the module after the dump", d, file), data), nil
