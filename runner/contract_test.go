@@ -2,6 +2,7 @@ package runner
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -258,6 +259,54 @@ func TestAssertConditionsCheckedAtLoad(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) || pe.Pos.Line != 3 {
 				t.Fatalf("error %q, want one at line 3 that says %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRunStopsWhenAWholeBatchFails: as in ansible-playbook, when every host of a batch fails
+// (or is unreachable), the run stops: no later batch and no later play starts. A batch with a
+// survivor goes on, and so does a batch whose failures were rescued or ignored.
+func TestRunStopsWhenAWholeBatchFails(t *testing.T) {
+	const pb = `
+- name: rolling
+  hosts: hz-1:hz-2:sh-1
+  %s
+  tasks:
+    - name: change
+      rec: {msg: change, fail: '{{ has .inventory_hostname (list %s) }}'}
+      %s
+    - name: after
+      rec: after
+- name: next play
+  hosts: hz-1:hz-2:sh-1
+  tasks:
+    - name: next
+      rec: next
+`
+	tests := []struct {
+		name                     string
+		serial, failing, keyword string
+		code                     int
+		after, next              []string
+	}{
+		{"first batch of one fails", "serial: 1", `"hz-1"`, "", ExitFailed, nil, nil},
+		{"second batch fails whole", "serial: [1, 2]", `"hz-2" "sh-1"`, "", ExitFailed, []string{"hz-1"}, nil},
+		{"a batch with a survivor goes on", "serial: 2", `"hz-1"`, "", ExitFailed, []string{"hz-2", "sh-1"}, []string{"hz-2", "sh-1"}},
+		{"every host of a play without serial", "", `"hz-1" "hz-2" "sh-1"`, "", ExitFailed, nil, nil},
+		{"ignored failures do not count", "serial: 1", `"hz-1"`, "ignore_errors: true", ExitOK, []string{"hz-1", "hz-2", "sh-1"}, []string{"hz-1", "hz-2", "sh-1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustLoad(t, fmt.Sprintf(pb, tc.serial, tc.failing, tc.keyword), Options{}, nil)
+			if code := e.run(); code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", code, tc.code, e.sink.end().Msg)
+			}
+			if got := sorted(e.hostsFor("after")); !reflect.DeepEqual(got, sorted(tc.after)) && (len(got)+len(tc.after) > 0) {
+				t.Errorf("after ran on %v, want %v", got, tc.after)
+			}
+			if got := sorted(e.hostsFor("next")); !reflect.DeepEqual(got, sorted(tc.next)) && (len(got)+len(tc.next) > 0) {
+				t.Errorf("the next play ran on %v, want %v", got, tc.next)
 			}
 		})
 	}

@@ -287,6 +287,7 @@ func (r *run) runPlay(pp *playPlan) {
 		}
 		pc := &playCtx{pp: pp, batch: batch}
 		r.runList(pc, pp.tasks, batch, blockCtx{})
+		bad := 0
 		for _, hr := range batch {
 			if hr.failed {
 				r.failed[hr.name] = true
@@ -294,6 +295,22 @@ func (r *run) runPlay(pp *playPlan) {
 			if hr.unreachable {
 				r.unreachable[hr.name] = true
 			}
+			if hr.failed || hr.unreachable {
+				bad++
+			}
+		}
+		// As ansible-playbook: when every host of a batch failed, nothing is left to go on
+		// with, and the run stops: later batches and plays would otherwise carry a rolling
+		// change to hosts after the ones it broke.
+		if bad == len(batch) && !r.shouldStop() {
+			r.abort = true
+			what := "play"
+			if len(pl.Serial) > 0 {
+				what = "batch"
+			}
+			r.em.emit(events.Event{Kind: events.Warning, Play: playTitle(pl),
+				Msg: fmt.Sprintf("every host of the %s failed or was unreachable (%d of %d): no more hosts left, stopping the run", what, bad, len(batch))})
+			return
 		}
 	}
 }
