@@ -212,6 +212,16 @@ func unknownKey(kv KeyValue, where string, keywords, moduleNames []string) error
 	if s := Suggest(kv.Key, candidates); len(s) > 0 {
 		fix = fmt.Sprintf("did you mean %s?", quoteJoin(s, " or "))
 	}
+	// A collection-qualified name as Ansible writes it (ansible.builtin.command): omsbook's
+	// modules have no collection prefix, so point at the short name when there is one.
+	if i := strings.LastIndexByte(kv.Key, '.'); moduleNames != nil && i > 0 {
+		short := kv.Key[i+1:]
+		for _, m := range moduleNames {
+			if m == short {
+				fix = fmt.Sprintf("omsbook's modules have no collection prefix: write %q", short)
+			}
+		}
+	}
 	return &Error{Pos: kv.KeyPos, Msg: msg, Fix: fix}
 }
 
