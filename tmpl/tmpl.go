@@ -416,6 +416,7 @@ func execError(err error) error {
 	if m := execRe.FindStringSubmatch(msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Col, _ = strconv.Atoi(m[2])
+		e.Col++ // text/template counts columns from 0; Error's are 1-based, as every position omsbook prints
 		e.At = "<" + m[3] + ">"
 		e.Msg = m[4]
 	} else {

@@ -78,13 +78,13 @@ func TestRenderErrors(t *testing.T) {
 		missingKey string
 		parse      bool
 	}{
-		{"missing top-level", "{{ .oms_host_ip }}", `template: map has no entry for key "oms_host_ip" (at <.oms_host_ip>, col 3)`, "oms_host_ip", false},
-		{"missing nested in text", "ip={{ .metadb.pass }}", `template: map has no entry for key "pass" (at <.metadb.pass>, col 13)`, "pass", false},
-		{"second line", "a\n  {{ .nope }}", `template: map has no entry for key "nope" (at <.nope>, line 2 col 5)`, "nope", false},
-		{"through null", "{{ .empty.nothing.deeper }}", `template: cannot read key "deeper" of a null value (at <.empty.nothing.deeper>, col 9)`, "", false},
+		{"missing top-level", "{{ .oms_host_ip }}", `template: map has no entry for key "oms_host_ip" (at <.oms_host_ip>, col 4)`, "oms_host_ip", false},
+		{"missing nested in text", "ip={{ .metadb.pass }}", `template: map has no entry for key "pass" (at <.metadb.pass>, col 14)`, "pass", false},
+		{"second line", "a\n  {{ .nope }}", `template: map has no entry for key "nope" (at <.nope>, line 2 col 6)`, "nope", false},
+		{"through null", "{{ .empty.nothing.deeper }}", `template: cannot read key "deeper" of a null value (at <.empty.nothing.deeper>, col 10)`, "", false},
 		{"unknown function", "{{ nope .x }}", `template: function "nope" not defined (line 1)`, "", true},
 		{"unclosed", "{{ if .enabled }}\nx", `template: unexpected EOF (line 2)`, "", true},
-		{"fail function", `{{ fail "stop here" }}`, `template: fail: stop here (at <fail "stop here">, col 3)`, "", false},
+		{"fail function", `{{ fail "stop here" }}`, `template: fail: stop here (at <fail "stop here">, col 4)`, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
