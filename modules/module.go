@@ -31,6 +31,15 @@ type Validator interface {
 	Validate(args Args) error
 }
 
+// TemplateFiler is an optional ability: a module that renders controller files as templates
+// (template's src) names them here, so that validate and run read and render them for every
+// host before the first connection, as they render template arguments: an undefined variable
+// in one is bad input, not a failure halfway through a run. h has Name and Vars only (there
+// is no connection yet); args are rendered, with no deferred value among those it reads.
+type TemplateFiler interface {
+	TemplateFiles(h *Host, args Args) ([]string, error)
+}
+
 // Host is what a module may use on the host it runs for.
 type Host struct {
 	// Name is the inventory name of the target host.

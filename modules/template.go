@@ -51,6 +51,18 @@ func (m templateModule) Apply(ctx context.Context, h *Host, args Args) (Result, 
 	return writeFile(ctx, h, src, args, true)
 }
 
+// TemplateFiles is the src file, found as the task will find it; content needs none.
+func (templateModule) TemplateFiles(h *Host, args Args) ([]string, error) {
+	if !args.Has("src") {
+		return nil, nil
+	}
+	p, err := controllerPath(h, args.String("src"), "templates")
+	if err != nil {
+		return nil, err
+	}
+	return []string{p}, nil
+}
+
 // maxTemplateBytes bounds a template file: templates are configuration, not data.
 const maxTemplateBytes = 16 << 20
 

@@ -124,8 +124,10 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 	// Module arguments: render what can be rendered now, defer what needs run-time names.
 	// Once one host passed the full check of a task whose templated arguments are all declared
 	// strings without choices, the other hosts only need their templates rendered: coercion
-	// and the Validator would see the same shape.
-	if !tp.argsShapeChecked || c.renderArgsOnly() != nil {
+	// and the Validator would see the same shape. A module with template files has them
+	// rendered for every host, so it is always checked in full.
+	_, hasTemplateFiles := tp.mod.(modules.TemplateFiler)
+	if hasTemplateFiles || !tp.argsShapeChecked || c.renderArgsOnly() != nil {
 		if err := c.checkArgs(); err != nil {
 			return err
 		}
@@ -225,7 +227,84 @@ func (c *checker) checkArgs() error {
 			return taskError(t, t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
 		}
 	}
-	return c.checkCondArgs(args, deferredArgs)
+	if err := c.checkCondArgs(args, deferredArgs); err != nil {
+		return err
+	}
+	return c.checkTemplateFiles(args, deferredArgs)
+}
+
+// checkTemplateText checks one template file's text for this host: it parses, every name it
+// uses is defined now or at run time, and when all are defined now it renders.
+func (c *checker) checkTemplateText(text string) error {
+	refs, err := cachedRefs(text)
+	if err != nil {
+		return err
+	}
+	deferred := false
+	var undefined []string
+	for _, r := range refs {
+		_, defined := c.vars[r]
+		switch {
+		case defined:
+		case c.p.runtimeNames[r] || c.lazy[r] || (c.tp.t.Loop != nil && r == c.tp.loopVar):
+			deferred = true
+		default:
+			undefined = append(undefined, r)
+		}
+	}
+	if deferred && len(undefined) == 0 {
+		return nil // rendered when the task runs
+	}
+	// Render even with an undefined name: its error says the line and column.
+	if _, later, err := c.renderIfStatic(text); err != nil || later {
+		return err
+	}
+	if len(undefined) > 0 {
+		// Not rendered (a branch not taken here), but a name nothing defines is still a
+		// mistake: say where it first appears.
+		e := &tmpl.Error{Msg: fmt.Sprintf("undefined variable %q", undefined[0]), MissingKey: undefined[0]}
+		if i := strings.Index(text, "."+undefined[0]); i >= 0 {
+			e.Line = strings.Count(text[:i], "\n") + 1
+			e.Col = i - strings.LastIndex(text[:i], "\n")
+		}
+		return e
+	}
+	return nil
+}
+
+// checkTemplateFiles reads and renders, for this host, the controller files a module renders
+// as templates (template's src): a missing file, a template that does not parse or an
+// undefined variable in one is bad input. A file whose template needs run-time names is
+// rendered when the task runs.
+func (c *checker) checkTemplateFiles(args modules.Args, deferredArgs map[string]bool) error {
+	tf, ok := c.tp.mod.(modules.TemplateFiler)
+	if !ok || len(deferredArgs) > 0 {
+		return nil
+	}
+	t := c.tp.t
+	paths, err := tf.TemplateFiles(&modules.Host{Name: c.host, Vars: c.vars}, args)
+	if err != nil {
+		return taskError(t, t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+	}
+	for _, path := range paths {
+		text, err := c.p.templateFile(path)
+		if err != nil {
+			return taskError(t, t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "check that the template file is readable", err)
+		}
+		if err := c.checkTemplateText(text); err != nil {
+			// Point into the template file when the error knows where.
+			pos := playbook.Pos{File: path}
+			var te *tmpl.Error
+			if errors.As(err, &te) && te.Line > 0 {
+				pos.Line, pos.Col = te.Line, te.Col
+				if pos.Col == 0 {
+					pos.Col = 1 // a parse error knows its line only
+				}
+			}
+			return taskError(t, pos, c.host, fmt.Sprintf("module %s: template file: %v", t.Module, err), fixFor(err), err)
+		}
+	}
+	return nil
 }
 
 // checkCondArgs checks the arguments that hold conditions (assert's that) as when is checked:

@@ -311,3 +311,50 @@ func TestRunStopsWhenAWholeBatchFails(t *testing.T) {
 		})
 	}
 }
+
+// TestTemplateFilesCheckedAtLoad: template's src is a template like any argument: validate and
+// run read and render it for every host before the first connection, so that a missing file
+// or an undefined variable in it is bad input at the file's own line and column.
+func TestTemplateFilesCheckedAtLoad(t *testing.T) {
+	tests := []struct {
+		name      string
+		tmplText  string
+		src       string
+		pre       string // tasks before the template task
+		wantErr   string // "" for none
+		line, col int
+	}{
+		{"defined variables", "ip={{ .node_ip }} {{ .color }}\n", "app.conf.tmpl", "", "", 0, 0},
+		{"missing file", "", "nope.tmpl", "", "nope.tmpl not found on the controller", 0, 0},
+		{"undefined variable", "a\nip={{ .nope }}\n", "app.conf.tmpl", "", `map has no entry for key "nope"`, 2, 7},
+		{"undefined in a branch not taken", "{{ if false }}{{ .nope }}{{ end }}\n", "app.conf.tmpl", "", `undefined variable "nope"`, 1, 18},
+		{"does not parse", "a\n{{ .color | nofn }}\n", "app.conf.tmpl", "", `function "nofn" not defined`, 2, 1},
+		{"a register name is rendered at run time", "{{ .r.msg_arg }}\n", "app.conf.tmpl", "    - rec: hello\n      register: r\n", "", 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dest := filepath.Join(t.TempDir(), "out-{{ .inventory_hostname }}")
+			pb := "- hosts: hz-1:sh-1\n  tasks:\n" + tc.pre + "    - template: {src: " + tc.src + ", dest: '" + dest + "'}\n"
+			e, err := loadEnv(t, pb, Options{}, map[string]string{"templates/app.conf.tmpl": tc.tmplText})
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("load: %v", err)
+				}
+				if code := e.run(); code != ExitOK {
+					t.Fatalf("exit %d: %s", code, e.sink.end().Msg)
+				}
+				return
+			}
+			var pe *playbook.Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %T is not a *playbook.Error: %v", err, err)
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %q does not say %q", err, tc.wantErr)
+			}
+			if tc.line > 0 && (pe.Pos.File != filepath.Join(e.dir, "templates", "app.conf.tmpl") || pe.Pos.Line != tc.line || pe.Pos.Col != tc.col) {
+				t.Fatalf("error at %s, want the template file at %d:%d: %v", pe.Pos, tc.line, tc.col, err)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -54,6 +55,41 @@ type plan struct {
 
 	regionMu    sync.Mutex
 	regionCache map[string][]any
+
+	// templateTexts caches the template files load checks (path -> templateText): each is
+	// read once however many hosts render it.
+	templateTexts sync.Map
+}
+
+// templateText is one template file as read for checking.
+type templateText struct {
+	text string
+	err  error
+}
+
+// maxCheckedTemplateBytes bounds a template file read for checking, as the template module
+// bounds what it renders.
+const maxCheckedTemplateBytes = 16 << 20
+
+// templateFile reads a controller template file once per run.
+func (p *plan) templateFile(path string) (string, error) {
+	if v, ok := p.templateTexts.Load(path); ok {
+		tt := v.(templateText)
+		return tt.text, tt.err
+	}
+	var tt templateText
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		tt.err = fmt.Errorf("template %s: %w", path, err)
+	case st.Size() > maxCheckedTemplateBytes:
+		tt.err = fmt.Errorf("template %s is %d bytes, more than %d: use copy for data files", path, st.Size(), maxCheckedTemplateBytes)
+	default:
+		data, err := os.ReadFile(path)
+		tt.text, tt.err = string(data), err
+	}
+	p.templateTexts.Store(path, tt)
+	return tt.text, tt.err
 }
 
 // playPlan is one play with the hosts it runs on and its checked tasks.
