@@ -57,7 +57,8 @@ func Parse(path string, data []byte, opts Options) (*Playbook, error) {
 		return nil, err
 	}
 	if root == nil {
-		return nil, &Error{Pos: Pos{File: path}, Msg: "the playbook has no plays", Fix: "write a list of plays, each with hosts: and tasks:"}
+		// An empty file: its first line is where the plays belong.
+		return nil, &Error{Pos: Pos{File: path, Line: 1, Col: 1}, Msg: "the playbook has no plays", Fix: "write a list of plays, each with hosts: and tasks:"}
 	}
 	items, err := Sequence(path, root, "a playbook")
 	if err != nil {
@@ -77,7 +78,7 @@ func Parse(path string, data []byte, opts Options) (*Playbook, error) {
 		pb.Plays = append(pb.Plays, p)
 	}
 	if len(pb.Plays) == 0 {
-		return nil, &Error{Pos: Pos{File: path}, Msg: "the playbook has no plays", Fix: "write a list of plays, each with hosts: and tasks:"}
+		return nil, &Error{Pos: NodePos(path, root), Msg: "the playbook has no plays", Fix: "write a list of plays, each with hosts: and tasks:"}
 	}
 	return pb, nil
 }
