@@ -358,3 +358,47 @@ func TestTemplateFilesCheckedAtLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestTemplatedNamesAreShownRendered: a play or task name holding a template is shown
+// rendered, as ansible-playbook shows "TASK [stop oms_hz-1_422]"; a name that cannot be
+// rendered yet stays as written, and the resume hint keeps the name as written.
+func TestTemplatedNamesAreShownRendered(t *testing.T) {
+	e := mustLoad(t, `
+- name: 'upgrade to {{ .version }}'
+  hosts: hz-1
+  vars: {version: 4.2.3}
+  tasks:
+    - name: 'stop on {{ .inventory_hostname }} in {{ .rname }}'
+      rec: x
+    - name: 'item {{ .item }}'
+      rec: '{{ .item }}'
+      loop: [a]
+    - set_fact: {step: two}
+    - name: 'step {{ .step }}'
+      rec: {msg: boom, fail: true}
+`, Options{}, nil)
+	if code := e.run(); code != ExitFailed {
+		t.Fatalf("exit %d, want %d", code, ExitFailed)
+	}
+	var plays, tasks []string
+	for _, ev := range e.sink.all() {
+		switch ev.Kind {
+		case events.PlayStart:
+			plays = append(plays, ev.Play)
+		case events.TaskStart:
+			tasks = append(tasks, ev.Task)
+		}
+	}
+	if want := []string{"upgrade to 4.2.3"}; !reflect.DeepEqual(plays, want) {
+		t.Errorf("plays %q, want %q", plays, want)
+	}
+	if want := []string{"stop on hz-1 in hangzhou", "item {{ .item }}", "set_fact", "step two"}; !reflect.DeepEqual(tasks, want) {
+		t.Errorf("tasks %q, want %q", tasks, want)
+	}
+	if rs := e.sink.results("step two"); len(rs) != 1 || rs[0].Status != events.Failed {
+		t.Errorf("results of the rendered task name: %+v", rs)
+	}
+	if end := e.sink.end(); !strings.Contains(end.Msg, `--start-at-task 'step {{ .step }}'`) {
+		t.Errorf("resume hint %q does not name the task as written", end.Msg)
+	}
+}

@@ -62,6 +62,8 @@ type hostRun struct {
 type playCtx struct {
 	pp    *playPlan
 	batch []*hostRun
+	// taskTitle is the running task's name as shown: rendered for the batch (see shownName).
+	taskTitle string
 }
 
 // blockCtx says whether a failure will be rescued by an enclosing block.
@@ -239,6 +241,7 @@ func (r *run) stat(host string) *events.Stats {
 // runPlay runs one play batch by batch.
 func (r *run) runPlay(pp *playPlan) {
 	pl := pp.play
+	pp.title = r.playShownName(pl)
 	var hosts []*hostRun
 	for _, h := range pp.hosts {
 		if r.failed[h.Name] || r.unreachable[h.Name] {
@@ -250,13 +253,13 @@ func (r *run) runPlay(pp *playPlan) {
 	for i, hr := range hosts {
 		names[i] = hr.name
 	}
-	r.em.emit(events.Event{Kind: events.PlayStart, Play: playTitle(pl), Hosts: names})
+	r.em.emit(events.Event{Kind: events.PlayStart, Play: pp.title, Hosts: names})
 	var ready []*hostRun
 	for _, hr := range hosts {
 		vars, lazy, err := r.p.playVars(pp, hr.h, r.facts[hr.name])
 		if err != nil {
 			// Checked at load; facts set since then can still break a template.
-			r.em.emit(events.Event{Kind: events.HostResult, Play: playTitle(pl), Host: hr.name, Status: events.Failed, Msg: err.Error()})
+			r.em.emit(events.Event{Kind: events.HostResult, Play: pp.title, Host: hr.name, Status: events.Failed, Msg: err.Error()})
 			r.stat(hr.name).Failed++
 			r.failed[hr.name] = true
 			continue
@@ -308,7 +311,7 @@ func (r *run) runPlay(pp *playPlan) {
 			if len(pl.Serial) > 0 {
 				what = "batch"
 			}
-			r.em.emit(events.Event{Kind: events.Warning, Play: playTitle(pl),
+			r.em.emit(events.Event{Kind: events.Warning, Play: pp.title,
 				Msg: fmt.Sprintf("every host of the %s failed or was unreachable (%d of %d): no more hosts left, stopping the run", what, bad, len(batch))})
 			return
 		}
@@ -421,7 +424,8 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 	}
 	t := tp.t
 	r.lastTask = tp.name
-	r.em.emit(events.Event{Kind: events.TaskStart, Play: playTitle(pc.pp.play), Task: tp.name, Pos: t.Pos.String()})
+	pc.taskTitle = shownName(tp.name, hosts)
+	r.em.emit(events.Event{Kind: events.TaskStart, Play: pc.pp.title, Task: pc.taskTitle, Pos: t.Pos.String()})
 
 	// run_once picks the first host of the batch, or of each region in it.
 	groups := [][]*hostRun{}
@@ -494,8 +498,8 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 	}
 	if newlyFailed && pc.pp.play.AnyErrorsFatal {
 		r.abort = true
-		r.em.emit(events.Event{Kind: events.Warning, Play: playTitle(pc.pp.play), Task: tp.name,
-			Msg: fmt.Sprintf("any_errors_fatal: task %q failed or a host was unreachable, stopping the run", tp.name)})
+		r.em.emit(events.Event{Kind: events.Warning, Play: pc.pp.title, Task: pc.taskTitle,
+			Msg: fmt.Sprintf("any_errors_fatal: task %q failed or a host was unreachable, stopping the run", pc.taskTitle)})
 		return
 	}
 	if mfp := pc.pp.play.MaxFailPercentage; mfp != nil && len(pc.batch) > 0 {
@@ -507,7 +511,7 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 		}
 		if pct := float64(bad) * 100 / float64(len(pc.batch)); pct > *mfp {
 			r.abort = true
-			r.em.emit(events.Event{Kind: events.Warning, Play: playTitle(pc.pp.play), Task: tp.name,
+			r.em.emit(events.Event{Kind: events.Warning, Play: pc.pp.title, Task: pc.taskTitle,
 				Msg: fmt.Sprintf("max_fail_percentage %g%% exceeded: %d of %d hosts of the batch failed, stopping the run", *mfp, bad, len(pc.batch))})
 		}
 	}
@@ -579,7 +583,7 @@ func (r *run) runHost(pc *playCtx, tp *taskPlan, hr *hostRun) *outcome {
 	t := tp.t
 	start := r.p.opts.Now()
 	vars := hr.vars
-	base := events.Event{Kind: events.HostResult, Play: playTitle(pc.pp.play), Task: tp.name, Pos: t.Pos.String(), Host: hr.name}
+	base := events.Event{Kind: events.HostResult, Play: pc.pp.title, Task: pc.taskTitle, Pos: t.Pos.String(), Host: hr.name}
 	fail := func(msg string) *outcome {
 		o := &outcome{status: events.Failed, msg: msg, reg: map[string]any{"changed": false, "failed": true, "skipped": false, "msg": msg}}
 		if t.IgnoreErrors {
@@ -924,8 +928,8 @@ func (r *run) runItem(pc *playCtx, tp *taskPlan, hr *hostRun, vars map[string]an
 			break
 		}
 		// Say why nothing seems to happen: until loops often wait minutes.
-		r.em.emit(events.Event{Kind: events.HostOutput, Play: playTitle(pc.pp.play), Task: tp.name, Host: hr.name, Stream: "retry",
-			Line: fmt.Sprintf("FAILED - RETRYING: %s (%d retries left)", tp.name, attempts-attempt)})
+		r.em.emit(events.Event{Kind: events.HostOutput, Play: pc.pp.title, Task: pc.taskTitle, Host: hr.name, Stream: "retry",
+			Line: fmt.Sprintf("FAILED - RETRYING: %s (%d retries left)", pc.taskTitle, attempts-attempt)})
 		if !sleepCtx(r.ctx, t.Delay) {
 			break
 		}
@@ -1071,7 +1075,7 @@ func (r *run) outputFunc(pc *playCtx, tp *taskPlan, host string) func(stream, li
 		return func(string, string) {}
 	}
 	return func(stream, line string) {
-		r.em.emit(events.Event{Kind: events.HostOutput, Play: playTitle(pc.pp.play), Task: tp.name, Host: host, Stream: stream, Line: line})
+		r.em.emit(events.Event{Kind: events.HostOutput, Play: pc.pp.title, Task: pc.taskTitle, Host: host, Stream: stream, Line: line})
 	}
 }
 
@@ -1191,4 +1195,41 @@ func playTitle(pl *playbook.Play) string {
 		return pl.Name
 	}
 	return pl.Hosts
+}
+
+// playShownName is the play's title with a template in it rendered against the play's vars
+// and the extra vars, as ansible-playbook renders "PLAY [upgrade to {{ version }}]"; one that
+// does not render (it names host variables) stays as written.
+func (r *run) playShownName(pl *playbook.Play) string {
+	title := playTitle(pl)
+	if !tmpl.IsTemplate(title) {
+		return title
+	}
+	vars := make(map[string]any, len(pl.Vars)+len(r.p.extra))
+	for k, v := range pl.Vars {
+		vars[k] = normalize(v.V)
+	}
+	for k, v := range r.p.extra {
+		vars[k] = v
+	}
+	out, err := tmpl.RenderString(title, vars)
+	if err != nil {
+		return title
+	}
+	return out
+}
+
+// shownName is a task's name with a template in it rendered against the variables of the
+// first host it runs on, as ansible-playbook titles "TASK [stop {{ name }}]"; a name that does
+// not render (it uses the loop variable, or a name set later) stays as written. Only output
+// shows it: --start-at-task and the resume hint use the name as written.
+func shownName(name string, hosts []*hostRun) string {
+	if !tmpl.IsTemplate(name) || len(hosts) == 0 {
+		return name
+	}
+	out, err := tmpl.RenderString(name, hosts[0].vars)
+	if err != nil {
+		return name
+	}
+	return out
 }

@@ -95,6 +95,7 @@ func (p *plan) templateFile(path string) (string, error) {
 // playPlan is one play with the hosts it runs on and its checked tasks.
 type playPlan struct {
 	play  *playbook.Play
+	title string // the play's name as output shows it, set when it starts
 	hosts []*inventory.Host
 	tasks []*taskPlan
 	// varsFiles caches the contents of each vars_files path.
