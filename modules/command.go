@@ -3,6 +3,8 @@ package modules
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -114,6 +116,24 @@ func anyList(ss []string) []any {
 	return out
 }
 
+// chdirProblem says, as Ansible does, when chdir names no directory: the process would fail
+// to start with an error that blames the program ("fork/exec /usr/bin/pwd: no such file or
+// directory"), not the directory. A directory the login user cannot stat (become) is left to
+// the command.
+func chdirProblem(ctx context.Context, h *Host, dir string) string {
+	if dir == "" {
+		return ""
+	}
+	fi, err := h.Conn.Stat(ctx, dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("unable to change directory before execution: %s does not exist", dir)
+	case err == nil && !fi.IsDir:
+		return fmt.Sprintf("unable to change directory before execution: %s is not a directory", dir)
+	}
+	return ""
+}
+
 // checkCommand is Check for command and shell: only creates/removes can decide anything.
 func checkCommand(ctx context.Context, h *Host, args Args, display any) (Result, error) {
 	reason, err := guardSkip(ctx, h, args)
@@ -136,6 +156,9 @@ func runCommand(ctx context.Context, h *Host, args Args, display any, cmd *trans
 		return Result{Msg: reason, Data: skippedCommandData(display, reason)}, nil
 	}
 	cmd.Dir = args.String("chdir")
+	if msg := chdirProblem(ctx, h, cmd.Dir); msg != "" {
+		return Fail(msg, map[string]any{"cmd": display, "rc": 1}), nil
+	}
 	if args.Has("stdin") {
 		in := args.String("stdin")
 		if args.Bool("stdin_add_newline") && !strings.HasSuffix(in, "\n") {

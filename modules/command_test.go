@@ -52,6 +52,17 @@ func TestCommandApply(t *testing.T) {
 			wantFailed: true, wantMsg: "could not run",
 		},
 		{
+			name: "chdir to a missing directory names the directory", module: commandModule{},
+			args:       map[string]any{"cmd": "pwd", "chdir": filepath.Join(dir, "no-such-dir")},
+			wantFailed: true, wantMsg: "unable to change directory before execution: " + filepath.Join(dir, "no-such-dir") + " does not exist",
+			want:       map[string]any{"rc": 1},
+		},
+		{
+			name: "chdir to a file names it", module: shellModule{},
+			args:       map[string]any{"cmd": "pwd", "chdir": filepath.Join(dir, "exists")},
+			wantFailed: true, wantMsg: "is not a directory",
+		},
+		{
 			name: "creates skips when the path exists", module: commandModule{},
 			args:    map[string]any{"cmd": "touch never", "chdir": dir, "creates": "exists"},
 			wantMsg: "skipped, since exists exists",
