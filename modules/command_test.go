@@ -55,7 +55,7 @@ func TestCommandApply(t *testing.T) {
 			name: "chdir to a missing directory names the directory", module: commandModule{},
 			args:       map[string]any{"cmd": "pwd", "chdir": filepath.Join(dir, "no-such-dir")},
 			wantFailed: true, wantMsg: "unable to change directory before execution: " + filepath.Join(dir, "no-such-dir") + " does not exist",
-			want:       map[string]any{"rc": 1},
+			want: map[string]any{"rc": 1},
 		},
 		{
 			name: "chdir to a file names it", module: shellModule{},
