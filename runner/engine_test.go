@@ -835,6 +835,51 @@ func TestStopLetsRunningTasksFinish(t *testing.T) {
 	}
 }
 
+func TestStopResumesAtTheNextTask(t *testing.T) {
+	e := mustLoad(t, `
+- name: p
+  hosts: hz
+  tasks:
+    - name: first
+      rec: {msg: a, sleep: 200ms}
+    - block:
+        - name: second
+          rec: b
+`, Options{}, nil)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		e.plan.stop()
+	}()
+	if code := e.run(); code != ExitInterrupted {
+		t.Fatalf("exit %d, want %d", code, ExitInterrupted)
+	}
+	if end := e.sink.end(); !strings.Contains(end.Msg, "--start-at-task second") {
+		t.Fatalf("the resume hint %q does not start at the task that did not run (second)", end.Msg)
+	}
+}
+
+func TestStopMidTaskResumesAtThatTask(t *testing.T) {
+	e := mustLoad(t, `
+- name: p
+  hosts: all
+  tasks:
+    - name: slow
+      rec: {msg: a, sleep: 200ms}
+    - name: after
+      rec: b
+`, Options{Forks: 2}, nil)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		e.plan.stop()
+	}()
+	if code := e.run(); code != ExitInterrupted {
+		t.Fatalf("exit %d, want %d", code, ExitInterrupted)
+	}
+	if end := e.sink.end(); !strings.Contains(end.Msg, "--start-at-task slow") {
+		t.Fatalf("the resume hint %q does not start at the task some hosts never started (slow)", end.Msg)
+	}
+}
+
 func TestStopStartsNoMoreHosts(t *testing.T) {
 	e := mustLoad(t, `
 - name: p

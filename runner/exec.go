@@ -121,6 +121,7 @@ func (p *plan) run(ctx context.Context, sink events.Sink) int {
 	r.em.emit(events.Event{Kind: events.RunStart, Playbook: p.pb.File, Check: p.opts.Check, Hosts: all})
 	for _, pp := range p.plays {
 		if r.shouldStop() {
+			r.noteStopBefore(pp.tasks)
 			break
 		}
 		r.runPlay(pp)
@@ -152,6 +153,36 @@ func (r *run) exitCode() int {
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// noteStopBefore records, after an interrupt, the first task of tasks that would have run
+// next: the resume hint starts there, not at the task that had just finished everywhere.
+func (r *run) noteStopBefore(tasks []*taskPlan) {
+	if !r.interrupted() || r.stopTask != "" || !r.started {
+		return
+	}
+	for _, tp := range tasks {
+		if name := firstTaskName(tp); name != "" {
+			r.stopTask = name
+			return
+		}
+	}
+}
+
+// firstTaskName names the first task tp runs: itself, or the first selected task of its block.
+func firstTaskName(tp *taskPlan) string {
+	if !tp.t.IsBlock() {
+		if tp.selected {
+			return tp.name
+		}
+		return ""
+	}
+	for _, c := range tp.block {
+		if name := firstTaskName(c); name != "" {
+			return name
+		}
+	}
+	return ""
 }
 
 // endMessage tells the operator how to go on after a run that did not finish well.
@@ -275,6 +306,8 @@ func (r *run) runPlay(pp *playPlan) {
 	r.currentPlay = pp
 	for _, batch := range splitBatches(ready, pl.Serial) {
 		if r.shouldStop() {
+			// The next batch has run none of the play's tasks yet.
+			r.noteStopBefore(pp.tasks)
 			return
 		}
 		// play_hosts is the current batch, as in Ansible (where it is ansible_play_batch):
@@ -360,6 +393,7 @@ func alive(hosts []*hostRun) []*hostRun {
 func (r *run) runList(pc *playCtx, tasks []*taskPlan, hosts []*hostRun, bc blockCtx) {
 	for _, tp := range tasks {
 		if r.shouldStop() {
+			r.noteStopBefore([]*taskPlan{tp})
 			return
 		}
 		active := alive(hosts)
@@ -465,7 +499,8 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 		}
 		if r.ctx.Err() != nil || (waited && r.p.stopping.Load()) {
 			// After Stop, the hosts the task started on finish it; hosts still waiting for
-			// a fork slot do not start it.
+			// a fork slot do not start it, so a resume must start at this task.
+			r.noteStopBefore([]*taskPlan{tp})
 			break
 		}
 		wg.Add(1)
