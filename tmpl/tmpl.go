@@ -351,15 +351,12 @@ func renderDeep(v any, vars map[string]any, path string) (any, error) {
 		}
 		return out, nil
 	case []string:
-		out := make([]any, len(x))
+		// Rendered like a list of any: an item may render to another type.
+		items := make([]any, len(x))
 		for i, e := range x {
-			r, err := renderDeep(e, vars, fmt.Sprintf("%s[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r
+			items[i] = e
 		}
-		return out, nil
+		return renderDeep(items, vars, path)
 	}
 	return v, nil
 }
