@@ -117,7 +117,7 @@ type Task struct {
 	LoopVar      string  // "item" unless loop_control.loop_var says otherwise
 	Register     string
 	Until        *Value
-	Retries      int // default 3 when until is set
+	Retries      *int // nil when not written; the runner gives until its default
 	Delay        time.Duration
 	IgnoreErrors bool
 	FailedWhen   []Value

@@ -83,7 +83,6 @@ func (l *loader) task(file string, n *yaml.Node) (*Task, error) {
 	var moduleKV *KeyValue
 	var spec modules.Spec
 	var used []KeyValue // keywords given, for the block/include checks
-	var retriesSet bool
 	for i := range kvs {
 		kv := kvs[i]
 		if kv.Key == "name" {
@@ -105,7 +104,7 @@ func (l *loader) task(file string, n *yaml.Node) (*Task, error) {
 			continue
 		}
 		used = append(used, kv)
-		if err := l.taskKey(file, t, kv, &retriesSet); err != nil {
+		if err := l.taskKey(file, t, kv); err != nil {
 			return fail(err)
 		}
 	}
@@ -143,9 +142,6 @@ func (l *loader) task(file string, n *yaml.Node) (*Task, error) {
 			return fail(err)
 		}
 		t.Args = args
-	}
-	if t.Until != nil && !retriesSet {
-		t.Retries = 3
 	}
 	return t, nil
 }
@@ -201,7 +197,7 @@ func moduleArgs(file string, kv KeyValue, spec modules.Spec) (map[string]Value, 
 	return nil, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("module %s takes a mapping of arguments, not %s", kv.Key, KindName(n)), Fix: fix}
 }
 
-func (l *loader) taskKey(file string, t *Task, kv KeyValue, retriesSet *bool) error {
+func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
 	var err error
 	v := kv.Value
 	switch kv.Key {
@@ -249,11 +245,12 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue, retriesSet *bool) er
 			err = &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("register %q is not a variable name", t.Register), Fix: "use letters, digits and _: conditions refer to it by name"}
 		}
 	case "retries":
-		t.Retries, err = Int(file, v, "retries")
-		if err == nil && t.Retries < 0 {
+		var n int
+		n, err = Int(file, v, "retries")
+		if err == nil && n < 0 {
 			err = &Error{Pos: kv.ValuePos, Msg: "retries must not be negative"}
 		}
-		*retriesSet = true
+		t.Retries = &n
 	case "delay":
 		t.Delay, err = duration(file, kv)
 	case "timeout":

@@ -907,14 +907,7 @@ func (r *run) runItem(pc *playCtx, tp *taskPlan, hr *hostRun, vars map[string]an
 		Mask:      p.secrets.Mask,
 	}
 
-	attempts := 1
-	if tp.until != nil {
-		retries := t.Retries
-		if retries <= 0 {
-			retries = 3
-		}
-		attempts = retries + 1
-	}
+	attempts := untilAttempts(t)
 	var res *outcome
 	for attempt := 1; attempt <= attempts; attempt++ {
 		res = r.callModule(tp, host, args, check)
@@ -1267,4 +1260,20 @@ func shownName(name string, hosts []*hostRun) string {
 		return name
 	}
 	return out
+}
+
+// defaultRetries is how often a task with until is retried when it does not say: Ansible's
+// default.
+const defaultRetries = 3
+
+// untilAttempts is how many times a task runs at most: once without until; with it, retries
+// more times (as Ansible: retries 0 is one attempt, retries N is N+1).
+func untilAttempts(t *playbook.Task) int {
+	if t.Until == nil {
+		return 1
+	}
+	if t.Retries == nil {
+		return defaultRetries + 1
+	}
+	return *t.Retries + 1
 }
