@@ -115,8 +115,8 @@ func newLoader(opts Options) *loader {
 }
 
 var (
-	playKeys = []string{"name", "hosts", "serial", "any_errors_fatal", "max_fail_percentage", "vars", "vars_files",
-		"secrets", "tags", "check_mode", "become", "become_user", "environment", "tasks", "gather_facts"}
+	// playKeys are the keywords of a play, from the keyword table.
+	playKeys = keywordNames(InPlay)
 	// unsupportedPlayKeys are Ansible play keywords omsbook rejects with an explanation.
 	unsupportedPlayKeys = map[string]string{
 		"pre_tasks":  "put these tasks first in tasks:",

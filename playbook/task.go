@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -14,15 +13,19 @@ import (
 	"github.com/omsbook/omsbook/modules"
 )
 
-// taskKeys are the task keywords besides the module key.
-var taskKeys = []string{"name", "when", "loop", "loop_control", "register", "until", "retries", "delay",
-	"ignore_errors", "failed_when", "changed_when", "run_once", "delegate_to", "tags", "check_mode",
-	"no_log", "timeout", "environment", "become", "become_user", "vars", "block", "rescue", "always",
-	"include_tasks"}
+// taskKeys are the keywords of a task or block, from the keyword table.
+var taskKeys = keywordNames(InTask | InBlock)
 
 // perItemKeys make sense for a module task only, not for a block or include_tasks.
-var perItemKeys = map[string]bool{"loop": true, "loop_control": true, "register": true, "until": true,
-	"retries": true, "delay": true, "failed_when": true, "changed_when": true, "timeout": true}
+var perItemKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range keywords {
+		if k.ModuleOnly {
+			m[k.Name] = true
+		}
+	}
+	return m
+}()
 
 // unsupportedTaskKeys are Ansible task keywords omsbook rejects with an explanation.
 var unsupportedTaskKeys = map[string]string{
@@ -410,11 +413,4 @@ func relName(abs string) string {
 		}
 	}
 	return abs
-}
-
-// Keywords lists the task keywords, sorted (for documentation and suggestions).
-func Keywords() []string {
-	out := append([]string(nil), taskKeys...)
-	sort.Strings(out)
-	return out
 }

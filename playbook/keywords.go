@@ -1,0 +1,130 @@
+package playbook
+
+import "sort"
+
+// Scope is where a keyword may stand: a set of places.
+type Scope uint8
+
+// The places a keyword may stand.
+const (
+	InPlay Scope = 1 << iota
+	InBlock
+	InTask // a task that runs a module, or an include
+	InHandler
+	InRoleEntry
+)
+
+// Eval says what happens to a keyword's value after decoding, and so how the load-time check
+// and the executor treat it. Every kind but Static is rendered or evaluated per host.
+type Eval uint8
+
+const (
+	// Static values are decoded and checked at load only (retries, tags, register, ...).
+	Static Eval = iota
+	// Template values are Go templates rendered per host (environment, vars_files).
+	Template
+	// Condition values are expr conditions evaluated per host before the module (when).
+	Condition
+	// ResultCondition values are expr conditions over the task's own result (failed_when,
+	// changed_when, until): `result` and the register name are defined inside them.
+	ResultCondition
+	// HostName values render to the name of an inventory host (delegate_to).
+	HostName
+	// Items values give the list a task loops over (loop).
+	Items
+	// Vars values are variables, each a template rendered in the order written, before
+	// everything else of the task (vars).
+	Vars
+)
+
+// Keyword declares one playbook keyword: where it may stand and how its value is treated.
+// The decoder, the load-time check and the executor all read this one table; a keyword that
+// is rendered per host is checked for every host before the first connection because the check
+// walks the same values the executor renders.
+type Keyword struct {
+	Name  string
+	Scope Scope
+	Eval  Eval
+	// ModuleOnly keywords make sense only on a task that runs a module, not on a block or an
+	// include (loop, register, until, ...).
+	ModuleOnly bool
+	// Doc says what it does, in a line.
+	Doc string
+}
+
+// keywords is every keyword omsbook reads, play and task ones together. A module name is no
+// keyword: any other key of a task names its module.
+var keywords = []Keyword{
+	{Name: "name", Scope: InPlay | InBlock | InTask, Doc: "what the play or task is called in output"},
+	{Name: "hosts", Scope: InPlay, Doc: "the host pattern the play runs on"},
+	{Name: "serial", Scope: InPlay, Doc: "run the play in batches: a count, a percentage or a list"},
+	{Name: "any_errors_fatal", Scope: InPlay, Doc: "stop the whole run when a task fails on any host"},
+	{Name: "max_fail_percentage", Scope: InPlay, Doc: "stop when more than this share of a batch failed"},
+	{Name: "vars", Scope: InPlay | InBlock | InTask, Eval: Vars, Doc: "variables, rendered per host"},
+	{Name: "vars_files", Scope: InPlay, Eval: Template, Doc: "files of variables, relative to the playbook"},
+	{Name: "secrets", Scope: InPlay, Doc: "variables whose values are masked everywhere"},
+	{Name: "tags", Scope: InPlay | InBlock | InTask, Doc: "names that --tags and --skip-tags select by"},
+	{Name: "check_mode", Scope: InPlay | InBlock | InTask, Doc: "force check mode on or off"},
+	{Name: "become", Scope: InPlay | InBlock | InTask, Doc: "run through sudo"},
+	{Name: "become_user", Scope: InPlay | InBlock | InTask, Doc: "the user sudo runs as (default root)"},
+	{Name: "environment", Scope: InPlay | InBlock | InTask, Eval: Template, Doc: "environment variables for the commands, rendered per host"},
+	{Name: "tasks", Scope: InPlay, Doc: "the play's tasks"},
+	{Name: "gather_facts", Scope: InPlay, Doc: "must be false: omsbook gathers no facts yet"},
+	{Name: "when", Scope: InBlock | InTask, Eval: Condition, Doc: "run only where the condition holds"},
+	{Name: "loop", Scope: InTask, Eval: Items, ModuleOnly: true, Doc: "run once per item of a list"},
+	{Name: "loop_control", Scope: InTask, ModuleOnly: true, Doc: "loop_var: the name of the loop variable"},
+	{Name: "register", Scope: InTask, ModuleOnly: true, Doc: "keep the result in a variable"},
+	{Name: "until", Scope: InTask, Eval: ResultCondition, ModuleOnly: true, Doc: "retry until the condition holds"},
+	{Name: "retries", Scope: InTask, ModuleOnly: true, Doc: "how often until retries (default 3)"},
+	{Name: "delay", Scope: InTask, ModuleOnly: true, Doc: "the wait between until's attempts"},
+	{Name: "ignore_errors", Scope: InBlock | InTask, Doc: "go on when the task fails"},
+	{Name: "failed_when", Scope: InTask, Eval: ResultCondition, ModuleOnly: true, Doc: "when the result counts as failed"},
+	{Name: "changed_when", Scope: InTask, Eval: ResultCondition, ModuleOnly: true, Doc: "when the result counts as changed"},
+	{Name: "run_once", Scope: InBlock | InTask, Doc: "run on one host of the batch (true) or of each region (region)"},
+	{Name: "delegate_to", Scope: InBlock | InTask, Eval: HostName, Doc: "run on another host, on behalf of this one"},
+	{Name: "no_log", Scope: InBlock | InTask, Doc: "hide the result from output and journal"},
+	{Name: "timeout", Scope: InTask, ModuleOnly: true, Doc: "kill the task after this long"},
+	{Name: "block", Scope: InBlock, Doc: "a group of tasks"},
+	{Name: "rescue", Scope: InBlock, Doc: "tasks that run where the block failed"},
+	{Name: "always", Scope: InBlock, Doc: "tasks that run after the block in any case"},
+	{Name: "include_tasks", Scope: InTask, Doc: "the tasks of another file, read at load time"},
+}
+
+// keywordIndex finds a keyword by name.
+var keywordIndex = func() map[string]*Keyword {
+	m := make(map[string]*Keyword, len(keywords))
+	for i := range keywords {
+		m[keywords[i].Name] = &keywords[i]
+	}
+	return m
+}()
+
+// LookupKeyword finds a keyword's declaration.
+func LookupKeyword(name string) (Keyword, bool) {
+	k, ok := keywordIndex[name]
+	if !ok {
+		return Keyword{}, false
+	}
+	return *k, true
+}
+
+// AllKeywords lists every keyword's declaration in table order.
+func AllKeywords() []Keyword { return append([]Keyword(nil), keywords...) }
+
+// keywordNames lists the names of the keywords allowed in scope, in table order.
+func keywordNames(scope Scope) []string {
+	var out []string
+	for _, k := range keywords {
+		if k.Scope&scope != 0 {
+			out = append(out, k.Name)
+		}
+	}
+	return out
+}
+
+// Keywords lists the task keywords, sorted (for documentation and suggestions).
+func Keywords() []string {
+	out := keywordNames(InTask | InBlock)
+	sort.Strings(out)
+	return out
+}
