@@ -74,12 +74,12 @@ var keywords = []Keyword{
 	{Name: "loop", Scope: InTask, Eval: Items, ModuleOnly: true, Doc: "run once per item of a list"},
 	{Name: "loop_control", Scope: InTask, ModuleOnly: true, Doc: "loop_var: the name of the loop variable"},
 	{Name: "register", Scope: InTask, ModuleOnly: true, Doc: "keep the result in a variable"},
+	{Name: "failed_when", Scope: InTask, Eval: ResultCondition, ModuleOnly: true, Doc: "when the result counts as failed"},
+	{Name: "changed_when", Scope: InTask, Eval: ResultCondition, ModuleOnly: true, Doc: "when the result counts as changed"},
 	{Name: "until", Scope: InTask, Eval: ResultCondition, ModuleOnly: true, Doc: "retry until the condition holds"},
 	{Name: "retries", Scope: InTask, ModuleOnly: true, Doc: "how often until retries (default 3)"},
 	{Name: "delay", Scope: InTask, ModuleOnly: true, Doc: "the wait between until's attempts"},
 	{Name: "ignore_errors", Scope: InBlock | InTask, Doc: "go on when the task fails"},
-	{Name: "failed_when", Scope: InTask, Eval: ResultCondition, ModuleOnly: true, Doc: "when the result counts as failed"},
-	{Name: "changed_when", Scope: InTask, Eval: ResultCondition, ModuleOnly: true, Doc: "when the result counts as changed"},
 	{Name: "run_once", Scope: InBlock | InTask, Doc: "run on one host of the batch (true) or of each region (region)"},
 	{Name: "delegate_to", Scope: InBlock | InTask, Eval: HostName, Doc: "run on another host, on behalf of this one"},
 	{Name: "no_log", Scope: InBlock | InTask, Doc: "hide the result from output and journal"},
@@ -127,4 +127,85 @@ func Keywords() []string {
 	out := keywordNames(InTask | InBlock)
 	sort.Strings(out)
 	return out
+}
+
+// NamedValue is one value of a keyword as written: Key names the entry of a mapping keyword
+// (a variable of vars, a variable of environment) and is empty otherwise.
+type NamedValue struct {
+	Key string
+	Value
+}
+
+// Values gives the values a task or block writes for a keyword that is rendered or evaluated
+// per host (Eval is not Static), in the order written; nil when it does not write it.
+func (t *Task) Values(keyword string) []NamedValue {
+	switch keyword {
+	case "vars":
+		return namedValues(t.Vars, t.VarOrder)
+	case "environment":
+		return namedValues(t.Environment, nil)
+	case "when":
+		return plainValues(t.When)
+	case "failed_when":
+		return plainValues(t.FailedWhen)
+	case "changed_when":
+		return plainValues(t.ChangedWhen)
+	case "until":
+		return pointerValue(t.Until)
+	case "loop":
+		return pointerValue(t.Loop)
+	case "delegate_to":
+		return pointerValue(t.DelegateTo)
+	}
+	return nil
+}
+
+// Values gives the values a play writes for a keyword rendered per host, as Task.Values.
+func (p *Play) Values(keyword string) []NamedValue {
+	switch keyword {
+	case "vars":
+		return namedValues(p.Vars, p.VarOrder)
+	case "vars_files":
+		return plainValues(p.VarsFiles)
+	case "environment":
+		return namedValues(p.Environment, nil)
+	}
+	return nil
+}
+
+// namedValues lists a mapping's values in order (sorted by key where no order is kept).
+func namedValues(m map[string]Value, order []string) []NamedValue {
+	if len(m) == 0 {
+		return nil
+	}
+	if len(order) != len(m) {
+		order = make([]string, 0, len(m))
+		for k := range m {
+			order = append(order, k)
+		}
+		sort.Strings(order)
+	}
+	out := make([]NamedValue, 0, len(order))
+	for _, k := range order {
+		out = append(out, NamedValue{Key: k, Value: m[k]})
+	}
+	return out
+}
+
+func plainValues(vs []Value) []NamedValue {
+	if len(vs) == 0 {
+		return nil
+	}
+	out := make([]NamedValue, len(vs))
+	for i, v := range vs {
+		out[i] = NamedValue{Value: v}
+	}
+	return out
+}
+
+func pointerValue(v *Value) []NamedValue {
+	if v == nil {
+		return nil
+	}
+	return []NamedValue{{Value: *v}}
 }

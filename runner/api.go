@@ -16,16 +16,17 @@ type Options struct {
 	Playbook    string
 	Inventories []string
 	// ExtraVars are -e values in order: "k=v" pairs or "@file.yml".
-	ExtraVars         []string
-	Check             bool
-	Diff              bool
-	Limit             string
-	Tags              []string
-	SkipTags          []string
-	Forks             int // default 10
-	StartAtTask       string
-	Yes               bool // answer pause prompts
-	Verbosity         int  // -v count
+	ExtraVars   []string
+	Check       bool
+	Diff        bool
+	Limit       string
+	Tags        []string
+	SkipTags    []string
+	Forks       int // default 10
+	StartAtTask string
+	Yes         bool // answer pause prompts
+	Verbosity   int  // -v count
+	// JournalDir is where the run's journal goes; "" means .omsbook/runs beside the playbook.
 	JournalDir        string
 	AcceptNewHostKeys bool
 	// Stdin and Terminal serve pause's confirmation; Terminal false means no prompt can be

@@ -44,6 +44,8 @@ type checker struct {
 	// lazy are variables of this host and task only known at run time: play or task vars
 	// whose templates use register or set_fact names.
 	lazy map[string]bool
+	// ownVars is true once vars is the checker's own copy (task vars are added to it).
+	ownVars bool
 }
 
 // hostCheck is one host's view of a play while checking.
@@ -54,11 +56,11 @@ type hostCheck struct {
 }
 
 // checkTasks checks tasks (recursively through blocks) for one host.
-func (p *plan) checkTasks(pp *playPlan, tasks []*taskPlan, hc *hostCheck) error {
+func (p *plan) checkTasks(tasks []*taskPlan, hc *hostCheck) error {
 	for _, tp := range tasks {
 		if tp.t.IsBlock() {
 			for _, list := range [][]*taskPlan{tp.block, tp.rescue, tp.always} {
-				if err := p.checkTasks(pp, list, hc); err != nil {
+				if err := p.checkTasks(list, hc); err != nil {
 					return err
 				}
 			}
@@ -67,65 +69,42 @@ func (p *plan) checkTasks(pp *playPlan, tasks []*taskPlan, hc *hostCheck) error 
 		if !tp.selected {
 			continue
 		}
-		if err := p.checkTask(pp, tp, hc); err != nil {
+		if err := p.checkTask(tp, hc); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
-	t, h := tp.t, hc.h
-	c := &checker{p: p, tp: tp, host: h.Name, vars: hc.vars, lazy: hc.lazy}
-	if len(tp.vars) > 0 {
-		c.vars = copyMap(hc.vars, len(tp.vars))
-		for _, k := range tp.varOrder {
-			v := tp.vars[k]
-			deferred, err := c.classifyValue(v.V, t.Loop != nil)
-			if err != nil {
-				return taskError(t, v.Pos, h.Name, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
+// checkTask checks one task for one host: it walks the task's per-host keyword values (the
+// same list the executor renders), with the module arguments checked after vars and loop.
+func (p *plan) checkTask(tp *taskPlan, hc *hostCheck) error {
+	c := &checker{p: p, tp: tp, host: hc.h.Name, vars: hc.vars, lazy: hc.lazy}
+	argsChecked := false
+	for _, v := range tp.set.values {
+		if !argsChecked && v.kw.Eval != playbook.Vars && v.kw.Eval != playbook.Items {
+			if err := c.checkModuleArgs(); err != nil {
+				return err
 			}
-			if deferred {
-				// Known at run time only: templates that use it are checked then.
-				delete(c.vars, k)
-				c.lazy = copyBoolMap(c.lazy)
-				c.lazy[k] = true
-				continue
-			}
-			r, later, err := c.renderIfStatic(normalize(v.V))
-			if err != nil {
-				return taskError(t, v.Pos, h.Name, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
-			}
-			if later {
-				delete(c.vars, k)
-				c.lazy = copyBoolMap(c.lazy)
-				c.lazy[k] = true
-				continue
-			}
-			c.vars[k] = r
+			argsChecked = true
+		}
+		if err := c.checkValue(v); err != nil {
+			return err
 		}
 	}
-	if t.Loop != nil {
-		d, err := c.classifyValue(t.Loop.V, false)
-		if err != nil {
-			return taskError(t, t.Loop.Pos, h.Name, "loop: "+err.Error(), fixFor(err), err)
-		}
-		if s, ok := t.Loop.V.(string); ok && !d {
-			r, err := tmpl.Render(s, c.vars)
-			if err != nil {
-				return taskError(t, t.Loop.Pos, h.Name, "loop: "+err.Error(), fixFor(err), err)
-			}
-			if _, ok := toList(r); !ok {
-				return taskError(t, t.Loop.Pos, h.Name, fmt.Sprintf("loop: %q gives a %T, not a list", s, r), "give loop a list, or a template that renders to one", nil)
-			}
-		}
+	if !argsChecked {
+		return c.checkModuleArgs()
 	}
+	return nil
+}
 
-	// Module arguments: render what can be rendered now, defer what needs run-time names.
-	// Once one host passed the full check of a task whose templated arguments are all declared
-	// strings without choices, the other hosts only need their templates rendered: coercion
-	// and the Validator would see the same shape. A module with template files has them
-	// rendered for every host, so it is always checked in full.
+// checkModuleArgs checks the module arguments for this host. Once one host passed the full
+// check of a task whose templated arguments are all declared strings without choices, the
+// other hosts only need their templates rendered: coercion and the Validator would see the
+// same shape. A module with template files has them rendered for every host, so it is always
+// checked in full.
+func (c *checker) checkModuleArgs() error {
+	tp := c.tp
 	_, hasTemplateFiles := tp.mod.(modules.TemplateFiler)
 	if hasTemplateFiles || !tp.argsShapeChecked || c.renderArgsOnly() != nil {
 		if err := c.checkArgs(); err != nil {
@@ -133,55 +112,88 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 		}
 		tp.argsShapeChecked = tp.argsStringShaped
 	}
+	return nil
+}
 
-	// Conditions.
-	for _, progs := range []struct {
-		list       []*tmpl.Program
-		vals       []playbook.Value
-		withResult bool
-	}{
-		{tp.when, t.When, false},
-		{tp.failedWhen, t.FailedWhen, true},
-		{tp.changedWhen, t.ChangedWhen, true},
-	} {
-		for i, prog := range progs.list {
-			if err := c.checkCond(prog, progs.withResult); err != nil {
-				return taskError(t, progs.vals[i].Pos, h.Name, err.Error(), fixFor(err), err)
-			}
-		}
+// checkValue checks one per-host keyword value as its kind says: vars are rendered into the
+// host's view (or deferred), a loop must give a list, conditions may name only known
+// variables, a host name must name a host, a template must render.
+func (c *checker) checkValue(v kwValue) error {
+	t, host := c.tp.t, c.host
+	fail := func(what string, err error) error {
+		return taskError(t, v.val.Pos, host, what+err.Error(), fixFor(err), err)
 	}
-	if tp.until != nil {
-		if err := c.checkCond(tp.until, true); err != nil {
-			return taskError(t, t.Until.Pos, h.Name, err.Error(), fixFor(err), err)
-		}
-	}
-
-	// delegate_to must name a host.
-	if t.DelegateTo != nil {
-		d, err := c.classifyValue(t.DelegateTo.V, t.Loop != nil)
+	switch v.kw.Eval {
+	case playbook.Vars:
+		return c.checkVar(v)
+	case playbook.Items:
+		d, err := c.classifyValue(v.val.V, false)
 		if err != nil {
-			return taskError(t, t.DelegateTo.Pos, h.Name, "delegate_to: "+err.Error(), fixFor(err), err)
+			return fail("loop: ", err)
 		}
-		if !d {
-			name, err := renderHostName(t.DelegateTo.V, c.vars)
+		if s, ok := v.val.V.(string); ok && !d {
+			r, err := tmpl.Render(s, c.vars)
 			if err != nil {
-				return taskError(t, t.DelegateTo.Pos, h.Name, "delegate_to: "+err.Error(), fixFor(err), err)
+				return fail("loop: ", err)
 			}
-			if _, ok := p.hostByName[name]; !ok {
-				return taskError(t, t.DelegateTo.Pos, h.Name, fmt.Sprintf("delegate_to %q: no such host in the inventory", name),
-					"name a node of the inventory or localhost", nil)
+			if _, ok := toList(r); !ok {
+				return taskError(t, v.val.Pos, host, fmt.Sprintf("loop: %q gives a %T, not a list", s, r), "give loop a list, or a template that renders to one", nil)
 			}
 		}
+	case playbook.Condition, playbook.ResultCondition:
+		if err := c.checkCond(v.prog, v.kw.Eval == playbook.ResultCondition); err != nil {
+			return taskError(t, v.val.Pos, host, err.Error(), fixFor(err), err)
+		}
+	case playbook.HostName:
+		d, err := c.classifyValue(v.val.V, c.tp.set.loops())
+		if err != nil || d {
+			if err != nil {
+				return fail(v.kw.Name+": ", err)
+			}
+			return nil
+		}
+		name, err := renderHostName(v.val.V, c.vars)
+		if err != nil {
+			return fail(v.kw.Name+": ", err)
+		}
+		if _, ok := c.p.hostByName[name]; !ok {
+			return taskError(t, v.val.Pos, host, fmt.Sprintf("%s %q: no such host in the inventory", v.kw.Name, name), "name a node of the inventory or localhost", nil)
+		}
+	case playbook.Template:
+		if _, err := c.classifyValue(v.val.V, c.tp.set.loops()); err != nil {
+			return taskError(t, v.val.Pos, host, fmt.Sprintf("%s %q: %v", v.kw.Name, v.key, err), fixFor(err), err)
+		}
+	default:
+		return fmt.Errorf("keyword %s: the check does not know how to treat its kind %d", v.kw.Name, v.kw.Eval)
 	}
+	return nil
+}
 
-	// environment values are templates too.
-	for _, env := range []map[string]playbook.Value{pp.play.Environment, t.Environment} {
-		for k, v := range env {
-			if _, err := c.classifyValue(v.V, t.Loop != nil); err != nil {
-				return taskError(t, v.Pos, h.Name, fmt.Sprintf("environment %q: %v", k, err), fixFor(err), err)
-			}
+// checkVar renders one task variable into the host's view, or marks it as known at run time
+// only when its template needs a name set then.
+func (c *checker) checkVar(v kwValue) error {
+	t, host, k := c.tp.t, c.host, v.key
+	if !c.ownVars {
+		c.vars, c.ownVars = copyMap(c.vars, 4), true
+	}
+	deferred, err := c.classifyValue(v.val.V, c.tp.set.loops())
+	if err != nil {
+		return taskError(t, v.val.Pos, host, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
+	}
+	var r any
+	if !deferred {
+		if r, deferred, err = c.renderIfStatic(normalize(v.val.V)); err != nil {
+			return taskError(t, v.val.Pos, host, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
 		}
 	}
+	if deferred {
+		// Known at run time only: templates that use it are checked then.
+		delete(c.vars, k)
+		c.lazy = copyBoolMap(c.lazy)
+		c.lazy[k] = true
+		return nil
+	}
+	c.vars[k] = r
 	return nil
 }
 
@@ -193,7 +205,7 @@ func (c *checker) checkArgs() error {
 	var deferredArgs map[string]bool
 	for _, name := range c.tp.argNames {
 		v := t.Args[name]
-		d, err := c.classifyValue(v.V, t.Loop != nil)
+		d, err := c.classifyValue(v.V, c.tp.set.loops())
 		if err != nil {
 			return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
 		}
@@ -246,7 +258,7 @@ func (c *checker) checkTemplateText(text string) error {
 		_, defined := c.vars[r]
 		switch {
 		case defined:
-		case c.p.runtimeNames[r] || c.lazy[r] || (c.tp.t.Loop != nil && r == c.tp.loopVar):
+		case c.p.runtimeNames[r] || c.lazy[r] || (c.tp.set.loops() && r == c.tp.loopVar):
 			deferred = true
 		default:
 			undefined = append(undefined, r)
@@ -346,7 +358,7 @@ func (c *checker) renderArgsOnly() error {
 	t := c.tp.t
 	for _, name := range c.tp.templatedArgs {
 		v := t.Args[name]
-		d, err := c.classifyValue(v.V, t.Loop != nil)
+		d, err := c.classifyValue(v.V, c.tp.set.loops())
 		if err != nil {
 			return err
 		}
@@ -406,7 +418,7 @@ func (c *checker) checkCond(prog *tmpl.Program, withResult bool) error {
 		if _, ok := c.vars[n]; ok {
 			continue
 		}
-		if c.p.runtimeNames[n] || c.lazy[n] || (c.tp.t.Loop != nil && n == c.tp.loopVar) || (withResult && n == "result") {
+		if c.p.runtimeNames[n] || c.lazy[n] || (c.tp.set.loops() && n == c.tp.loopVar) || (withResult && n == "result") {
 			continue
 		}
 		return fmt.Errorf("condition %q: unknown name %s", prog.Source, n)

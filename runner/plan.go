@@ -117,9 +117,8 @@ type taskPlan struct {
 	selected bool
 
 	block, rescue, always []*taskPlan
-	// vars are the task's vars with its enclosing blocks' below them.
-	vars     map[string]playbook.Value
-	varOrder []string
+	// set is what the task's keywords mean for it, merged from its play and blocks.
+	set settings
 
 	// argNames are the module arguments, sorted; templatedArgs those holding a template.
 	argNames, templatedArgs []string
@@ -129,9 +128,7 @@ type taskPlan struct {
 	// (argsShapeChecked), other hosts only need their templates rendered.
 	argsStringShaped, argsShapeChecked bool
 
-	when, failedWhen, changedWhen []*tmpl.Program
-	until                         *tmpl.Program
-	loopVar                       string
+	loopVar string
 }
 
 // displayName names a task as output shows it.
@@ -422,7 +419,7 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 	pp.hosts = matched
 
 	var tasksErr error
-	pp.tasks, tasksErr = p.planTasks(pl.Tasks, pl.Tags, nil)
+	pp.tasks, tasksErr = p.planTasks(pl, pl.Tasks, pl.Tags, nil)
 	if tasksErr != nil {
 		return nil, tasksErr
 	}
@@ -441,52 +438,35 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 			}
 			hc.lazy[lv.name] = true
 		}
-		if err := p.checkTasks(pp, pp.tasks, hc); err != nil {
+		if err := p.checkTasks(pp.tasks, hc); err != nil {
 			return nil, err
 		}
 	}
 	return pp, nil
 }
 
-// planTasks resolves modules, compiles conditions and computes tags, recursively.
-func (p *plan) planTasks(ts []*playbook.Task, inherited []string, parent *taskPlan) ([]*taskPlan, error) {
+// planTasks resolves modules, merges each task's settings with its play's and enclosing
+// blocks' (chain, outermost first) and computes tags, recursively.
+func (p *plan) planTasks(pl *playbook.Play, ts []*playbook.Task, inherited []string, chain []*playbook.Task) ([]*taskPlan, error) {
 	out := make([]*taskPlan, 0, len(ts))
 	for _, t := range ts {
-		if parent != nil {
-			t = inheritFromBlock(parent.t, t)
-		}
-		tp := &taskPlan{t: t, name: displayName(t), loopVar: t.LoopVar}
+		tp := &taskPlan{t: t, name: displayName(t), loopVar: t.LoopVar, selected: true}
 		if tp.loopVar == "" {
 			tp.loopVar = "item"
 		}
 		tp.tags = mergeTags(inherited, t.Tags)
-		tp.vars, tp.varOrder = t.Vars, taskVarOrder(t)
-		if parent != nil && len(parent.vars) > 0 {
-			tp.vars = make(map[string]playbook.Value, len(parent.vars)+len(t.Vars))
-			tp.varOrder = nil
-			for _, k := range parent.varOrder {
-				tp.vars[k] = parent.vars[k]
-				tp.varOrder = append(tp.varOrder, k)
-			}
-			for _, k := range taskVarOrder(t) {
-				if _, dup := tp.vars[k]; !dup {
-					tp.varOrder = append(tp.varOrder, k)
-				}
-				tp.vars[k] = t.Vars[k]
-			}
-		}
 		if t.IsBlock() {
+			inner := append(append([]*playbook.Task(nil), chain...), t)
 			var err error
-			if tp.block, err = p.planTasks(t.Block, tp.tags, tp); err != nil {
+			if tp.block, err = p.planTasks(pl, t.Block, tp.tags, inner); err != nil {
 				return nil, err
 			}
-			if tp.rescue, err = p.planTasks(t.Rescue, tp.tags, tp); err != nil {
+			if tp.rescue, err = p.planTasks(pl, t.Rescue, tp.tags, inner); err != nil {
 				return nil, err
 			}
-			if tp.always, err = p.planTasks(t.Always, tp.tags, tp); err != nil {
+			if tp.always, err = p.planTasks(pl, t.Always, tp.tags, inner); err != nil {
 				return nil, err
 			}
-			tp.selected = true
 			out = append(out, tp)
 			continue
 		}
@@ -498,21 +478,8 @@ func (p *plan) planTasks(ts []*playbook.Task, inherited []string, parent *taskPl
 		tp.analyseArgs()
 		tp.selected = tagSelected(tp.tags, p.opts.Tags, p.opts.SkipTags)
 		var err error
-		if tp.when, err = compileConds(t, t.When); err != nil {
+		if tp.set, err = resolveSettings(pl, chain, t); err != nil {
 			return nil, err
-		}
-		if tp.failedWhen, err = compileConds(t, t.FailedWhen); err != nil {
-			return nil, err
-		}
-		if tp.changedWhen, err = compileConds(t, t.ChangedWhen); err != nil {
-			return nil, err
-		}
-		if t.Until != nil {
-			progs, err := compileConds(t, []playbook.Value{*t.Until})
-			if err != nil {
-				return nil, err
-			}
-			tp.until = progs[0]
 		}
 		out = append(out, tp)
 	}
@@ -544,60 +511,6 @@ func (tp *taskPlan) analyseArgs() {
 	}
 	sort.Strings(tp.argNames)
 	sort.Strings(tp.templatedArgs)
-}
-
-// inheritFromBlock returns a copy of child with the keywords its enclosing block sets and it
-// does not: a block's when holds for every task in it (before the task's own), its
-// environment is merged below the task's, and become, check_mode, no_log, ignore_errors,
-// delegate_to, run_once and timeout apply unless the task says otherwise. block is itself
-// already merged with its own parents.
-func inheritFromBlock(block, child *playbook.Task) *playbook.Task {
-	c := *child
-	if len(block.When) > 0 {
-		c.When = append(append([]playbook.Value(nil), block.When...), child.When...)
-	}
-	if len(block.Environment) > 0 {
-		c.Environment = make(map[string]playbook.Value, len(block.Environment)+len(child.Environment))
-		for k, v := range block.Environment {
-			c.Environment[k] = v
-		}
-		for k, v := range child.Environment {
-			c.Environment[k] = v
-		}
-	}
-	if c.Become == nil {
-		c.Become = block.Become
-	}
-	if c.BecomeUser == "" {
-		c.BecomeUser = block.BecomeUser
-	}
-	if c.CheckMode == nil {
-		c.CheckMode = block.CheckMode
-	}
-	c.NoLog = c.NoLog || block.NoLog
-	c.IgnoreErrors = c.IgnoreErrors || block.IgnoreErrors
-	if c.DelegateTo == nil {
-		c.DelegateTo = block.DelegateTo
-	}
-	if c.RunOnce == "" {
-		c.RunOnce = block.RunOnce
-	}
-	if c.Timeout == 0 {
-		c.Timeout = block.Timeout
-	}
-	return &c
-}
-
-func compileConds(t *playbook.Task, vals []playbook.Value) ([]*tmpl.Program, error) {
-	var out []*tmpl.Program
-	for _, v := range vals {
-		prog, err := tmpl.CompileValue(v.V, nil)
-		if err != nil {
-			return nil, &playbook.Error{Pos: v.Pos, Task: displayName(t), Msg: err.Error(), Fix: "write an expr expression without braces, e.g. result.rc == 0", Err: err}
-		}
-		out = append(out, prog)
-	}
-	return out, nil
 }
 
 func mergeTags(a, b []string) []string {
@@ -683,37 +596,8 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 		vars[k] = v
 	}
 	// vars_files may be templates over the vars so far.
-	for _, vf := range pl.VarsFiles {
-		name, ok := vf.V.(string)
-		if !ok {
-			return nil, nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files entry %v is not a file name", vf.V), Fix: "list file names, relative to the playbook"}
-		}
-		if tmpl.IsTemplate(name) {
-			r, err := tmpl.RenderString(name, vars)
-			if err != nil {
-				return nil, nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files %q on %s: %v", name, h.Name, err), Fix: "define the variables the file name uses", Err: err}
-			}
-			name = r
-		}
-		path := relTo(p.baseDir, name)
-		m, ok := pp.varsFiles[path]
-		if !ok {
-			var err error
-			m, err = readVarsFile(path)
-			var inFile *playbook.Error
-			if errors.As(err, &inFile) {
-				// The file reads but its YAML is wrong: point into the file itself.
-				return nil, nil, inFile
-			}
-			if err != nil {
-				return nil, nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files: cannot read %s: %v", path, err), Fix: "check the path (relative to the playbook's directory) and that the file is readable YAML", Err: err}
-			}
-			pp.varsFiles[path] = m
-		}
-		for k, v := range m {
-			vars[k] = v
-			eligible[k] = true
-		}
+	if err := p.addVarsFiles(pp, h, vars, eligible); err != nil {
+		return nil, nil, err
 	}
 	for k, v := range facts {
 		vars[k] = v
@@ -761,19 +645,6 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 	return vars, lazyRaw, nil
 }
 
-// taskVarOrder lists a task's var names in the order written.
-func taskVarOrder(t *playbook.Task) []string {
-	if len(t.VarOrder) == len(t.Vars) {
-		return t.VarOrder
-	}
-	names := make([]string, 0, len(t.Vars))
-	for k := range t.Vars {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // playVarOrder lists a play's var names in the order written.
 func playVarOrder(pl *playbook.Play) []string {
 	if len(pl.VarOrder) == len(pl.Vars) {
@@ -809,6 +680,45 @@ func hostNamesAny(hs []*inventory.Host) []any {
 		out[i] = h.Name
 	}
 	return out
+}
+
+// addVarsFiles adds the play's vars_files to vars, each file name rendered for the host first
+// (it may be a template over the vars so far); every variable they set is eligible for
+// template resolution.
+func (p *plan) addVarsFiles(pp *playPlan, h *inventory.Host, vars map[string]any, eligible map[string]bool) error {
+	for _, vf := range pp.play.VarsFiles {
+		name, ok := vf.V.(string)
+		if !ok {
+			return &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files entry %v is not a file name", vf.V), Fix: "list file names, relative to the playbook"}
+		}
+		if tmpl.IsTemplate(name) {
+			r, err := tmpl.RenderString(name, vars)
+			if err != nil {
+				return &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files %q on %s: %v", name, h.Name, err), Fix: "define the variables the file name uses", Err: err}
+			}
+			name = r
+		}
+		path := relTo(p.baseDir, name)
+		m, ok := pp.varsFiles[path]
+		if !ok {
+			var err error
+			m, err = readVarsFile(path)
+			var inFile *playbook.Error
+			if errors.As(err, &inFile) {
+				// The file reads but its YAML is wrong: point into the file itself.
+				return inFile
+			}
+			if err != nil {
+				return &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files: cannot read %s: %v", path, err), Fix: "check the path (relative to the playbook's directory) and that the file is readable YAML", Err: err}
+			}
+			pp.varsFiles[path] = m
+		}
+		for k, v := range m {
+			vars[k] = v
+			eligible[k] = true
+		}
+	}
+	return nil
 }
 
 // taskError builds a positioned error for a task, naming the host when the problem is that host's.
