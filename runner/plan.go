@@ -175,7 +175,7 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 		return nil, err
 	}
 	p.extra = extra
-	collectRuntimeNames(pb, p.runtimeNames)
+	collectRuntimeNames(pb, lookup, p.runtimeNames)
 	if err := p.loadInventory(); err != nil {
 		return nil, p.maskError(err)
 	}
@@ -368,18 +368,24 @@ func (p *plan) regionNodes(region string) []any {
 	return []any{}
 }
 
-// collectRuntimeNames finds every name a task may define at run time: register names and
-// set_fact keys.
-func collectRuntimeNames(pb *playbook.Playbook, out map[string]bool) {
+// collectRuntimeNames finds every name a task may define at run time: register names, and the
+// variables modules say they define (modules.VarDefiner).
+func collectRuntimeNames(pb *playbook.Playbook, lookup func(string) (modules.Module, bool), out map[string]bool) {
 	var walk func(ts []*playbook.Task)
 	walk = func(ts []*playbook.Task) {
 		for _, t := range ts {
 			if t.Register != "" {
 				out[t.Register] = true
 			}
-			if t.Module == "set_fact" {
-				for k := range t.Args {
-					out[k] = true
+			if m, ok := lookup(t.Module); ok && t.Module != "" {
+				if d, ok := m.(modules.VarDefiner); ok {
+					raw := make(map[string]any, len(t.Args))
+					for k, v := range t.Args {
+						raw[k] = v.V
+					}
+					for _, name := range d.DefinedVars(raw) {
+						out[name] = true
+					}
 				}
 			}
 			walk(t.Block)
