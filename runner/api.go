@@ -77,7 +77,17 @@ func Load(ctx context.Context, opts Options) (*Plan, error) { return load(ctx, o
 
 // Run executes the plan, sending every event to sink, and returns the exit code. Cancelling
 // ctx stops at once (sessions closed, remote commands killed); Stop asks for a soft stop.
-func (p *Plan) Run(ctx context.Context, sink events.Sink) int { return p.impl.run(ctx, sink) }
+// The run's events go to its journal too (see Start).
+func (p *Plan) Run(ctx context.Context, sink events.Sink) int {
+	if _, err := p.Start(); err != nil {
+		if sink != nil {
+			sink.Emit(events.Event{Kind: events.RunEnd, ExitCode: ExitBadInput, Msg: err.Error(), Time: p.impl.opts.Now()})
+		}
+		return ExitBadInput
+	}
+	defer p.impl.closeJournal(sink)
+	return p.impl.run(ctx, journalSink{j: p.impl.journal, next: sink})
+}
 
 // Stop lets running tasks finish, starts nothing new, and makes Run return ExitInterrupted
 // after the recap.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/omsbook/omsbook/inventory"
+	"github.com/omsbook/omsbook/journal"
 	"github.com/omsbook/omsbook/modules"
 	"github.com/omsbook/omsbook/playbook"
 	"github.com/omsbook/omsbook/secret"
@@ -50,6 +51,9 @@ type plan struct {
 	runtimeNames map[string]bool
 
 	plays []*playPlan
+
+	// journal records the run; opened by Plan.Start.
+	journal *journal.Journal
 
 	stopping atomic.Bool
 
