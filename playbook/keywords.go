@@ -37,6 +37,22 @@ const (
 	Vars
 )
 
+// Type is the YAML shape a keyword's value takes.
+type Type uint8
+
+// The shapes of keyword values.
+const (
+	TypeString    Type = iota // a scalar read as text
+	TypeBool                  // true/false (yes/no)
+	TypeInt                   // a whole number
+	TypeDuration              // 10s, 2m, or a number of seconds
+	TypeCondition             // an expr condition, true/false, or a list of them
+	TypeList                  // a list (or, where it says so, a single value)
+	TypeMap                   // a mapping of names to values
+	TypeTasks                 // a list of tasks
+	TypeAny                   // a keyword-specific shape (serial, run_once, loop, ...)
+)
+
 // Keyword declares one playbook keyword: where it may stand and how its value is treated.
 // The decoder, the load-time check and the executor all read this one table; a keyword that
 // is rendered per host is checked for every host before the first connection because the check
@@ -44,6 +60,7 @@ const (
 type Keyword struct {
 	Name  string
 	Scope Scope
+	Type  Type
 	Eval  Eval
 	// ModuleOnly keywords make sense only on a task that runs a module, not on a block or an
 	// include (loop, register, until, ...).
@@ -55,39 +72,39 @@ type Keyword struct {
 // keywords is every keyword omsbook reads, play and task ones together. A module name is no
 // keyword: any other key of a task names its module.
 var keywords = []Keyword{
-	{Name: "name", Scope: InPlay | InBlock | InTask, Doc: "what the play or task is called in output"},
-	{Name: "hosts", Scope: InPlay, Doc: "the host pattern the play runs on"},
-	{Name: "serial", Scope: InPlay, Doc: "run the play in batches: a count, a percentage or a list"},
-	{Name: "any_errors_fatal", Scope: InPlay, Doc: "stop the whole run when a task fails on any host"},
-	{Name: "max_fail_percentage", Scope: InPlay, Doc: "stop when more than this share of a batch failed"},
-	{Name: "vars", Scope: InPlay | InBlock | InTask, Eval: Vars, Doc: "variables, rendered per host"},
-	{Name: "vars_files", Scope: InPlay, Eval: Template, Doc: "files of variables, relative to the playbook"},
-	{Name: "secrets", Scope: InPlay, Doc: "variables whose values are masked everywhere"},
-	{Name: "tags", Scope: InPlay | InBlock | InTask, Doc: "names that --tags and --skip-tags select by"},
-	{Name: "check_mode", Scope: InPlay | InBlock | InTask, Doc: "force check mode on or off"},
-	{Name: "become", Scope: InPlay | InBlock | InTask, Doc: "run through sudo"},
-	{Name: "become_user", Scope: InPlay | InBlock | InTask, Doc: "the user sudo runs as (default root)"},
-	{Name: "environment", Scope: InPlay | InBlock | InTask, Eval: Template, Doc: "environment variables for the commands, rendered per host"},
-	{Name: "tasks", Scope: InPlay, Doc: "the play's tasks"},
-	{Name: "gather_facts", Scope: InPlay, Doc: "must be false: omsbook gathers no facts yet"},
-	{Name: "when", Scope: InBlock | InTask, Eval: Condition, Doc: "run only where the condition holds"},
-	{Name: "loop", Scope: InTask, Eval: Items, ModuleOnly: true, Doc: "run once per item of a list"},
-	{Name: "loop_control", Scope: InTask, ModuleOnly: true, Doc: "loop_var: the name of the loop variable"},
-	{Name: "register", Scope: InTask, ModuleOnly: true, Doc: "keep the result in a variable"},
-	{Name: "failed_when", Scope: InTask, Eval: ResultCondition, ModuleOnly: true, Doc: "when the result counts as failed"},
-	{Name: "changed_when", Scope: InTask, Eval: ResultCondition, ModuleOnly: true, Doc: "when the result counts as changed"},
-	{Name: "until", Scope: InTask, Eval: ResultCondition, ModuleOnly: true, Doc: "retry until the condition holds"},
-	{Name: "retries", Scope: InTask, ModuleOnly: true, Doc: "how often until retries (default 3)"},
-	{Name: "delay", Scope: InTask, ModuleOnly: true, Doc: "the wait between until's attempts"},
-	{Name: "ignore_errors", Scope: InBlock | InTask, Doc: "go on when the task fails"},
-	{Name: "run_once", Scope: InBlock | InTask, Doc: "run on one host of the batch (true) or of each region (region)"},
-	{Name: "delegate_to", Scope: InBlock | InTask, Eval: HostName, Doc: "run on another host, on behalf of this one"},
-	{Name: "no_log", Scope: InBlock | InTask, Doc: "hide the result from output and journal"},
-	{Name: "timeout", Scope: InTask, ModuleOnly: true, Doc: "kill the task after this long"},
-	{Name: "block", Scope: InBlock, Doc: "a group of tasks"},
-	{Name: "rescue", Scope: InBlock, Doc: "tasks that run where the block failed"},
-	{Name: "always", Scope: InBlock, Doc: "tasks that run after the block in any case"},
-	{Name: "include_tasks", Scope: InTask, Doc: "the tasks of another file, read at load time"},
+	{Name: "name", Scope: InPlay | InBlock | InTask, Type: TypeString, Doc: "what the play or task is called in output"},
+	{Name: "hosts", Scope: InPlay, Type: TypeList, Doc: "the host pattern the play runs on"},
+	{Name: "serial", Scope: InPlay, Type: TypeAny, Doc: "run the play in batches: a count, a percentage or a list"},
+	{Name: "any_errors_fatal", Scope: InPlay, Type: TypeBool, Doc: "stop the whole run when a task fails on any host"},
+	{Name: "max_fail_percentage", Scope: InPlay, Type: TypeAny, Doc: "stop when more than this share of a batch failed"},
+	{Name: "vars", Scope: InPlay | InBlock | InTask, Type: TypeMap, Eval: Vars, Doc: "variables, rendered per host"},
+	{Name: "vars_files", Scope: InPlay, Type: TypeList, Eval: Template, Doc: "files of variables, relative to the playbook"},
+	{Name: "secrets", Scope: InPlay, Type: TypeList, Doc: "variables whose values are masked everywhere"},
+	{Name: "tags", Scope: InPlay | InBlock | InTask, Type: TypeList, Doc: "names that --tags and --skip-tags select by"},
+	{Name: "check_mode", Scope: InPlay | InBlock | InTask, Type: TypeBool, Doc: "force check mode on or off"},
+	{Name: "become", Scope: InPlay | InBlock | InTask, Type: TypeBool, Doc: "run through sudo"},
+	{Name: "become_user", Scope: InPlay | InBlock | InTask, Type: TypeString, Doc: "the user sudo runs as (default root)"},
+	{Name: "environment", Scope: InPlay | InBlock | InTask, Type: TypeMap, Eval: Template, Doc: "environment variables for the commands, rendered per host"},
+	{Name: "tasks", Scope: InPlay, Type: TypeTasks, Doc: "the play's tasks"},
+	{Name: "gather_facts", Scope: InPlay, Type: TypeBool, Doc: "must be false: omsbook gathers no facts yet"},
+	{Name: "when", Scope: InBlock | InTask, Type: TypeCondition, Eval: Condition, Doc: "run only where the condition holds"},
+	{Name: "loop", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "run once per item of a list"},
+	{Name: "loop_control", Scope: InTask, Type: TypeMap, ModuleOnly: true, Doc: "loop_var: the name of the loop variable"},
+	{Name: "register", Scope: InTask, Type: TypeString, ModuleOnly: true, Doc: "keep the result in a variable"},
+	{Name: "failed_when", Scope: InTask, Type: TypeCondition, Eval: ResultCondition, ModuleOnly: true, Doc: "when the result counts as failed"},
+	{Name: "changed_when", Scope: InTask, Type: TypeCondition, Eval: ResultCondition, ModuleOnly: true, Doc: "when the result counts as changed"},
+	{Name: "until", Scope: InTask, Type: TypeCondition, Eval: ResultCondition, ModuleOnly: true, Doc: "retry until the condition holds"},
+	{Name: "retries", Scope: InTask, Type: TypeInt, ModuleOnly: true, Doc: "how often until retries (default 3)"},
+	{Name: "delay", Scope: InTask, Type: TypeDuration, ModuleOnly: true, Doc: "the wait between until's attempts"},
+	{Name: "ignore_errors", Scope: InBlock | InTask, Type: TypeBool, Doc: "go on when the task fails"},
+	{Name: "run_once", Scope: InBlock | InTask, Type: TypeAny, Doc: "run on one host of the batch (true) or of each region (region)"},
+	{Name: "delegate_to", Scope: InBlock | InTask, Type: TypeString, Eval: HostName, Doc: "run on another host, on behalf of this one"},
+	{Name: "no_log", Scope: InBlock | InTask, Type: TypeBool, Doc: "hide the result from output and journal"},
+	{Name: "timeout", Scope: InTask, Type: TypeDuration, ModuleOnly: true, Doc: "kill the task after this long"},
+	{Name: "block", Scope: InBlock, Type: TypeTasks, Doc: "a group of tasks"},
+	{Name: "rescue", Scope: InBlock, Type: TypeTasks, Doc: "tasks that run where the block failed"},
+	{Name: "always", Scope: InBlock, Type: TypeTasks, Doc: "tasks that run after the block in any case"},
+	{Name: "include_tasks", Scope: InTask, Type: TypeString, Doc: "the tasks of another file, read at load time"},
 }
 
 // keywordIndex finds a keyword by name.

@@ -300,6 +300,10 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
 		t.Always, err = l.blockList(file, v, "always")
 	case "include_tasks":
 		err = l.include(file, t, kv)
+	default:
+		// The keyword table declares it for tasks but nothing here reads it: a value would be
+		// dropped without a word.
+		err = fmt.Errorf("keyword %q is declared for tasks but omsbook does not decode it (a bug: please report it)", kv.Key)
 	}
 	return err
 }
