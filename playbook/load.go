@@ -9,34 +9,33 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
-// Lookup says whether a task key names a module, and gives its Spec.
-type Lookup func(name string) (modules.Spec, bool)
+// ModuleInfo is what the loader needs to know of a module.
+type ModuleInfo struct {
+	// FreeForm names the argument a bare string value stands for (`command: ls -l` means
+	// `command: {cmd: "ls -l"}`); empty when the module takes a mapping only.
+	FreeForm string
+}
 
-// Options configure a load. The zero value uses omsbook's module registry.
+// Lookup says whether a task key names a module, and what the loader needs to know of it.
+type Lookup func(name string) (ModuleInfo, bool)
+
+// Options configure a load. The caller says which modules exist: the loader knows none of
+// its own.
 type Options struct {
-	// Lookup finds modules; nil means modules.Lookup.
+	// Lookup finds modules; nil finds none, so that every task key must be a keyword.
 	Lookup Lookup
-	// ModuleNames are the names suggestions are drawn from ("did you mean"); nil means the
-	// registry's names that Lookup finds.
+	// ModuleNames are the module names that suggestions ("did you mean") and the "task has no
+	// module" hint draw from, in the order to show them.
 	ModuleNames []string
 }
 
-// Registry is a Lookup over omsbook's module registry.
-func Registry(name string) (modules.Spec, bool) {
-	m, ok := modules.Lookup(name)
-	if !ok {
-		return modules.Spec{}, false
-	}
-	return m.Spec(), true
-}
-
-// Load reads a playbook. isModule finds modules by name (nil: the module registry). Every
-// error is an *Error with the file, line and column.
-func Load(path string, isModule func(name string) (modules.Spec, bool)) (*Playbook, error) {
-	return LoadWith(path, Options{Lookup: isModule})
+// Load reads a playbook, finding modules with lookup. Every error is an *Error with the file,
+// line and column.
+func Load(path string, lookup Lookup, moduleNames []string) (*Playbook, error) {
+	return LoadWith(path, Options{Lookup: lookup, ModuleNames: moduleNames})
 }
 
 // LoadWith is Load with options.
@@ -52,7 +51,7 @@ func LoadWith(path string, opts Options) (*Playbook, error) {
 // relative to path's directory.
 func Parse(path string, data []byte, opts Options) (*Playbook, error) {
 	l := newLoader(opts)
-	root, err := ParseYAML(path, data)
+	root, err := yamlsrc.ParseYAML(path, data)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +59,7 @@ func Parse(path string, data []byte, opts Options) (*Playbook, error) {
 		// An empty file: its first line is where the plays belong.
 		return nil, &Error{Pos: Pos{File: path, Line: 1, Col: 1}, Msg: "the playbook has no plays", Fix: "write a list of plays, each with hosts: and tasks:"}
 	}
-	items, err := Sequence(path, root, "a playbook")
+	items, err := yamlsrc.Sequence(path, root, "a playbook")
 	if err != nil {
 		if e, ok := err.(*Error); ok {
 			e.Fix = "a playbook is a list of plays: start each play with '- name:'"
@@ -78,7 +77,7 @@ func Parse(path string, data []byte, opts Options) (*Playbook, error) {
 		pb.Plays = append(pb.Plays, p)
 	}
 	if len(pb.Plays) == 0 {
-		return nil, &Error{Pos: NodePos(path, root), Msg: "the playbook has no plays", Fix: "write a list of plays, each with hosts: and tasks:"}
+		return nil, &Error{Pos: yamlsrc.NodePos(path, root), Msg: "the playbook has no plays", Fix: "write a list of plays, each with hosts: and tasks:"}
 	}
 	return pb, nil
 }
@@ -100,16 +99,10 @@ type loader struct {
 func newLoader(opts Options) *loader {
 	l := &loader{lookup: opts.Lookup, moduleNames: opts.ModuleNames}
 	if l.lookup == nil {
-		l.lookup = Registry
+		l.lookup = func(string) (ModuleInfo, bool) { return ModuleInfo{}, false }
 	}
 	if l.moduleNames == nil {
-		// The registry's names that the lookup knows: suggestions must name real modules.
 		l.moduleNames = []string{}
-		for _, n := range modules.Names() {
-			if _, ok := l.lookup(n); ok {
-				l.moduleNames = append(l.moduleNames, n)
-			}
-		}
 	}
 	return l
 }
@@ -128,11 +121,11 @@ var (
 )
 
 func (l *loader) play(file string, n *yaml.Node) (*Play, error) {
-	kvs, err := Mapping(file, n, "a play")
+	kvs, err := yamlsrc.Mapping(file, n, "a play")
 	if err != nil {
 		return nil, err
 	}
-	p := &Play{Pos: NodePos(file, n)}
+	p := &Play{Pos: yamlsrc.NodePos(file, n)}
 	var hostsSet bool
 	for _, kv := range kvs {
 		if err := l.playKey(file, p, kv, &hostsSet); err != nil {
@@ -150,10 +143,10 @@ func (l *loader) playKey(file string, p *Play, kv KeyValue, hostsSet *bool) erro
 	v := kv.Value
 	switch kv.Key {
 	case "name":
-		p.Name, err = Scalar(file, v, "name")
+		p.Name, err = yamlsrc.Scalar(file, v, "name")
 	case "hosts":
 		var hs []string
-		hs, err = Strings(file, v, "hosts")
+		hs, err = yamlsrc.Strings(file, v, "hosts")
 		if err == nil && (len(hs) == 0 || strings.TrimSpace(strings.Join(hs, "")) == "") {
 			err = &Error{Pos: kv.ValuePos, Msg: "hosts is empty", Fix: "name a node, a region, a group or all"}
 		}
@@ -161,7 +154,7 @@ func (l *loader) playKey(file string, p *Play, kv KeyValue, hostsSet *bool) erro
 	case "serial":
 		p.Serial, err = serial(file, v)
 	case "any_errors_fatal":
-		p.AnyErrorsFatal, err = Bool(file, v, "any_errors_fatal")
+		p.AnyErrorsFatal, err = yamlsrc.Bool(file, v, "any_errors_fatal")
 	case "max_fail_percentage":
 		var pct float64
 		pct, err = percent(file, v, "max_fail_percentage", true)
@@ -171,7 +164,7 @@ func (l *loader) playKey(file string, p *Play, kv KeyValue, hostsSet *bool) erro
 	case "vars_files":
 		p.VarsFiles, err = valueList(file, v, "vars_files")
 	case "secrets":
-		p.Secrets, err = Strings(file, v, "secrets")
+		p.Secrets, err = yamlsrc.Strings(file, v, "secrets")
 	case "tags":
 		p.Tags, err = tags(file, v)
 	case "check_mode":
@@ -179,14 +172,14 @@ func (l *loader) playKey(file string, p *Play, kv KeyValue, hostsSet *bool) erro
 	case "become":
 		p.Become, err = boolPtr(file, v, "become")
 	case "become_user":
-		p.BecomeUser, err = Scalar(file, v, "become_user")
+		p.BecomeUser, err = yamlsrc.Scalar(file, v, "become_user")
 	case "environment":
 		p.Environment, _, err = valueMap(file, v, "environment")
 	case "tasks":
 		p.Tasks, err = l.tasks(file, v, "tasks")
 	case "gather_facts":
 		var b bool
-		b, err = Bool(file, v, "gather_facts")
+		b, err = yamlsrc.Bool(file, v, "gather_facts")
 		if err == nil && b {
 			err = &Error{Pos: kv.ValuePos, Msg: "omsbook gathers no facts", Fix: "remove gather_facts or set it to false; read what you need with command or stat and register it"}
 		}
@@ -210,7 +203,7 @@ func unknownKey(kv KeyValue, where string, keywords, moduleNames []string) error
 	if moduleNames != nil {
 		fix = "it is no task keyword and no module; `omsbook doc` lists the modules"
 	}
-	if s := Suggest(kv.Key, candidates); len(s) > 0 {
+	if s := yamlsrc.Suggest(kv.Key, candidates); len(s) > 0 {
 		fix = fmt.Sprintf("did you mean %s?", quoteJoin(s, " or "))
 	}
 	// A collection-qualified name as Ansible writes it (ansible.builtin.command): omsbook's
@@ -236,18 +229,18 @@ func quoteJoin(ss []string, sep string) string {
 
 // serial decodes N, "30%" or a list of them.
 func serial(file string, n *yaml.Node) ([]Batch, error) {
-	n = resolve(n)
+	n = yamlsrc.Resolve(n)
 	items := []*yaml.Node{n}
 	if n.Kind == yaml.SequenceNode {
 		items = n.Content
 		if len(items) == 0 {
-			return nil, &Error{Pos: NodePos(file, n), Msg: "serial is an empty list", Fix: "write a number, a percentage such as \"30%\", or a list of them"}
+			return nil, &Error{Pos: yamlsrc.NodePos(file, n), Msg: "serial is an empty list", Fix: "write a number, a percentage such as \"30%\", or a list of them"}
 		}
 	}
 	var out []Batch
 	for _, it := range items {
-		it = resolve(it)
-		bad := &Error{Pos: NodePos(file, it), Msg: fmt.Sprintf("serial must be a number of hosts, a percentage or a list of them, not %s", KindName(it)), Fix: "write serial: 1, serial: \"30%\" or serial: [1, \"50%\"]"}
+		it = yamlsrc.Resolve(it)
+		bad := &Error{Pos: yamlsrc.NodePos(file, it), Msg: fmt.Sprintf("serial must be a number of hosts, a percentage or a list of them, not %s", yamlsrc.KindName(it)), Fix: "write serial: 1, serial: \"30%\" or serial: [1, \"50%\"]"}
 		if it.Kind != yaml.ScalarNode || it.Tag == "!!null" || it.Tag == "!!bool" {
 			return nil, bad
 		}
@@ -276,18 +269,18 @@ func serial(file string, n *yaml.Node) ([]Batch, error) {
 
 // percent decodes a number from 0 to 100, or "30%".
 func percent(file string, n *yaml.Node, what string, allowZero bool) (float64, error) {
-	n = resolve(n)
+	n = yamlsrc.Resolve(n)
 	if n != nil && n.Kind == yaml.ScalarNode && n.Tag != "!!null" && n.Tag != "!!bool" {
 		s := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(n.Value), "%"))
 		if f, err := strconv.ParseFloat(s, 64); err == nil && f <= 100 && (f > 0 || (allowZero && f == 0)) {
 			return f, nil
 		}
 	}
-	return 0, &Error{Pos: NodePos(file, n), Msg: fmt.Sprintf("%s must be a percentage from 0 to 100, not %s", what, KindName(n))}
+	return 0, &Error{Pos: yamlsrc.NodePos(file, n), Msg: fmt.Sprintf("%s must be a percentage from 0 to 100, not %s", what, yamlsrc.KindName(n))}
 }
 
 func boolPtr(file string, n *yaml.Node, what string) (*bool, error) {
-	b, err := Bool(file, n, what)
+	b, err := yamlsrc.Bool(file, n, what)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +289,7 @@ func boolPtr(file string, n *yaml.Node, what string) (*bool, error) {
 
 // tags decodes a list of tags; a string may hold several separated by commas.
 func tags(file string, n *yaml.Node) ([]string, error) {
-	list, err := Strings(file, n, "tags")
+	list, err := yamlsrc.Strings(file, n, "tags")
 	if err != nil {
 		return nil, err
 	}
@@ -313,14 +306,14 @@ func tags(file string, n *yaml.Node) ([]string, error) {
 
 // valueMap decodes a mapping into Values with their places, and the keys in order.
 func valueMap(file string, n *yaml.Node, what string) (map[string]Value, []string, error) {
-	kvs, err := Mapping(file, n, what)
+	kvs, err := yamlsrc.Mapping(file, n, what)
 	if err != nil {
 		return nil, nil, err
 	}
 	out := make(map[string]Value, len(kvs))
 	order := make([]string, 0, len(kvs))
 	for _, kv := range kvs {
-		v, err := NodeValue(file, kv.Value)
+		v, err := yamlsrc.NodeValue(file, kv.Value)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -332,7 +325,7 @@ func valueMap(file string, n *yaml.Node, what string) (map[string]Value, []strin
 
 // valueList decodes a list (or a single value) into Values with their places.
 func valueList(file string, n *yaml.Node, what string) ([]Value, error) {
-	n = resolve(n)
+	n = yamlsrc.Resolve(n)
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil, nil
 	}
@@ -340,15 +333,15 @@ func valueList(file string, n *yaml.Node, what string) ([]Value, error) {
 	if n.Kind == yaml.SequenceNode {
 		items = n.Content
 	} else if n.Kind == yaml.MappingNode {
-		return nil, &Error{Pos: NodePos(file, n), Msg: fmt.Sprintf("%s must be a list, not a mapping", what)}
+		return nil, &Error{Pos: yamlsrc.NodePos(file, n), Msg: fmt.Sprintf("%s must be a list, not a mapping", what)}
 	}
 	out := make([]Value, 0, len(items))
 	for _, it := range items {
-		v, err := NodeValue(file, it)
+		v, err := yamlsrc.NodeValue(file, it)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Value{Pos: NodePos(file, resolve(it)), V: v})
+		out = append(out, Value{Pos: yamlsrc.NodePos(file, yamlsrc.Resolve(it)), V: v})
 	}
 	return out, nil
 }

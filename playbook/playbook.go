@@ -3,63 +3,30 @@
 package playbook
 
 import (
-	"fmt"
 	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
-// Pos is a place in a YAML file.
-type Pos struct {
-	File string
-	Line int
-	Col  int
-}
-
-// String formats the position as file:line:column (file:line or file alone when the rest is
-// unknown).
-func (p Pos) String() string {
-	switch {
-	case p.File == "":
-		return ""
-	case p.Line == 0:
-		return p.File
-	case p.Col == 0:
-		return fmt.Sprintf("%s:%d", p.File, p.Line)
-	}
-	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
-}
+// Pos is a place in a YAML file (file:line:column).
+type Pos = yamlsrc.Pos
 
 // Error is a bad-input error at a place in a file; the CLI exits 5 for it.
-type Error struct {
-	Pos  Pos
-	Msg  string // what is wrong, lowercase
-	Fix  string // what to do, may be empty
-	Task string // the task's name, when the error is inside a task
-	// Host names the host the error is specific to (a template that fails for one host only).
-	Host string
-	Err  error
-}
+type Error = yamlsrc.Error
 
-func (e *Error) Error() string {
-	s := e.Pos.String()
-	if s != "" {
-		s += ": "
-	}
-	switch {
-	case e.Task != "" && e.Host != "":
-		s += fmt.Sprintf("task %q on %s: ", e.Task, e.Host)
-	case e.Task != "":
-		s += fmt.Sprintf("task %q: ", e.Task)
-	case e.Host != "":
-		s += "on " + e.Host + ": "
-	}
-	s += e.Msg
-	if e.Fix != "" {
-		s += " (" + e.Fix + ")"
-	}
-	return s
-}
+// KeyValue is one entry of a YAML mapping, in the order written.
+type KeyValue = yamlsrc.KeyValue
 
-func (e *Error) Unwrap() error { return e.Err }
+// ParseYAML is yamlsrc.ParseYAML, kept for callers that still reach it through playbook.
+func ParseYAML(file string, data []byte) (*yaml.Node, error) { return yamlsrc.ParseYAML(file, data) }
+
+// NodePos is yamlsrc.NodePos, kept for callers that still reach it through playbook.
+func NodePos(file string, n *yaml.Node) Pos { return yamlsrc.NodePos(file, n) }
+
+// KindName is yamlsrc.KindName, kept for callers that still reach it through playbook.
+func KindName(n *yaml.Node) string { return yamlsrc.KindName(n) }
 
 // Playbook is a list of plays from one file.
 type Playbook struct {

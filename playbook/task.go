@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // taskKeys are the keywords of a task or block, from the keyword table.
@@ -47,7 +47,7 @@ var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // tasks decodes a list of tasks.
 func (l *loader) tasks(file string, n *yaml.Node, what string) ([]*Task, error) {
-	items, err := Sequence(file, n, what)
+	items, err := yamlsrc.Sequence(file, n, what)
 	if err != nil {
 		return nil, err
 	}
@@ -63,15 +63,15 @@ func (l *loader) tasks(file string, n *yaml.Node, what string) ([]*Task, error) 
 }
 
 func (l *loader) task(file string, n *yaml.Node) (*Task, error) {
-	kvs, err := Mapping(file, n, "a task")
+	kvs, err := yamlsrc.Mapping(file, n, "a task")
 	if err != nil {
 		return nil, err
 	}
-	t := &Task{Pos: NodePos(file, n), LoopVar: "item"}
+	t := &Task{Pos: yamlsrc.NodePos(file, n), LoopVar: "item"}
 	// The name first, so that every later error can say which task it is in.
 	for _, kv := range kvs {
 		if kv.Key == "name" {
-			if t.Name, err = Scalar(file, kv.Value, "name"); err != nil {
+			if t.Name, err = yamlsrc.Scalar(file, kv.Value, "name"); err != nil {
 				return nil, err
 			}
 		}
@@ -84,7 +84,7 @@ func (l *loader) task(file string, n *yaml.Node) (*Task, error) {
 	}
 
 	var moduleKV *KeyValue
-	var spec modules.Spec
+	var spec ModuleInfo
 	var used []KeyValue // keywords given, for the block/include checks
 	for i := range kvs {
 		kv := kvs[i]
@@ -149,15 +149,6 @@ func (l *loader) task(file string, n *yaml.Node) (*Task, error) {
 	return t, nil
 }
 
-func hasKey(kvs []KeyValue, key string) bool {
-	for _, kv := range kvs {
-		if kv.Key == key {
-			return true
-		}
-	}
-	return false
-}
-
 func findKey(kvs []KeyValue, keys ...string) KeyValue {
 	for _, kv := range kvs {
 		if contains(keys, kv.Key) {
@@ -180,8 +171,8 @@ func (l *loader) suggestModules() []string { return l.moduleNames }
 
 // moduleArgs keeps a module's arguments raw, with places; a string stands for the module's
 // free-form argument.
-func moduleArgs(file string, kv KeyValue, spec modules.Spec) (map[string]Value, error) {
-	n := resolve(kv.Value)
+func moduleArgs(file string, kv KeyValue, spec ModuleInfo) (map[string]Value, error) {
+	n := yamlsrc.Resolve(kv.Value)
 	switch {
 	case n.Kind == yaml.ScalarNode && n.Tag == "!!null":
 		return map[string]Value{}, nil
@@ -191,13 +182,13 @@ func moduleArgs(file string, kv KeyValue, spec modules.Spec) (map[string]Value, 
 	case n.Kind == yaml.ScalarNode && spec.FreeForm != "":
 		return map[string]Value{spec.FreeForm: {Pos: kv.ValuePos, V: n.Value}}, nil
 	case n.Kind == yaml.ScalarNode:
-		return nil, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("module %s takes a mapping of arguments, not %s", kv.Key, KindName(n)), Fix: fmt.Sprintf("write %s: {name: value, ...}; omsbook doc %s lists its arguments", kv.Key, kv.Key)}
+		return nil, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("module %s takes a mapping of arguments, not %s", kv.Key, yamlsrc.KindName(n)), Fix: fmt.Sprintf("write %s: {name: value, ...}; omsbook doc %s lists its arguments", kv.Key, kv.Key)}
 	}
 	fix := fmt.Sprintf("write %s: {name: value, ...}", kv.Key)
 	if spec.FreeForm != "" {
 		fix = fmt.Sprintf("write %s: a command line, or %s: {%s: ...}", kv.Key, kv.Key, spec.FreeForm)
 	}
-	return nil, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("module %s takes a mapping of arguments, not %s", kv.Key, KindName(n)), Fix: fix}
+	return nil, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("module %s takes a mapping of arguments, not %s", kv.Key, yamlsrc.KindName(n)), Fix: fix}
 }
 
 func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
@@ -220,23 +211,23 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
 			t.Until = &cs[0]
 		}
 	case "loop":
-		n := resolve(v)
+		n := yamlsrc.Resolve(v)
 		if n.Kind == yaml.MappingNode || (n.Kind == yaml.ScalarNode && (n.Tag != "!!str" || !strings.Contains(n.Value, "{{"))) {
-			return &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("loop must be a list or a template giving one, not %s", KindName(n)), Fix: "write loop: [a, b] or loop: \"{{ .some_list }}\""}
+			return &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("loop must be a list or a template giving one, not %s", yamlsrc.KindName(n)), Fix: "write loop: [a, b] or loop: \"{{ .some_list }}\""}
 		}
 		var val any
-		val, err = NodeValue(file, n)
+		val, err = yamlsrc.NodeValue(file, n)
 		t.Loop = &Value{Pos: kv.ValuePos, V: val}
 	case "loop_control":
 		var kvs []KeyValue
-		if kvs, err = Mapping(file, v, "loop_control"); err != nil {
+		if kvs, err = yamlsrc.Mapping(file, v, "loop_control"); err != nil {
 			return err
 		}
 		for _, c := range kvs {
 			if c.Key != "loop_var" {
 				return unknownKey(c, "loop_control", []string{"loop_var"}, nil)
 			}
-			if t.LoopVar, err = Scalar(file, c.Value, "loop_var"); err != nil {
+			if t.LoopVar, err = yamlsrc.Scalar(file, c.Value, "loop_var"); err != nil {
 				return err
 			}
 			if !identRe.MatchString(t.LoopVar) {
@@ -244,12 +235,12 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
 			}
 		}
 	case "register":
-		if t.Register, err = Scalar(file, v, "register"); err == nil && !identRe.MatchString(t.Register) {
+		if t.Register, err = yamlsrc.Scalar(file, v, "register"); err == nil && !identRe.MatchString(t.Register) {
 			err = &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("register %q is not a variable name", t.Register), Fix: "use letters, digits and _: conditions refer to it by name"}
 		}
 	case "retries":
 		var n int
-		n, err = Int(file, v, "retries")
+		n, err = yamlsrc.Int(file, v, "retries")
 		if err == nil && n < 0 {
 			err = &Error{Pos: kv.ValuePos, Msg: "retries must not be negative"}
 		}
@@ -259,25 +250,25 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
 	case "timeout":
 		t.Timeout, err = duration(file, kv)
 	case "ignore_errors":
-		t.IgnoreErrors, err = Bool(file, v, "ignore_errors")
+		t.IgnoreErrors, err = yamlsrc.Bool(file, v, "ignore_errors")
 	case "no_log":
-		t.NoLog, err = Bool(file, v, "no_log")
+		t.NoLog, err = yamlsrc.Bool(file, v, "no_log")
 	case "run_once":
-		n := resolve(v)
+		n := yamlsrc.Resolve(v)
 		if n.Kind == yaml.ScalarNode && n.Value == "region" {
 			t.RunOnce = "region"
 			return nil
 		}
 		var b bool
-		if b, err = Bool(file, v, "run_once"); err != nil {
-			return &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("run_once must be true, false or region, not %s", KindName(n))}
+		if b, err = yamlsrc.Bool(file, v, "run_once"); err != nil {
+			return &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("run_once must be true, false or region, not %s", yamlsrc.KindName(n))}
 		}
 		if b {
 			t.RunOnce = "true"
 		}
 	case "delegate_to":
 		var s string
-		if s, err = Scalar(file, v, "delegate_to"); err == nil {
+		if s, err = yamlsrc.Scalar(file, v, "delegate_to"); err == nil {
 			t.DelegateTo = &Value{Pos: kv.ValuePos, V: s}
 		}
 	case "tags":
@@ -287,7 +278,7 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
 	case "become":
 		t.Become, err = boolPtr(file, v, "become")
 	case "become_user":
-		t.BecomeUser, err = Scalar(file, v, "become_user")
+		t.BecomeUser, err = yamlsrc.Scalar(file, v, "become_user")
 	case "environment":
 		t.Environment, _, err = valueMap(file, v, "environment")
 	case "vars":
@@ -320,39 +311,39 @@ func (l *loader) blockList(file string, n *yaml.Node, what string) ([]*Task, err
 
 // conditions decodes when/until/failed_when/changed_when: a string, a bool or a list of them.
 func conditions(file string, n *yaml.Node, what string) ([]Value, error) {
-	n = resolve(n)
+	n = yamlsrc.Resolve(n)
 	items := []*yaml.Node{n}
 	if n.Kind == yaml.SequenceNode {
 		items = n.Content
 	}
 	out := make([]Value, 0, len(items))
 	for _, it := range items {
-		it = resolve(it)
+		it = yamlsrc.Resolve(it)
 		if it.Kind != yaml.ScalarNode || it.Tag == "!!null" || it.Tag == "!!int" || it.Tag == "!!float" {
-			return nil, &Error{Pos: NodePos(file, it), Msg: fmt.Sprintf("%s must be an expression, true/false or a list of them, not %s", what, KindName(it)), Fix: "write e.g. " + what + ": result.rc == 0"}
+			return nil, &Error{Pos: yamlsrc.NodePos(file, it), Msg: fmt.Sprintf("%s must be an expression, true/false or a list of them, not %s", what, yamlsrc.KindName(it)), Fix: "write e.g. " + what + ": result.rc == 0"}
 		}
 		var v any = it.Value
 		if it.Tag == "!!bool" {
-			b, _ := Bool(file, it, what)
+			b, _ := yamlsrc.Bool(file, it, what)
 			v = b
 		} else if strings.Contains(it.Value, "{{") {
-			return nil, &Error{Pos: NodePos(file, it), Msg: fmt.Sprintf("%s is an expression, not a template", what), Fix: "write it without {{ }} and without the leading dot, e.g. when: stopped.changed"}
+			return nil, &Error{Pos: yamlsrc.NodePos(file, it), Msg: fmt.Sprintf("%s is an expression, not a template", what), Fix: "write it without {{ }} and without the leading dot, e.g. when: stopped.changed"}
 		}
-		out = append(out, Value{Pos: NodePos(file, it), V: v})
+		out = append(out, Value{Pos: yamlsrc.NodePos(file, it), V: v})
 	}
 	return out, nil
 }
 
 func duration(file string, kv KeyValue) (time.Duration, error) {
-	n := resolve(kv.Value)
-	v, err := NodeValue(file, n)
+	n := yamlsrc.Resolve(kv.Value)
+	v, err := yamlsrc.NodeValue(file, n)
 	if err != nil {
 		return 0, err
 	}
 	if n.Kind != yaml.ScalarNode || v == nil {
-		return 0, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("%s must be a duration such as 10s or 2m, or a number of seconds, not %s", kv.Key, KindName(n))}
+		return 0, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("%s must be a duration such as 10s or 2m, or a number of seconds, not %s", kv.Key, yamlsrc.KindName(n))}
 	}
-	d, err := modules.ParseDuration(v)
+	d, err := yamlsrc.Duration(v)
 	if err != nil {
 		return 0, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("bad %s: %v", kv.Key, err), Err: err}
 	}
@@ -364,7 +355,7 @@ func duration(file string, kv KeyValue) (time.Duration, error) {
 
 // include reads an include_tasks file at load time into t.Block.
 func (l *loader) include(file string, t *Task, kv KeyValue) error {
-	name, err := Scalar(file, kv.Value, "include_tasks")
+	name, err := yamlsrc.Scalar(file, kv.Value, "include_tasks")
 	if err != nil {
 		return err
 	}
@@ -390,7 +381,7 @@ func (l *loader) include(file string, t *Task, kv KeyValue) error {
 	if err != nil {
 		return &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("include_tasks: cannot read %s: %s", path, pathErrText(err)), Fix: "the path is relative to the file that includes it", Err: err}
 	}
-	root, err := ParseYAML(path, data)
+	root, err := yamlsrc.ParseYAML(path, data)
 	if err != nil {
 		return err
 	}

@@ -30,14 +30,21 @@ func loadWith(ctx context.Context, opts Options, lookup func(string) (modules.Mo
 	if err != nil {
 		return nil, err
 	}
-	specOf := func(name string) (modules.Spec, bool) {
+	info := func(name string) (playbook.ModuleInfo, bool) {
 		m, ok := lookup(name)
 		if !ok {
-			return modules.Spec{}, false
+			return playbook.ModuleInfo{}, false
 		}
-		return m.Spec(), true
+		return playbook.ModuleInfo{FreeForm: m.Spec().FreeForm}, true
 	}
-	pb, err := playbook.LoadWith(opts.Playbook, playbook.Options{Lookup: specOf})
+	// The registry's names that lookup knows: suggestions must name real modules.
+	var names []string
+	for _, n := range modules.Names() {
+		if _, ok := lookup(n); ok {
+			names = append(names, n)
+		}
+	}
+	pb, err := playbook.LoadWith(opts.Playbook, playbook.Options{Lookup: info, ModuleNames: names})
 	if err != nil {
 		return nil, err
 	}
