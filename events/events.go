@@ -41,7 +41,8 @@ type Event struct {
 	Playbook string            `json:"playbook,omitempty"`
 	Play     string            `json:"play,omitempty"`
 	Task     string            `json:"task,omitempty"`
-	Pos      string            `json:"pos,omitempty"` // file:line:column of the task
+	Pos      string            `json:"pos,omitempty"`     // file:line:column of the task
+	Handler  bool              `json:"handler,omitempty"` // TaskStart of a handler
 	Host     string            `json:"host,omitempty"`
 	Delegate string            `json:"delegate_to,omitempty"`
 	Item     any               `json:"item,omitempty"` // loop item, for per-item results

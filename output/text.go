@@ -86,7 +86,11 @@ func (t *Text) Emit(e events.Event) {
 		t.endTask()
 		t.inTask = true
 		t.taskStart, t.taskLast, t.taskMax = e.Time, e.Time, 0
-		t.printf("\n%s\n", t.header("TASK", e.Task))
+		kind := "TASK"
+		if e.Handler {
+			kind = "RUNNING HANDLER"
+		}
+		t.printf("\n%s\n", t.header(kind, e.Task))
 	case events.HostResult:
 		t.noteTaskEvent(e)
 		t.hostResult(e)

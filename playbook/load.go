@@ -112,11 +112,7 @@ var (
 	playKeys = keywordNames(InPlay)
 	// unsupportedPlayKeys are Ansible play keywords omsbook rejects with an explanation.
 	unsupportedPlayKeys = map[string]string{
-		"pre_tasks":  "put these tasks first in tasks:",
-		"post_tasks": "put these tasks last in tasks:",
-		"handlers":   "use a task with when: on the registered result instead of notify/handlers",
-		"roles":      "use include_tasks with a task file",
-		"strategy":   "omsbook runs the linear strategy only",
+		"roles": "use include_tasks with a task file",
 	}
 )
 
@@ -177,6 +173,22 @@ func (l *loader) playKey(file string, p *Play, kv KeyValue, hostsSet *bool) erro
 		p.Environment, _, err = valueMap(file, v, "environment")
 	case "tasks":
 		p.Tasks, err = l.tasks(file, v, "tasks")
+	case "pre_tasks":
+		p.PreTasks, err = l.tasks(file, v, "pre_tasks")
+	case "post_tasks":
+		p.PostTasks, err = l.tasks(file, v, "post_tasks")
+	case "handlers":
+		p.Handlers, err = l.handlers(file, v)
+	case "remote_user":
+		p.RemoteUser, err = yamlsrc.Scalar(file, v, "remote_user")
+	case "force_handlers":
+		p.ForceHandlers, err = yamlsrc.Bool(file, v, "force_handlers")
+	case "order":
+		p.Order, err = oneOfScalar(file, kv, "inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle")
+	case "strategy":
+		p.Strategy, err = oneOfScalar(file, kv, "linear", "free")
+	case "throttle":
+		p.Throttle, err = throttle(file, kv)
 	case "gather_facts":
 		var b bool
 		b, err = yamlsrc.Bool(file, v, "gather_facts")
@@ -342,6 +354,50 @@ func valueList(file string, n *yaml.Node, what string) ([]Value, error) {
 			return nil, err
 		}
 		out = append(out, Value{Pos: yamlsrc.NodePos(file, yamlsrc.Resolve(it)), V: v})
+	}
+	return out, nil
+}
+
+// oneOfScalar decodes a scalar that must be one of choices.
+func oneOfScalar(file string, kv KeyValue, choices ...string) (string, error) {
+	v, err := yamlsrc.Scalar(file, kv.Value, kv.Key)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range choices {
+		if v == c {
+			return v, nil
+		}
+	}
+	return "", &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("%s %q is not one of %s", kv.Key, v, strings.Join(choices, ", ")), Fix: "write one of: " + strings.Join(choices, ", ")}
+}
+
+// throttle decodes a positive number of hosts at a time (0: no limit beyond forks).
+func throttle(file string, kv KeyValue) (int, error) {
+	n, err := yamlsrc.Int(file, kv.Value, "throttle")
+	if err == nil && n < 0 {
+		err = &Error{Pos: kv.ValuePos, Msg: "throttle must not be negative", Fix: "give the most hosts that may run the task at once, e.g. throttle: 1"}
+	}
+	return n, err
+}
+
+// handlers decodes a play's handlers: tasks that run at the end of a section on the hosts
+// where a task notified them; each has a name or listens to a topic.
+func (l *loader) handlers(file string, n *yaml.Node) ([]*Task, error) {
+	items, err := yamlsrc.Sequence(file, n, "handlers")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Task, 0, len(items))
+	for _, it := range items {
+		h, err := l.taskIn(file, it, InHandler)
+		if err != nil {
+			return nil, err
+		}
+		if h.Name == "" && len(h.Listen) == 0 {
+			return nil, &Error{Pos: h.Pos, Msg: "a handler needs a name or listen", Fix: "give it name: (what notify: names) or listen: a topic"}
+		}
+		out = append(out, h)
 	}
 	return out, nil
 }

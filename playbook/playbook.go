@@ -59,8 +59,16 @@ type Play struct {
 	Become            *bool
 	BecomeUser        string
 	Environment       map[string]Value
-	Tasks             []*Task
-	// Handlers are not supported yet; the loader rejects them with a clear message.
+	RemoteUser        string
+	// PreTasks, Tasks and PostTasks are the play's sections, run in that order, each
+	// followed by the handlers its tasks notified.
+	PreTasks, Tasks, PostTasks []*Task
+	// Handlers run once per host at the end of a section where a task notified them.
+	Handlers      []*Task
+	ForceHandlers bool
+	Order         string // host order: inventory (default), reverse_inventory, sorted, ...
+	Strategy      string // linear (default) or free
+	Throttle      int    // at most this many hosts at once, for every task (0: forks)
 }
 
 // Batch is one entry of serial: a count or a percentage of the play's hosts.
@@ -98,8 +106,15 @@ type Task struct {
 	Environment  map[string]Value
 	Become       *bool
 	BecomeUser   string
+	RemoteUser   string
 	Vars         map[string]Value
 	VarOrder     []string
+	// Notify names the handlers (or listen topics) to run where the task changed something.
+	Notify    []string
+	NotifyPos Pos
+	// Listen lists the topics a handler answers to, besides its name.
+	Listen   []string
+	Throttle int
 
 	// A block: Block holds the tasks, Rescue runs if one fails, Always runs in any case.
 	Block  []*Task

@@ -29,7 +29,6 @@ var perItemKeys = func() map[string]bool {
 
 // unsupportedTaskKeys are Ansible task keywords omsbook rejects with an explanation.
 var unsupportedTaskKeys = map[string]string{
-	"notify":           "handlers are not supported; use a task with when: on a registered result",
 	"import_tasks":     "use include_tasks (omsbook reads it at load time)",
 	"with_items":       "use loop:",
 	"local_action":     "use delegate_to: localhost",
@@ -45,6 +44,9 @@ var unsupportedTaskKeys = map[string]string{
 
 var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// handlerKeys are the keywords of a handler: a task's, and listen.
+var handlerKeys = keywordNames(InTask | InHandler)
+
 // tasks decodes a list of tasks.
 func (l *loader) tasks(file string, n *yaml.Node, what string) ([]*Task, error) {
 	items, err := yamlsrc.Sequence(file, n, what)
@@ -53,7 +55,7 @@ func (l *loader) tasks(file string, n *yaml.Node, what string) ([]*Task, error) 
 	}
 	out := make([]*Task, 0, len(items))
 	for _, it := range items {
-		t, err := l.task(file, it)
+		t, err := l.taskIn(file, it, InTask)
 		if err != nil {
 			return nil, err
 		}
@@ -62,8 +64,13 @@ func (l *loader) tasks(file string, n *yaml.Node, what string) ([]*Task, error) 
 	return out, nil
 }
 
-func (l *loader) task(file string, n *yaml.Node) (*Task, error) {
-	kvs, err := yamlsrc.Mapping(file, n, "a task")
+// taskIn decodes one task, or a handler when scope is InHandler.
+func (l *loader) taskIn(file string, n *yaml.Node, scope Scope) (*Task, error) {
+	what, allowed := "a task", taskKeys
+	if scope == InHandler {
+		what, allowed = "a handler", handlerKeys
+	}
+	kvs, err := yamlsrc.Mapping(file, n, what)
 	if err != nil {
 		return nil, err
 	}
@@ -91,14 +98,20 @@ func (l *loader) task(file string, n *yaml.Node) (*Task, error) {
 		if kv.Key == "name" {
 			continue
 		}
-		isKeyword := contains(taskKeys, kv.Key)
+		isKeyword := contains(allowed, kv.Key)
 		if !isKeyword {
 			s, ok := l.lookup(kv.Key)
 			if !ok {
 				if fix, ok := unsupportedTaskKeys[kv.Key]; ok {
 					return fail(&Error{Pos: kv.KeyPos, Msg: fmt.Sprintf("%s is not supported by omsbook", kv.Key), Fix: fix})
 				}
-				return fail(unknownKey(kv, "a task", taskKeys, l.suggestModules()))
+				if kw, ok := LookupKeyword(kv.Key); ok && scope == InHandler && kw.Scope&InBlock != 0 {
+					return fail(&Error{Pos: kv.KeyPos, Msg: "a handler cannot be a block", Fix: "write each handler as one task; a block may notify several handlers"})
+				}
+				if kw, ok := LookupKeyword(kv.Key); ok && kw.Scope&InHandler != 0 {
+					return fail(&Error{Pos: kv.KeyPos, Msg: kv.Key + " is a handler's keyword", Fix: "put the task under the play's handlers:, or remove " + kv.Key})
+				}
+				return fail(unknownKey(kv, what, allowed, l.suggestModules()))
 			}
 			if moduleKV != nil {
 				return fail(&Error{Pos: kv.KeyPos, Msg: fmt.Sprintf("task has two modules, %q and %q", moduleKV.Key, kv.Key), Fix: "write one module per task; split it into two tasks"})
@@ -291,6 +304,15 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
 		t.Always, err = l.blockList(file, v, "always")
 	case "include_tasks":
 		err = l.include(file, t, kv)
+	case "notify":
+		t.Notify, err = yamlsrc.Strings(file, v, "notify")
+		t.NotifyPos = kv.ValuePos
+	case "listen":
+		t.Listen, err = yamlsrc.Strings(file, v, "listen")
+	case "remote_user":
+		t.RemoteUser, err = yamlsrc.Scalar(file, v, "remote_user")
+	case "throttle":
+		t.Throttle, err = throttle(file, kv)
 	default:
 		// The keyword table declares it for tasks but nothing here reads it: a value would be
 		// dropped without a word.

@@ -25,7 +25,9 @@ type Options struct {
 	Forks       int // default 10
 	StartAtTask string
 	Yes         bool // answer pause prompts
-	Verbosity   int  // -v count
+	// ForceHandlers runs notified handlers on hosts that failed, as force_handlers does.
+	ForceHandlers bool
+	Verbosity     int // -v count
 	// JournalDir is where the run's journal goes; "" means .omsbook/runs beside the playbook.
 	JournalDir        string
 	AcceptNewHostKeys bool

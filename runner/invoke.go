@@ -134,7 +134,7 @@ func (r *run) connFor(tp *taskPlan, inv *invocation) (transport.Conn, *result) {
 	if tp.spec.Controller {
 		return r.controller, nil
 	}
-	c, err := r.conns.get(r.ctx, inv.execHost)
+	c, err := r.conns.get(r.ctx, inv.execHost, tp.set.remoteUser)
 	if err != nil {
 		if r.ctx.Err() != nil {
 			return nil, failure(&tp.set, fmt.Sprintf("interrupted before %s could be reached", inv.execHost))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -101,7 +102,12 @@ type playPlan struct {
 	play  *playbook.Play
 	title string // the play's name as output shows it, set when it starts
 	hosts []*inventory.Host
-	tasks []*taskPlan
+	// sections are pre_tasks, tasks and post_tasks, each followed by a handler flush; tasks
+	// is all of them in order (for checks and listings).
+	sections [][]*taskPlan
+	tasks    []*taskPlan
+	// handlers run at the end of a section on the hosts where a task notified them.
+	handlers []*taskPlan
 	// varsFiles caches the contents of each vars_files path.
 	varsFiles map[string]map[string]any
 	playHosts []any // the play_hosts variable, shared by every host
@@ -133,6 +139,9 @@ type taskPlan struct {
 	argsStringShaped, argsShapeChecked bool
 
 	loopVar string
+	// handler: the task is one of the play's handlers; notify: the handlers it notifies.
+	handler bool
+	notify  []*taskPlan
 }
 
 // displayName names a task as output shows it.
@@ -428,10 +437,27 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 	}
 	pp.hosts = matched
 
-	var tasksErr error
-	pp.tasks, tasksErr = p.planTasks(pl, pl.Tasks, pl.Tags, nil)
-	if tasksErr != nil {
-		return nil, tasksErr
+	pp.hosts = slices.Clone(pp.hosts)
+	orderHosts(pp.hosts, pl.Order)
+	for _, section := range [][]*playbook.Task{pl.PreTasks, pl.Tasks, pl.PostTasks} {
+		tps, err := p.planTasks(pl, section, pl.Tags, nil)
+		if err != nil {
+			return nil, err
+		}
+		pp.sections = append(pp.sections, tps)
+		pp.tasks = append(pp.tasks, tps...)
+	}
+	handlers, err := p.planTasks(pl, pl.Handlers, pl.Tags, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range handlers {
+		// Handlers run where they are notified, whatever --tags selected.
+		h.handler, h.selected = true, true
+	}
+	pp.handlers = handlers
+	if err := resolveNotify(pp); err != nil {
+		return nil, err
 	}
 
 	// Check every task for every host the play would run on.
@@ -449,6 +475,9 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 			hc.lazy[lv.name] = true
 		}
 		if err := p.checkTasks(pp.tasks, hc); err != nil {
+			return nil, err
+		}
+		if err := p.checkTasks(pp.handlers, hc); err != nil {
 			return nil, err
 		}
 	}

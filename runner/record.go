@@ -127,6 +127,7 @@ func (r *run) record(tp *taskPlan, hr *hostRun, res *result, bc blockCtx, ran bo
 	for k, v := range res.facts {
 		r.setFact(hr, k, v)
 	}
+	notifyHandlers(tp, hr, res)
 	switch status {
 	case events.Failed:
 		hr.failed = true

@@ -51,6 +51,8 @@ type hostRun struct {
 	lazy        []lazyVar // play vars rendered before each task: they use run-time names
 	failed      bool
 	unreachable bool
+	// notified are the handlers a task notified on this host since the last flush.
+	notified map[*taskPlan]bool
 }
 
 func (p *plan) stop() { p.stopping.Store(true) }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"slices"
 	"time"
 
 	"github.com/omsbook/omsbook/playbook"
@@ -33,6 +34,11 @@ type settings struct {
 	delay        time.Duration
 	ignoreErrors bool
 	noLog        bool
+	remoteUser   string // "": the inventory's user
+	throttle     int    // 0: forks alone limit the hosts at once
+	// notify names the handlers to notify on a change: the task's and its blocks'.
+	notify    []string
+	notifyPos playbook.Pos
 	// values are the keyword values rendered or evaluated per host, in the order they are
 	// used: vars, loop, when, the conditions on the result, delegate_to, environment. The
 	// load-time check and the executor both walk this one list.
@@ -59,8 +65,23 @@ var evalOrder = []playbook.Eval{playbook.Vars, playbook.Items, playbook.Conditio
 // are not here: they are the play's variables, resolved with their own precedence.
 func resolveSettings(pl *playbook.Play, chain []*playbook.Task, t *playbook.Task) (settings, error) {
 	levels := append(append([]*playbook.Task(nil), chain...), t)
-	s := settings{becomeUser: pl.BecomeUser, become: pl.Become, checkMode: pl.CheckMode, attempts: 1}
+	s := settings{becomeUser: pl.BecomeUser, become: pl.Become, checkMode: pl.CheckMode, attempts: 1,
+		remoteUser: pl.RemoteUser, throttle: pl.Throttle}
 	for _, l := range levels {
+		if l.RemoteUser != "" {
+			s.remoteUser = l.RemoteUser
+		}
+		if l.Throttle > 0 {
+			s.throttle = l.Throttle
+		}
+		for _, n := range l.Notify {
+			if !slices.Contains(s.notify, n) {
+				s.notify = append(s.notify, n)
+			}
+		}
+		if len(l.Notify) > 0 {
+			s.notifyPos = l.NotifyPos
+		}
 		if l.Become != nil {
 			s.become = l.Become
 		}

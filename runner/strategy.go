@@ -93,7 +93,11 @@ func (r *run) runBatch(pp *playPlan, batch []*hostRun) bool {
 			hr.vars["play_hosts"] = batchNames
 		}
 	}
-	r.runList(&playCtx{pp: pp, batch: batch}, pp.tasks, batch, blockCtx{})
+	pc := &playCtx{pp: pp, batch: batch}
+	for _, section := range pp.sections {
+		r.runList(pc, section, batch, blockCtx{})
+		r.flushHandlers(pc)
+	}
 	bad := 0
 	for _, hr := range batch {
 		if hr.failed {
@@ -223,9 +227,12 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 		}
 		r.started = true
 	}
-	r.lastTask = tp.name
+	if !tp.handler {
+		// A resume starts at a task; a handler runs again when a task notifies it.
+		r.lastTask = tp.name
+	}
 	pc.taskTitle = shownName(tp.name, hosts)
-	r.em.emit(events.Event{Kind: events.TaskStart, Play: pc.pp.title, Task: pc.taskTitle, Pos: tp.t.Pos.String()})
+	r.em.emit(events.Event{Kind: events.TaskStart, Play: pc.pp.title, Task: pc.taskTitle, Pos: tp.t.Pos.String(), Handler: tp.handler})
 
 	groups := runOnceGroups(tp.set.runOnce, hosts)
 	results := r.fanOut(pc, tp, groups)
@@ -240,7 +247,7 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 			// An unreachable host is fatal too: the play cannot finish on it.
 			if (res.status() == events.Failed && !bc.rescuable) || res.unreachable {
 				newlyFailed = true
-				if r.stopTask == "" {
+				if r.stopTask == "" && !tp.handler {
 					r.stopTask, r.rollback = tp.name, pc.pp.rollbackHint
 				}
 			}
@@ -280,7 +287,11 @@ func runOnceGroups(mode runOnceMode, hosts []*hostRun) [][]*hostRun {
 // a nil result.
 func (r *run) fanOut(pc *playCtx, tp *taskPlan, groups [][]*hostRun) []*result {
 	results := make([]*result, len(groups))
-	sem := make(chan struct{}, r.p.opts.Forks)
+	width := r.p.opts.Forks
+	if t := tp.set.throttle; t > 0 && t < width {
+		width = t
+	}
+	sem := make(chan struct{}, width)
 	var wg sync.WaitGroup
 	for i, g := range groups {
 		waited := false

@@ -31,6 +31,7 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 		Verbosity:         f.verbose,
 		JournalDir:        f.journalDir,
 		AcceptNewHostKeys: f.acceptNewHostKeys,
+		ForceHandlers:     f.forceHandlers,
 		// pause asks on stderr and reads the answer from stdin: an operator can answer when
 		// stdin is a terminal, even with the output sent to a file.
 		Stdin:    std.in,
