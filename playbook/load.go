@@ -30,6 +30,9 @@ type Options struct {
 	// ModuleNames are the module names that suggestions ("did you mean") and the "task has no
 	// module" hint draw from, in the order to show them.
 	ModuleNames []string
+	// RolesPath lists directories searched for roles after roles/ beside the playbook, the
+	// including role's directory and the playbook's own.
+	RolesPath []string
 }
 
 // Load reads a playbook, finding modules with lookup. Every error is an *Error with the file,
@@ -68,6 +71,7 @@ func Parse(path string, data []byte, opts Options) (*Playbook, error) {
 	}
 	abs, _ := filepath.Abs(path)
 	l.stack = []string{abs}
+	l.playbookDir = filepath.Dir(abs)
 	pb := &Playbook{File: path}
 	for _, it := range items {
 		p, err := l.play(path, it)
@@ -94,10 +98,16 @@ type loader struct {
 	lookup      Lookup
 	moduleNames []string
 	stack       []string
+	// playbookDir and rolesPath are where roles are found; roleStack holds the roles being
+	// loaded (for dependency cycles), roleRefs the roles of the play being loaded.
+	playbookDir string
+	rolesPath   []string
+	roleStack   []string
+	roleRefs    *roleRefs
 }
 
 func newLoader(opts Options) *loader {
-	l := &loader{lookup: opts.Lookup, moduleNames: opts.ModuleNames}
+	l := &loader{lookup: opts.Lookup, moduleNames: opts.ModuleNames, rolesPath: opts.RolesPath}
 	if l.lookup == nil {
 		l.lookup = func(string) (ModuleInfo, bool) { return ModuleInfo{}, false }
 	}
@@ -111,9 +121,7 @@ var (
 	// playKeys are the keywords of a play, from the keyword table.
 	playKeys = keywordNames(InPlay)
 	// unsupportedPlayKeys are Ansible play keywords omsbook rejects with an explanation.
-	unsupportedPlayKeys = map[string]string{
-		"roles": "use include_tasks with a task file",
-	}
+	unsupportedPlayKeys = map[string]string{}
 )
 
 func (l *loader) play(file string, n *yaml.Node) (*Play, error) {
@@ -122,6 +130,8 @@ func (l *loader) play(file string, n *yaml.Node) (*Play, error) {
 		return nil, err
 	}
 	p := &Play{Pos: yamlsrc.NodePos(file, n)}
+	l.roleRefs = &roleRefs{play: p, seen: map[string]bool{}}
+	defer func() { l.roleRefs = nil }()
 	var hostsSet bool
 	for _, kv := range kvs {
 		if err := l.playKey(file, p, kv, &hostsSet); err != nil {
@@ -173,6 +183,8 @@ func (l *loader) playKey(file string, p *Play, kv KeyValue, hostsSet *bool) erro
 		p.Environment, _, err = valueMap(file, v, "environment")
 	case "tasks":
 		p.Tasks, err = l.tasks(file, v, "tasks")
+	case "roles":
+		p.RoleTasks, err = l.roleEntries(file, v, l.roleRefs, "roles")
 	case "pre_tasks":
 		p.PreTasks, err = l.tasks(file, v, "pre_tasks")
 	case "post_tasks":
@@ -384,7 +396,12 @@ func throttle(file string, kv KeyValue) (int, error) {
 // handlers decodes a play's handlers: tasks that run at the end of a section on the hosts
 // where a task notified them; each has a name or listens to a topic.
 func (l *loader) handlers(file string, n *yaml.Node) ([]*Task, error) {
-	items, err := yamlsrc.Sequence(file, n, "handlers")
+	return l.handlerList(file, n, "handlers")
+}
+
+// handlerList decodes a list of handlers (a play's, or a role's handlers file).
+func (l *loader) handlerList(file string, n *yaml.Node, what string) ([]*Task, error) {
+	items, err := yamlsrc.Sequence(file, n, what)
 	if err != nil {
 		return nil, err
 	}

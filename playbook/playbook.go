@@ -63,6 +63,11 @@ type Play struct {
 	// PreTasks, Tasks and PostTasks are the play's sections, run in that order, each
 	// followed by the handlers its tasks notified.
 	PreTasks, Tasks, PostTasks []*Task
+	// RoleTasks are the play's roles: as blocks, dependencies first, run before Tasks in the
+	// same section. Roles lists every role loaded for the play (roles:, import_role,
+	// dependencies) in that order: their defaults and vars are the play's.
+	RoleTasks []*Task
+	Roles     []*Role
 	// Handlers run once per host at the end of a section where a task notified them.
 	Handlers      []*Task
 	ForceHandlers bool
@@ -123,6 +128,10 @@ type Task struct {
 	// IncludeTasks is the file an include_tasks task named; the loader has already read it
 	// into Block (include_tasks is resolved at load time so validate sees every task).
 	IncludeTasks string
+	// Role is set on the block a role's tasks are (and on a role's handlers); ImportRole names
+	// the role an import_role or include_role task brought in.
+	Role       *Role
+	ImportRole string
 }
 
 // IsBlock reports whether t is a block (or a resolved include_tasks).

@@ -34,8 +34,6 @@ var unsupportedTaskKeys = map[string]string{
 	"local_action":     "use delegate_to: localhost",
 	"args":             "put the arguments under the module key",
 	"include":          "use include_tasks",
-	"include_role":     "use include_tasks with a task file",
-	"import_role":      "use include_tasks with a task file",
 	"async":            "not supported; use timeout:",
 	"poll":             "not supported",
 	"debugger":         "not supported",
@@ -304,6 +302,8 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
 		t.Always, err = l.blockList(file, v, "always")
 	case "include_tasks":
 		err = l.include(file, t, kv)
+	case "import_role", "include_role":
+		err = l.importRole(file, t, kv)
 	case "notify":
 		t.Notify, err = yamlsrc.Strings(file, v, "notify")
 		t.NotifyPos = kv.ValuePos
@@ -388,6 +388,27 @@ func (l *loader) include(file string, t *Task, kv KeyValue) error {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(file), name)
 	}
+	ts, err := l.taskFile(kv.ValuePos, path, "include_tasks", "the path is relative to the file that includes it")
+	if err != nil {
+		return err
+	}
+	t.IncludeTasks, t.Block = path, ts
+	return nil
+}
+
+// taskFile reads a file of tasks (an include, a role's tasks) at load time, as the keyword
+// what at pos asks; a file that includes itself, directly or through others, is an error
+// naming the chain. The list is never nil, so that an empty file is still a block.
+func (l *loader) taskFile(pos Pos, path, what, fix string) ([]*Task, error) {
+	return l.taskFileIn(pos, path, what, fix, InTask)
+}
+
+// taskFileAs is taskFile for a file of handlers (scope InHandler) or tasks.
+func (l *loader) taskFileAs(pos Pos, path, what string, scope Scope) ([]*Task, error) {
+	return l.taskFileIn(pos, path, what, "check the file", scope)
+}
+
+func (l *loader) taskFileIn(pos Pos, path, what, fix string, scope Scope) ([]*Task, error) {
 	abs, _ := filepath.Abs(path)
 	for i, f := range l.stack {
 		if f == abs {
@@ -396,30 +417,34 @@ func (l *loader) include(file string, t *Task, kv KeyValue) error {
 				chain = append(chain, relName(s))
 			}
 			chain = append(chain, relName(abs))
-			return &Error{Pos: kv.ValuePos, Msg: "include_tasks cycle: " + strings.Join(chain, " -> "), Fix: "a task file must not include itself, directly or through others"}
+			return nil, &Error{Pos: pos, Msg: what + " cycle: " + strings.Join(chain, " -> "), Fix: "a task file must not include itself, directly or through others"}
 		}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("include_tasks: cannot read %s: %s", path, pathErrText(err)), Fix: "the path is relative to the file that includes it", Err: err}
+		return nil, &Error{Pos: pos, Msg: fmt.Sprintf("%s: cannot read %s: %s", what, path, pathErrText(err)), Fix: fix, Err: err}
 	}
 	root, err := yamlsrc.ParseYAML(path, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	l.stack = append(l.stack, abs)
 	defer func() { l.stack = l.stack[:len(l.stack)-1] }()
 	ts := []*Task{}
 	if root != nil {
-		if ts, err = l.tasks(path, root, "a task file"); err != nil {
-			return err
+		if scope == InHandler {
+			ts, err = l.handlerList(path, root, "a handlers file")
+		} else {
+			ts, err = l.tasks(path, root, "a task file")
+		}
+		if err != nil {
+			return nil, err
 		}
 		if ts == nil {
 			ts = []*Task{}
 		}
 	}
-	t.IncludeTasks, t.Block = path, ts
-	return nil
+	return ts, nil
 }
 
 // relName shortens an absolute path to one relative to the working directory for messages.

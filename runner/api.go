@@ -25,6 +25,8 @@ type Options struct {
 	Forks       int // default 10
 	StartAtTask string
 	Yes         bool // answer pause prompts
+	// RolesPath lists directories to find roles in after roles/ beside the playbook.
+	RolesPath []string
 	// ForceHandlers runs notified handlers on hosts that failed, as force_handlers does.
 	ForceHandlers bool
 	Verbosity     int // -v count

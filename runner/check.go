@@ -80,6 +80,12 @@ func (p *plan) checkTasks(tasks []*taskPlan, hc *hostCheck) error {
 // same list the executor renders), with the module arguments checked after vars and loop.
 func (p *plan) checkTask(tp *taskPlan, hc *hostCheck) error {
 	c := &checker{p: p, tp: tp, host: hc.h.Name, vars: hc.vars, lazy: hc.lazy}
+	if magic := tp.set.roleVars(); magic != nil {
+		c.vars, c.ownVars = copyMap(c.vars, len(magic)+4), true
+		for k, v := range magic {
+			c.vars[k] = v
+		}
+	}
 	argsChecked := false
 	for _, v := range tp.set.values {
 		if !argsChecked && v.kw.Eval != playbook.Vars && v.kw.Eval != playbook.Items {
@@ -119,9 +125,9 @@ func (c *checker) checkModuleArgs() error {
 // host's view (or deferred), a loop must give a list, conditions may name only known
 // variables, a host name must name a host, a template must render.
 func (c *checker) checkValue(v kwValue) error {
-	t, host := c.tp.t, c.host
+	host := c.host
 	fail := func(what string, err error) error {
-		return taskError(t, v.val.Pos, host, what+err.Error(), fixFor(err), err)
+		return c.taskError(v.val.Pos, host, what+err.Error(), fixFor(err), err)
 	}
 	switch v.kw.Eval {
 	case playbook.Vars:
@@ -137,12 +143,12 @@ func (c *checker) checkValue(v kwValue) error {
 				return fail("loop: ", err)
 			}
 			if _, ok := toList(r); !ok {
-				return taskError(t, v.val.Pos, host, fmt.Sprintf("loop: %q gives a %T, not a list", s, r), "give loop a list, or a template that renders to one", nil)
+				return c.taskError(v.val.Pos, host, fmt.Sprintf("loop: %q gives a %T, not a list", s, r), "give loop a list, or a template that renders to one", nil)
 			}
 		}
 	case playbook.Condition, playbook.ResultCondition:
 		if err := c.checkCond(v.prog, v.kw.Eval == playbook.ResultCondition); err != nil {
-			return taskError(t, v.val.Pos, host, err.Error(), fixFor(err), err)
+			return c.taskError(v.val.Pos, host, err.Error(), fixFor(err), err)
 		}
 	case playbook.HostName:
 		d, err := c.classifyValue(v.val.V, c.tp.set.loops())
@@ -157,11 +163,11 @@ func (c *checker) checkValue(v kwValue) error {
 			return fail(v.kw.Name+": ", err)
 		}
 		if _, ok := c.p.hostByName[name]; !ok {
-			return taskError(t, v.val.Pos, host, fmt.Sprintf("%s %q: no such host in the inventory", v.kw.Name, name), "name a node of the inventory or localhost", nil)
+			return c.taskError(v.val.Pos, host, fmt.Sprintf("%s %q: no such host in the inventory", v.kw.Name, name), "name a node of the inventory or localhost", nil)
 		}
 	case playbook.Template:
 		if _, err := c.classifyValue(v.val.V, c.tp.set.loops()); err != nil {
-			return taskError(t, v.val.Pos, host, fmt.Sprintf("%s %q: %v", v.kw.Name, v.key, err), fixFor(err), err)
+			return c.taskError(v.val.Pos, host, fmt.Sprintf("%s %q: %v", v.kw.Name, v.key, err), fixFor(err), err)
 		}
 	default:
 		return fmt.Errorf("keyword %s: the check does not know how to treat its kind %d", v.kw.Name, v.kw.Eval)
@@ -172,18 +178,21 @@ func (c *checker) checkValue(v kwValue) error {
 // checkVar renders one task variable into the host's view, or marks it as known at run time
 // only when its template needs a name set then.
 func (c *checker) checkVar(v kwValue) error {
-	t, host, k := c.tp.t, c.host, v.key
+	host, k := c.host, v.key
+	if _, isExtra := c.p.extra[k]; isExtra {
+		return nil // -e wins over every other variable, task and role vars too
+	}
 	if !c.ownVars {
 		c.vars, c.ownVars = copyMap(c.vars, 4), true
 	}
 	deferred, err := c.classifyValue(v.val.V, c.tp.set.loops())
 	if err != nil {
-		return taskError(t, v.val.Pos, host, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
+		return c.taskError(v.val.Pos, host, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
 	}
 	var r any
 	if !deferred {
 		if r, deferred, err = c.renderIfStatic(normalize(v.val.V)); err != nil {
-			return taskError(t, v.val.Pos, host, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
+			return c.taskError(v.val.Pos, host, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
 		}
 	}
 	if deferred {
@@ -207,13 +216,13 @@ func (c *checker) checkArgs() error {
 		v := t.Args[name]
 		d, err := c.classifyValue(v.V, c.tp.set.loops())
 		if err != nil {
-			return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
+			return c.taskError(v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
 		}
 		later := d
 		r := v.V
 		if !d {
 			if r, later, err = c.renderIfStatic(normalize(v.V)); err != nil {
-				return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
+				return c.taskError(v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
 			}
 		}
 		raw[name] = r
@@ -232,11 +241,11 @@ func (c *checker) checkArgs() error {
 	}
 	args, err := c.tp.spec.Coerce(raw, func(name string, _ any) bool { return deferredArgs[name] })
 	if err != nil {
-		return taskError(t, t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+		return c.taskError(t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
 	}
 	if v, ok := c.tp.mod.(modules.Validator); ok {
 		if err := v.Validate(args); err != nil {
-			return taskError(t, t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+			return c.taskError(t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
 		}
 	}
 	if err := c.checkCondArgs(args, deferredArgs); err != nil {
@@ -296,12 +305,12 @@ func (c *checker) checkTemplateFiles(args modules.Args, deferredArgs map[string]
 	t := c.tp.t
 	paths, err := tf.TemplateFiles(&modules.Host{Name: c.host, Vars: c.vars}, args)
 	if err != nil {
-		return taskError(t, t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+		return c.taskError(t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
 	}
 	for _, path := range paths {
 		text, err := c.p.templateFile(path)
 		if err != nil {
-			return taskError(t, t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "check that the template file is readable", err)
+			return c.taskError(t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "check that the template file is readable", err)
 		}
 		if err := c.checkTemplateText(text); err != nil {
 			// Point into the template file when the error knows where.
@@ -313,7 +322,7 @@ func (c *checker) checkTemplateFiles(args modules.Args, deferredArgs map[string]
 					pos.Col = 1 // a parse error knows its line only
 				}
 			}
-			return taskError(t, pos, c.host, fmt.Sprintf("module %s: template file: %v", t.Module, err), fixFor(err), err)
+			return c.taskError(pos, c.host, fmt.Sprintf("module %s: template file: %v", t.Module, err), fixFor(err), err)
 		}
 	}
 	return nil
@@ -341,10 +350,10 @@ func (c *checker) checkCondArgs(args modules.Args, deferredArgs map[string]bool)
 		for _, src := range srcs {
 			prog, err := tmpl.Compile(src, nil)
 			if err != nil {
-				return taskError(t, pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), "write an expr expression without braces, e.g. result.rc == 0", err)
+				return c.taskError(pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), "write an expr expression without braces, e.g. result.rc == 0", err)
 			}
 			if err := c.checkCond(prog, false); err != nil {
-				return taskError(t, pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), fixFor(err), err)
+				return c.taskError(pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), fixFor(err), err)
 			}
 		}
 	}
@@ -482,4 +491,11 @@ func toList(v any) ([]any, bool) {
 		return []any{}, true
 	}
 	return nil, false
+}
+
+// taskError is taskError for the checked task, named as output shows it.
+func (c *checker) taskError(pos playbook.Pos, host, msg, fix string, err error) *playbook.Error {
+	e := taskError(c.tp.t, pos, host, msg, fix, err)
+	e.Task = c.tp.name
+	return e
 }

@@ -54,7 +54,7 @@ func resolveNotify(pp *playPlan) error {
 func handlersFor(handlers []*taskPlan, name string) []*taskPlan {
 	var out []*taskPlan
 	for _, h := range handlers {
-		if h.t.Name == name || slices.Contains(h.t.Listen, name) {
+		if h.t.Name == name || h.name == name || slices.Contains(h.t.Listen, name) {
 			out = append(out, h)
 		}
 	}

@@ -57,11 +57,14 @@ func (r *run) runHost(pc *playCtx, tp *taskPlan, hr *hostRun) *result {
 // taskVars are the host's variables for the task: its play variables, the play variables
 // that wait for run-time names rendered now, then the task's own vars (with its blocks').
 func (r *run) taskVars(tp *taskPlan, hr *hostRun) (map[string]any, error) {
-	own := tp.set.valuesOf("vars")
-	if len(hr.lazy) == 0 && len(own) == 0 {
+	own, magic := tp.set.valuesOf("vars"), tp.set.roleVars()
+	if len(hr.lazy) == 0 && len(own) == 0 && magic == nil {
 		return hr.vars, nil
 	}
-	vars := copyMap(hr.vars, len(hr.lazy)+len(own)+1)
+	vars := copyMap(hr.vars, len(hr.lazy)+len(own)+len(magic)+1)
+	for k, v := range magic {
+		vars[k] = v
+	}
 	for _, lv := range hr.lazy {
 		// A variable that still cannot be rendered stays undefined: a template that uses it
 		// says so.
@@ -70,6 +73,9 @@ func (r *run) taskVars(tp *taskPlan, hr *hostRun) (map[string]any, error) {
 		}
 	}
 	for _, v := range own {
+		if _, isExtra := r.p.extra[v.key]; isExtra {
+			continue // -e wins over every other variable, task and role vars too
+		}
 		rv, err := tmpl.RenderDeep(v.val.V, vars)
 		if err != nil {
 			return nil, fmt.Errorf("%s: vars %q: %v", v.val.Pos, v.key, err)

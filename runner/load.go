@@ -44,7 +44,7 @@ func loadWith(ctx context.Context, opts Options, lookup func(string) (modules.Mo
 			names = append(names, n)
 		}
 	}
-	pb, err := playbook.LoadWith(opts.Playbook, playbook.Options{Lookup: info, ModuleNames: names})
+	pb, err := playbook.LoadWith(opts.Playbook, playbook.Options{Lookup: info, ModuleNames: names, RolesPath: opts.RolesPath})
 	if err != nil {
 		return nil, err
 	}

@@ -144,6 +144,28 @@ type taskPlan struct {
 	notify  []*taskPlan
 }
 
+// roleTaskName is a task's shown name: in a role, "role : name", as ansible-playbook shows it.
+func roleTaskName(chain []*playbook.Task, t *playbook.Task) string {
+	if role := nearestRole(chain, t); role != nil && !t.IsBlock() {
+		return role.Name + " : " + displayName(t)
+	}
+	return displayName(t)
+}
+
+// nearestRole is the role a task belongs to: its own (a role's handler), or its innermost
+// enclosing role block's.
+func nearestRole(chain []*playbook.Task, t *playbook.Task) *playbook.Role {
+	if t.Role != nil && !t.IsBlock() {
+		return t.Role
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if chain[i].Role != nil {
+			return chain[i].Role
+		}
+	}
+	return nil
+}
+
 // displayName names a task as output shows it.
 func displayName(t *playbook.Task) string {
 	if t.Name != "" {
@@ -340,27 +362,32 @@ func splitList(in []string) []string {
 	return out
 }
 
-// hasTaskNamed reports whether a task of the playbook (at any depth) has that name.
+// hasTaskNamed reports whether a task of the playbook (at any depth, in any section) has that
+// name: as written, as shown, or as shown in its role ("role : name").
 func hasTaskNamed(pb *playbook.Playbook, name string) bool {
-	var walk func(ts []*playbook.Task) bool
-	walk = func(ts []*playbook.Task) bool {
+	var walk func(ts []*playbook.Task, chain []*playbook.Task) bool
+	walk = func(ts []*playbook.Task, chain []*playbook.Task) bool {
 		for _, t := range ts {
-			if displayName(t) == name || t.Name == name || walk(t.Block) || walk(t.Rescue) || walk(t.Always) {
+			inner := append(chain[:len(chain):len(chain)], t)
+			if displayName(t) == name || t.Name == name || roleTaskName(chain, t) == name ||
+				walk(t.Block, inner) || walk(t.Rescue, inner) || walk(t.Always, inner) {
 				return true
 			}
 		}
 		return false
 	}
 	for _, pl := range pb.Plays {
-		if walk(pl.Tasks) {
-			return true
+		for _, section := range [][]*playbook.Task{pl.PreTasks, pl.RoleTasks, pl.Tasks, pl.PostTasks} {
+			if walk(section, nil) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
 // magicNames are the variables omsbook sets itself.
-var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "hostvars", "play_hosts"}
+var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "hostvars", "play_hosts", "role_name", "role_path"}
 
 // regionNodes lists a region's node names, computed once per region: every host of the
 // region shares the list (templates only read it).
@@ -439,7 +466,8 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 
 	pp.hosts = slices.Clone(pp.hosts)
 	orderHosts(pp.hosts, pl.Order)
-	for _, section := range [][]*playbook.Task{pl.PreTasks, pl.Tasks, pl.PostTasks} {
+	main := append(append([]*playbook.Task(nil), pl.RoleTasks...), pl.Tasks...)
+	for _, section := range [][]*playbook.Task{pl.PreTasks, main, pl.PostTasks} {
 		tps, err := p.planTasks(pl, section, pl.Tags, nil)
 		if err != nil {
 			return nil, err
@@ -489,7 +517,7 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 func (p *plan) planTasks(pl *playbook.Play, ts []*playbook.Task, inherited []string, chain []*playbook.Task) ([]*taskPlan, error) {
 	out := make([]*taskPlan, 0, len(ts))
 	for _, t := range ts {
-		tp := &taskPlan{t: t, name: displayName(t), loopVar: t.LoopVar, selected: true}
+		tp := &taskPlan{t: t, name: roleTaskName(chain, t), loopVar: t.LoopVar, selected: true}
 		if tp.loopVar == "" {
 			tp.loopVar = "item"
 		}
@@ -622,6 +650,13 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 	base := p.hostByName[h.Name].Vars
 	vars := make(map[string]any, len(base)+len(pl.Vars)+len(facts)+len(p.extra)+12)
 	eligible := make(map[string]bool, len(base)+len(pl.Vars))
+	// Role defaults are the lowest of all, below the inventory.
+	for _, role := range pl.Roles {
+		for _, k := range role.DefaultsOrder {
+			vars[k] = normalize(role.Defaults[k].V)
+			eligible[k] = true
+		}
+	}
 	for k, v := range base {
 		vars[k] = v
 		eligible[k] = true
@@ -637,6 +672,13 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 	// vars_files may be templates over the vars so far.
 	if err := p.addVarsFiles(pp, h, vars, eligible); err != nil {
 		return nil, nil, err
+	}
+	// Role vars come above the play's vars and vars_files, as Ansible's precedence has them.
+	for _, role := range pl.Roles {
+		for _, k := range role.VarsOrder {
+			vars[k] = normalize(role.Vars[k].V)
+			eligible[k] = true
+		}
 	}
 	for k, v := range facts {
 		vars[k] = v

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,6 +33,7 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 		JournalDir:        f.journalDir,
 		AcceptNewHostKeys: f.acceptNewHostKeys,
 		ForceHandlers:     f.forceHandlers,
+		RolesPath:         filepath.SplitList(os.Getenv("OMSBOOK_ROLES_PATH")),
 		// pause asks on stderr and reads the answer from stdin: an operator can answer when
 		// stdin is a terminal, even with the output sent to a file.
 		Stdin:    std.in,
