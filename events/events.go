@@ -31,7 +31,8 @@ const (
 	Skipped     Status = "skipped"
 	Unreachable Status = "unreachable"
 	Rescued     Status = "rescued"
-	Ignored     Status = "ignored" // failed, but ignore_errors
+	Ignored     Status = "ignored"  // failed, but ignore_errors
+	Included    Status = "included" // include_tasks: Msg is the file a host runs next
 )
 
 // Event is one thing that happened.

@@ -188,8 +188,11 @@ func (t *Text) hostResult(e events.Event) {
 		}
 	case e.Status == events.Unreachable:
 		t.printf("%s\n", t.paint(colorFailed, "unreachable: "+target+": "+orDefault(e.Msg, "host unreachable")))
+	case e.Status == events.Included:
+		t.printf("%s\n", t.paint(colorSkipped, "included: "+e.Msg+" for "+e.Host))
 	case e.Status == events.Skipped:
-		line := "skipped: " + target
+		// As ansible-playbook prints it.
+		line := "skipping: " + target
 		if e.Msg != "" && t.opts.Verbosity > 0 {
 			line += ": " + e.Msg
 		}

@@ -115,7 +115,8 @@ var keywords = []Keyword{
 	{Name: "block", Scope: InBlock, Type: TypeTasks, Doc: "a group of tasks"},
 	{Name: "rescue", Scope: InBlock, Type: TypeTasks, Doc: "tasks that run where the block failed"},
 	{Name: "always", Scope: InBlock, Type: TypeTasks, Doc: "tasks that run after the block in any case"},
-	{Name: "include_tasks", Scope: InTask, Type: TypeString, Doc: "the tasks of another file, read at load time"},
+	{Name: "include_tasks", Scope: InTask, Type: TypeAny, Doc: "the tasks of another file, chosen per host: its when holds once, its tags are its own, a loop runs it per item"},
+	{Name: "import_tasks", Scope: InTask, Type: TypeAny, Doc: "the tasks of another file, read at load time, the task's keywords applied to each"},
 	{Name: "import_role", Scope: InTask, Type: TypeMap, Doc: "a role's tasks here: name, tasks_from, vars_from, defaults_from, handlers_from"},
 	{Name: "include_role", Scope: InTask, Type: TypeMap, Doc: "the same as import_role, read at load time"},
 }

@@ -128,10 +128,26 @@ type Task struct {
 	// IncludeTasks is the file an include_tasks task named; the loader has already read it
 	// into Block (include_tasks is resolved at load time so validate sees every task).
 	IncludeTasks string
+	// Include is set on an include_tasks or import_tasks task.
+	Include *Include
 	// Role is set on the block a role's tasks are (and on a role's handlers); ImportRole names
 	// the role an import_role or include_role task brought in.
 	Role       *Role
 	ImportRole string
+}
+
+// Include is what an include_tasks or import_tasks task says.
+type Include struct {
+	Keyword string // include_tasks or import_tasks
+	// Dynamic is true for include_tasks: its when holds once for the include, its tags select
+	// the include only, and a loop runs the file once per item.
+	Dynamic bool
+	// File is the file's name as written; a template (include_tasks only) is rendered per
+	// host and item, relative to Dir, the including file's directory.
+	File Value
+	Dir  string
+	// Apply holds the keywords include_tasks' apply: gives every included task.
+	Apply *Task
 }
 
 // IsBlock reports whether t is a block (or a resolved include_tasks).

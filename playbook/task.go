@@ -29,7 +29,6 @@ var perItemKeys = func() map[string]bool {
 
 // unsupportedTaskKeys are Ansible task keywords omsbook rejects with an explanation.
 var unsupportedTaskKeys = map[string]string{
-	"import_tasks":     "use include_tasks (omsbook reads it at load time)",
 	"with_items":       "use loop:",
 	"local_action":     "use delegate_to: localhost",
 	"args":             "put the arguments under the module key",
@@ -124,18 +123,23 @@ func (l *loader) taskIn(file string, n *yaml.Node, scope Scope) (*Task, error) {
 	}
 
 	switch {
-	case t.IncludeTasks != "" || t.Block != nil:
+	case t.Include != nil || t.Block != nil:
 		what := "a block"
-		if t.IncludeTasks != "" {
-			what = "include_tasks"
+		if t.Include != nil {
+			what = t.Include.Keyword
 			if kv := findKey(used, "block", "rescue", "always"); kv.Key != "" {
-				return fail(&Error{Pos: kv.KeyPos, Msg: kv.Key + " cannot be in the same task as include_tasks", Fix: "put include_tasks inside the block"})
+				return fail(&Error{Pos: kv.KeyPos, Msg: kv.Key + " cannot be in the same task as " + what, Fix: "put " + what + " inside the block"})
 			}
+		} else if t.ImportRole != "" {
+			what = "a role import"
 		}
 		if moduleKV != nil {
 			return fail(&Error{Pos: moduleKV.KeyPos, Msg: fmt.Sprintf("%s cannot also run the module %q", what, moduleKV.Key), Fix: "move the module into its own task"})
 		}
 		for _, kv := range used {
+			if t.Include != nil && t.Include.Dynamic && (kv.Key == "loop" || kv.Key == "loop_control") {
+				continue // include_tasks runs its file once per item
+			}
 			if perItemKeys[kv.Key] {
 				return fail(&Error{Pos: kv.KeyPos, Msg: fmt.Sprintf("%s is not allowed on %s", kv.Key, what), Fix: "put it on the tasks inside"})
 			}
@@ -300,7 +304,7 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
 		t.Rescue, err = l.blockList(file, v, "rescue")
 	case "always":
 		t.Always, err = l.blockList(file, v, "always")
-	case "include_tasks":
+	case "include_tasks", "import_tasks":
 		err = l.include(file, t, kv)
 	case "import_role", "include_role":
 		err = l.importRole(file, t, kv)
@@ -375,25 +379,88 @@ func duration(file string, kv KeyValue) (time.Duration, error) {
 	return d, nil
 }
 
-// include reads an include_tasks file at load time into t.Block.
+// include decodes import_tasks (read now, its keywords applied to every task in it, as a
+// block's) and include_tasks (its when evaluated once, its tags its own, a loop running the
+// file once per item; a file name without a template is read now too, so validate checks
+// it). The value is a file name, or {file: NAME, apply: {keywords for the included tasks}}.
 func (l *loader) include(file string, t *Task, kv KeyValue) error {
-	name, err := yamlsrc.Scalar(file, kv.Value, "include_tasks")
+	inc := &Include{Keyword: kv.Key, Dynamic: kv.Key == "include_tasks", Dir: filepath.Dir(file)}
+	n := yamlsrc.Resolve(kv.Value)
+	var nameNode *yaml.Node = n
+	if n.Kind == yaml.MappingNode {
+		kvs, err := yamlsrc.Mapping(file, n, kv.Key)
+		if err != nil {
+			return err
+		}
+		nameNode = nil
+		for _, a := range kvs {
+			switch a.Key {
+			case "file":
+				nameNode = a.Value
+			case "apply":
+				if !inc.Dynamic {
+					return &Error{Pos: a.KeyPos, Msg: "apply is for include_tasks", Fix: "import_tasks applies its own keywords to the tasks it imports"}
+				}
+				if inc.Apply, err = l.applyKeywords(file, a.Value); err != nil {
+					return err
+				}
+			default:
+				return unknownKey(a, kv.Key, []string{"file", "apply"}, nil)
+			}
+		}
+		if nameNode == nil {
+			return &Error{Pos: kv.ValuePos, Msg: kv.Key + " needs file: with the file's name", Fix: "write " + kv.Key + ": FILE or " + kv.Key + ": {file: FILE}"}
+		}
+	}
+	name, err := yamlsrc.Scalar(file, nameNode, kv.Key)
 	if err != nil {
 		return err
 	}
+	inc.File = Value{Pos: yamlsrc.NodePos(file, nameNode), V: name}
+	t.Include = inc
 	if strings.Contains(name, "{{") {
-		return &Error{Pos: kv.ValuePos, Msg: "include_tasks takes a file name, not a template", Fix: "name the file; choose between files with when: on two include_tasks"}
+		if !inc.Dynamic {
+			return &Error{Pos: inc.File.Pos, Msg: "import_tasks reads its file at load time: the name cannot be a template", Fix: "use include_tasks for a file chosen at run time"}
+		}
+		t.Block = []*Task{} // read per host when the task runs
+		return nil
 	}
 	path := name
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(filepath.Dir(file), name)
+		path = filepath.Join(inc.Dir, name)
 	}
-	ts, err := l.taskFile(kv.ValuePos, path, "include_tasks", "the path is relative to the file that includes it")
+	ts, err := l.taskFile(inc.File.Pos, path, kv.Key, "the path is relative to the file that includes it")
 	if err != nil {
 		return err
 	}
 	t.IncludeTasks, t.Block = path, ts
 	return nil
+}
+
+// applyKeywords decodes include_tasks' apply: block keywords for the included tasks.
+func (l *loader) applyKeywords(file string, n *yaml.Node) (*Task, error) {
+	kvs, err := yamlsrc.Mapping(file, n, "apply")
+	if err != nil {
+		return nil, err
+	}
+	t := &Task{Pos: yamlsrc.NodePos(file, n), LoopVar: "item"}
+	for _, kv := range kvs {
+		kw, ok := LookupKeyword(kv.Key)
+		if !ok || kw.Scope&InBlock == 0 || kw.Type == TypeTasks || kv.Key == "name" {
+			return nil, unknownKey(kv, "apply", keywordNames(InBlock), nil)
+		}
+		if err := l.taskKey(file, t, kv); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// LoadTaskFile reads a file of tasks as include_tasks does, for an include whose file name
+// is known only per host.
+func LoadTaskFile(pos Pos, path string, opts Options) ([]*Task, error) {
+	l := newLoader(opts)
+	return l.taskFile(pos, path, "include_tasks", "the path is relative to the file that includes it")
 }
 
 // taskFile reads a file of tasks (an include, a role's tasks) at load time, as the keyword

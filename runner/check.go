@@ -58,6 +58,12 @@ type hostCheck struct {
 // checkTasks checks tasks (recursively through blocks) for one host.
 func (p *plan) checkTasks(tasks []*taskPlan, hc *hostCheck) error {
 	for _, tp := range tasks {
+		if tp.include != nil {
+			if err := p.checkInclude(tp, hc); err != nil {
+				return err
+			}
+			continue
+		}
 		if tp.t.IsBlock() {
 			for _, list := range [][]*taskPlan{tp.block, tp.rescue, tp.always} {
 				if err := p.checkTasks(list, hc); err != nil {
@@ -111,6 +117,9 @@ func (p *plan) checkTask(tp *taskPlan, hc *hostCheck) error {
 // checked in full.
 func (c *checker) checkModuleArgs() error {
 	tp := c.tp
+	if tp.mod == nil {
+		return nil // an include: it has keywords, no module arguments
+	}
 	_, hasTemplateFiles := tp.mod.(modules.TemplateFiler)
 	if hasTemplateFiles || !tp.argsShapeChecked || c.renderArgsOnly() != nil {
 		if err := c.checkArgs(); err != nil {

@@ -18,6 +18,14 @@ import (
 // handlers) to the handlers it names: by name or by a listen topic. A name no handler
 // answers to is bad input.
 func resolveNotify(pp *playPlan) error {
+	if err := resolveNotifyIn(pp, pp.tasks); err != nil {
+		return err
+	}
+	return resolveNotifyIn(pp, pp.handlers)
+}
+
+// resolveNotifyIn is resolveNotify for some of the play's tasks (an included file's).
+func resolveNotifyIn(pp *playPlan, tasks []*taskPlan) error {
 	var walk func(tps []*taskPlan) error
 	walk = func(tps []*taskPlan) error {
 		for _, tp := range tps {
@@ -44,10 +52,7 @@ func resolveNotify(pp *playPlan) error {
 		}
 		return nil
 	}
-	if err := walk(pp.tasks); err != nil {
-		return err
-	}
-	return walk(pp.handlers)
+	return walk(tasks)
 }
 
 // handlersFor lists the handlers that answer to name, in definition order.

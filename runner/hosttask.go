@@ -32,7 +32,7 @@ func (r *run) runHost(pc *playCtx, tp *taskPlan, hr *hostRun) *result {
 	if err != nil {
 		return done(failure(&tp.set, err.Error()), nil, start)
 	}
-	agg := &loopResult{allSkipped: len(items) > 0}
+	agg := &loopResult{allSkipped: true}
 	for _, item := range items {
 		if r.ctx.Err() != nil {
 			break
@@ -58,12 +58,17 @@ func (r *run) runHost(pc *playCtx, tp *taskPlan, hr *hostRun) *result {
 // that wait for run-time names rendered now, then the task's own vars (with its blocks').
 func (r *run) taskVars(tp *taskPlan, hr *hostRun) (map[string]any, error) {
 	own, magic := tp.set.valuesOf("vars"), tp.set.roleVars()
-	if len(hr.lazy) == 0 && len(own) == 0 && magic == nil {
+	if len(hr.lazy) == 0 && len(own) == 0 && magic == nil && len(hr.scopes) == 0 {
 		return hr.vars, nil
 	}
-	vars := copyMap(hr.vars, len(hr.lazy)+len(own)+len(magic)+1)
+	vars := copyMap(hr.vars, len(hr.lazy)+len(own)+len(magic)+4)
 	for k, v := range magic {
 		vars[k] = v
+	}
+	for _, scope := range hr.scopes {
+		for k, v := range scope {
+			vars[k] = v
+		}
 	}
 	for _, lv := range hr.lazy {
 		// A variable that still cannot be rendered stays undefined: a template that uses it
@@ -167,6 +172,10 @@ func (l *loopResult) result(set *settings) *result {
 		res.items = []any{}
 	}
 	res.changed = l.anyChanged
+	if len(l.items) == 0 && !l.unreachable {
+		// As Ansible: a loop over nothing skips the task.
+		res.skipReason = "No items in the list"
+	}
 	switch {
 	case l.unreachable:
 		res.unreachable, res.msg = true, l.unreachableMsg

@@ -30,6 +30,16 @@ func loadWith(ctx context.Context, opts Options, lookup func(string) (modules.Mo
 	if err != nil {
 		return nil, err
 	}
+	pb, err := playbook.LoadWith(opts.Playbook, playbookOptions(lookup, opts))
+	if err != nil {
+		return nil, err
+	}
+	return newPlan(ctx, pb, inv, opts, lookup)
+}
+
+// playbookOptions is how the playbook loader learns of the modules lookup finds and where
+// roles are.
+func playbookOptions(lookup func(string) (modules.Module, bool), opts Options) playbook.Options {
 	info := func(name string) (playbook.ModuleInfo, bool) {
 		m, ok := lookup(name)
 		if !ok {
@@ -44,9 +54,8 @@ func loadWith(ctx context.Context, opts Options, lookup func(string) (modules.Mo
 			names = append(names, n)
 		}
 	}
-	pb, err := playbook.LoadWith(opts.Playbook, playbook.Options{Lookup: info, ModuleNames: names, RolesPath: opts.RolesPath})
-	if err != nil {
-		return nil, err
-	}
-	return newPlan(ctx, pb, inv, opts, lookup)
+	return playbook.Options{Lookup: info, ModuleNames: names, RolesPath: opts.RolesPath}
 }
+
+// playbookOptions is playbookOptions for the plan's own lookup and options.
+func (p *plan) playbookOptions() playbook.Options { return playbookOptions(p.lookup, p.opts) }

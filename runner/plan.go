@@ -53,6 +53,10 @@ type plan struct {
 
 	plays []*playPlan
 
+	// planning maps each play to its plan while it is being planned (includes read later
+	// resolve their notify against the play's handlers).
+	planning map[*playbook.Play]*playPlan
+
 	// journal records the run; opened by Plan.Start.
 	journal *journal.Journal
 
@@ -142,6 +146,8 @@ type taskPlan struct {
 	// handler: the task is one of the play's handlers; notify: the handlers it notifies.
 	handler bool
 	notify  []*taskPlan
+	// include is set for include_tasks: the files it runs, planned when first known.
+	include *includePlan
 }
 
 // roleTaskName is a task's shown name: in a role, "role : name", as ansible-playbook shows it.
@@ -171,7 +177,10 @@ func displayName(t *playbook.Task) string {
 	if t.Name != "" {
 		return t.Name
 	}
-	if t.IsBlock() {
+	switch {
+	case t.Include != nil:
+		return t.Include.Keyword
+	case t.IsBlock():
 		return "block"
 	}
 	return t.Module
@@ -441,6 +450,10 @@ func collectRuntimeNames(pb *playbook.Playbook, lookup func(string) (modules.Mod
 // planPlay matches the play's hosts, builds every host's variables and checks every task.
 func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 	pp := &playPlan{play: pl, varsFiles: map[string]map[string]any{}}
+	if p.planning == nil {
+		p.planning = map[*playbook.Play]*playPlan{}
+	}
+	p.planning[pl] = pp
 	matched, err := matchHosts(p.inv, pl.Hosts)
 	if err != nil {
 		return nil, &playbook.Error{Pos: pl.Pos, Msg: fmt.Sprintf("play %q: hosts %q: %v", pl.Name, pl.Hosts, err), Fix: "use a node name, a region, a group or a glob that the inventory defines", Err: err}
@@ -522,6 +535,13 @@ func (p *plan) planTasks(pl *playbook.Play, ts []*playbook.Task, inherited []str
 			tp.loopVar = "item"
 		}
 		tp.tags = mergeTags(inherited, t.Tags)
+		if t.Include != nil && t.Include.Dynamic {
+			if err := p.planInclude(pl, tp, inherited, chain); err != nil {
+				return nil, err
+			}
+			out = append(out, tp)
+			continue
+		}
 		if t.IsBlock() {
 			inner := append(append([]*playbook.Task(nil), chain...), t)
 			var err error

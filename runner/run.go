@@ -53,6 +53,9 @@ type hostRun struct {
 	unreachable bool
 	// notified are the handlers a task notified on this host since the last flush.
 	notified map[*taskPlan]bool
+	// scopes are the variables of the includes the host is in (the loop variable), innermost
+	// last.
+	scopes []map[string]any
 }
 
 func (p *plan) stop() { p.stopping.Store(true) }

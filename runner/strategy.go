@@ -170,6 +170,10 @@ func (r *run) runList(pc *playCtx, tasks []*taskPlan, hosts []*hostRun, bc block
 		if len(active) == 0 {
 			return
 		}
+		if tp.include != nil {
+			r.runInclude(pc, tp, active, bc)
+			continue
+		}
 		if tp.t.IsBlock() {
 			r.runBlock(pc, tp, active, bc)
 			continue
