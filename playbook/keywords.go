@@ -100,6 +100,13 @@ var keywords = []Keyword{
 	{Name: "gather_facts", Scope: InPlay, Type: TypeBool, Doc: "must be false: omsbook gathers no facts yet"},
 	{Name: "when", Scope: InBlock | InTask | InRoleEntry, Type: TypeCondition, Eval: Condition, Doc: "run only where the condition holds"},
 	{Name: "loop", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "run once per item of a list"},
+	{Name: "with_items", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over a list, flattened one level"},
+	{Name: "with_list", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over a list as it is"},
+	{Name: "with_dict", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over a mapping: item.key, item.value"},
+	{Name: "with_fileglob", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over the controller files a pattern matches"},
+	{Name: "with_sequence", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over numbers: start=1 end=10 stride=1 format=%d, or count="},
+	{Name: "with_nested", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over every combination of the lists"},
+	{Name: "with_subelements", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over [list, key]: each element with each of its key's elements"},
 	{Name: "loop_control", Scope: InTask, Type: TypeMap, ModuleOnly: true, Doc: "loop_var: the name of the loop variable"},
 	{Name: "register", Scope: InTask, Type: TypeString, ModuleOnly: true, Doc: "keep the result in a variable"},
 	{Name: "failed_when", Scope: InTask, Type: TypeCondition, Eval: ResultCondition, ModuleOnly: true, Doc: "when the result counts as failed"},
@@ -117,6 +124,9 @@ var keywords = []Keyword{
 	{Name: "always", Scope: InBlock, Type: TypeTasks, Doc: "tasks that run after the block in any case"},
 	{Name: "include_tasks", Scope: InTask, Type: TypeAny, Doc: "the tasks of another file, chosen per host: its when holds once, its tags are its own, a loop runs it per item"},
 	{Name: "import_tasks", Scope: InTask, Type: TypeAny, Doc: "the tasks of another file, read at load time, the task's keywords applied to each"},
+	{Name: "args", Scope: InTask | InHandler, Type: TypeMap, Doc: "more arguments for the task's module (those written with the module win)"},
+	{Name: "action", Scope: InTask | InHandler, Type: TypeAny, Doc: "the module and its arguments: action: copy src=a dest=b"},
+	{Name: "local_action", Scope: InTask | InHandler, Type: TypeAny, Doc: "action:, run on the controller (delegate_to: localhost)"},
 	{Name: "import_role", Scope: InTask, Type: TypeMap, Doc: "a role's tasks here: name, tasks_from, vars_from, defaults_from, handlers_from"},
 	{Name: "include_role", Scope: InTask, Type: TypeMap, Doc: "the same as import_role, read at load time"},
 }
@@ -184,7 +194,13 @@ func (t *Task) Values(keyword string) []NamedValue {
 	case "until":
 		return pointerValue(t.Until)
 	case "loop":
-		return pointerValue(t.Loop)
+		if t.LoopWith == "" {
+			return pointerValue(t.Loop)
+		}
+	case "with_items", "with_list", "with_dict", "with_fileglob", "with_sequence", "with_nested", "with_subelements":
+		if keyword == "with_"+t.LoopWith {
+			return pointerValue(t.Loop)
+		}
 	case "delegate_to":
 		return pointerValue(t.DelegateTo)
 	}

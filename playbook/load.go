@@ -17,6 +17,9 @@ type ModuleInfo struct {
 	// FreeForm names the argument a bare string value stands for (`command: ls -l` means
 	// `command: {cmd: "ls -l"}`); empty when the module takes a mapping only.
 	FreeForm string
+	// Args are the module's declared argument names: name=value words of a free-form string
+	// set these.
+	Args []string
 }
 
 // Lookup says whether a task key names a module, and what the loader needs to know of it.

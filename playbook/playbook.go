@@ -92,9 +92,16 @@ type Task struct {
 	ModulePos Pos
 	Args      map[string]Value
 
-	When         []Value // all must hold; each an expr expression (string) or a bool
-	Loop         *Value  // a list, or a template rendering to one
-	LoopVar      string  // "item" unless loop_control.loop_var says otherwise
+	When    []Value // all must hold; each an expr expression (string) or a bool
+	Loop    *Value  // a list, or a template rendering to one
+	LoopVar string  // "item" unless loop_control.loop_var says otherwise
+	// LoopWith is the lookup a with_X loop names (items, dict, sequence, ...); "" for loop.
+	LoopWith string
+	// LoopIndexVar, LoopLabel, LoopPause and LoopExtended are the rest of loop_control.
+	LoopIndexVar string
+	LoopLabel    *Value
+	LoopPause    time.Duration
+	LoopExtended bool
 	Register     string
 	Until        *Value
 	Retries      *int // nil when not written; the runner gives until its default

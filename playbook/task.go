@@ -29,9 +29,6 @@ var perItemKeys = func() map[string]bool {
 
 // unsupportedTaskKeys are Ansible task keywords omsbook rejects with an explanation.
 var unsupportedTaskKeys = map[string]string{
-	"with_items":       "use loop:",
-	"local_action":     "use delegate_to: localhost",
-	"args":             "put the arguments under the module key",
 	"include":          "use include_tasks",
 	"async":            "not supported; use timeout:",
 	"poll":             "not supported",
@@ -90,10 +87,32 @@ func (l *loader) taskIn(file string, n *yaml.Node, scope Scope) (*Task, error) {
 	var moduleKV *KeyValue
 	var spec ModuleInfo
 	var used []KeyValue // keywords given, for the block/include checks
+	var argsKV *KeyValue
 	for i := range kvs {
 		kv := kvs[i]
 		if kv.Key == "name" {
 			continue
+		}
+		if kv.Key == "action" || kv.Key == "local_action" {
+			// action: copy src=a dest=b, or action: {module: copy, src: a}: the module and its
+			// arguments; local_action runs it on the controller.
+			akv, err := actionModule(file, kv)
+			if err != nil {
+				return fail(err)
+			}
+			if kv.Key == "local_action" {
+				t.DelegateTo = &Value{Pos: kv.KeyPos, V: "localhost"}
+			}
+			kvs[i], kv = akv, akv
+		}
+		if kv.Key == "args" {
+			argsKV = &kvs[i]
+			continue
+		}
+		if short, ok := builtinName(kv.Key); ok {
+			if _, known := l.lookup(short); known {
+				kvs[i].Key, kv.Key = short, short
+			}
 		}
 		isKeyword := contains(allowed, kv.Key)
 		if !isKeyword {
@@ -159,9 +178,77 @@ func (l *loader) taskIn(file string, n *yaml.Node, scope Scope) (*Task, error) {
 		if err != nil {
 			return fail(err)
 		}
+		if argsKV != nil {
+			// args: gives arguments too; those written with the module win, as in Ansible.
+			extra, _, err := valueMap(file, argsKV.Value, "args")
+			if err != nil {
+				return fail(err)
+			}
+			for k, v := range extra {
+				if _, ok := args[k]; !ok {
+					args[k] = v
+				}
+			}
+		}
 		t.Args = args
 	}
+	if argsKV != nil && t.Module == "" {
+		return fail(&Error{Pos: argsKV.KeyPos, Msg: "args: gives a module's arguments, and the task runs no module", Fix: "remove args:, or put it on a task with a module"})
+	}
 	return t, nil
+}
+
+// builtinName strips the collection Ansible's own modules are under: ansible.builtin.copy
+// and ansible.legacy.copy are copy.
+func builtinName(key string) (string, bool) {
+	for _, prefix := range []string{"ansible.builtin.", "ansible.legacy."} {
+		if short, ok := strings.CutPrefix(key, prefix); ok && short != "" {
+			return short, true
+		}
+	}
+	return "", false
+}
+
+// actionModule turns action: / local_action: into the module key and arguments it stands
+// for: the first word of a string names the module and the rest are its free-form
+// arguments; a mapping names it under module:.
+func actionModule(file string, kv KeyValue) (KeyValue, error) {
+	n := yamlsrc.Resolve(kv.Value)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		name, rest, _ := strings.Cut(strings.TrimSpace(n.Value), " ")
+		if name == "" {
+			break
+		}
+		arg := *n
+		arg.Value, arg.Tag, arg.Style = strings.TrimSpace(rest), "!!str", 0
+		if arg.Value == "" {
+			arg.Tag = "!!null"
+		}
+		if short, ok := builtinName(name); ok {
+			name = short
+		}
+		return KeyValue{Key: name, KeyPos: kv.ValuePos, Value: &arg, ValuePos: kv.ValuePos}, nil
+	case yaml.MappingNode:
+		m := *n
+		m.Content = nil
+		var name string
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == "module" {
+				name = n.Content[i+1].Value
+				continue
+			}
+			m.Content = append(m.Content, n.Content[i], n.Content[i+1])
+		}
+		if name == "" {
+			break
+		}
+		if short, ok := builtinName(name); ok {
+			name = short
+		}
+		return KeyValue{Key: name, KeyPos: kv.ValuePos, Value: &m, ValuePos: kv.ValuePos}, nil
+	}
+	return KeyValue{}, &Error{Pos: kv.ValuePos, Msg: kv.Key + " names no module", Fix: "write " + kv.Key + ": MODULE name=value ..., or " + kv.Key + ": {module: MODULE, name: value}"}
 }
 
 func findKey(kvs []KeyValue, keys ...string) KeyValue {
@@ -194,16 +281,38 @@ func moduleArgs(file string, kv KeyValue, spec ModuleInfo) (map[string]Value, er
 	case n.Kind == yaml.MappingNode:
 		args, _, err := valueMap(file, n, fmt.Sprintf("the arguments of %s", kv.Key))
 		return args, err
-	case n.Kind == yaml.ScalarNode && spec.FreeForm != "":
-		return map[string]Value{spec.FreeForm: {Pos: kv.ValuePos, V: n.Value}}, nil
 	case n.Kind == yaml.ScalarNode:
-		return nil, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("module %s takes a mapping of arguments, not %s", kv.Key, yamlsrc.KindName(n)), Fix: fmt.Sprintf("write %s: {name: value, ...}; omsbook doc %s lists its arguments", kv.Key, kv.Key)}
+		return freeFormValues(kv, n, spec)
 	}
 	fix := fmt.Sprintf("write %s: {name: value, ...}", kv.Key)
 	if spec.FreeForm != "" {
 		fix = fmt.Sprintf("write %s: a command line, or %s: {%s: ...}", kv.Key, kv.Key, spec.FreeForm)
 	}
 	return nil, &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("module %s takes a mapping of arguments, not %s", kv.Key, yamlsrc.KindName(n)), Fix: fix}
+}
+
+// freeFormValues reads a module's arguments written as one string: name=value pairs, a
+// command line, or both (see freeFormArgs), each value placed where the string stands.
+func freeFormValues(kv KeyValue, n *yaml.Node, spec ModuleInfo) (map[string]Value, error) {
+	bad := func(why string) error {
+		fix := fmt.Sprintf("write %s: {name: value, ...} or %s: name=value ...; omsbook doc %s lists its arguments", kv.Key, kv.Key, kv.Key)
+		return &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("module %s takes a mapping of arguments or name=value pairs, not %s: %s", kv.Key, yamlsrc.KindName(n), why), Fix: fix}
+	}
+	if spec.FreeForm == "" && n.Tag != "!!str" {
+		return nil, bad("it is no text")
+	}
+	args, ff, err := freeFormArgs(n.Value, spec)
+	if err != nil {
+		return nil, bad(err.Error())
+	}
+	out := make(map[string]Value, len(args)+1)
+	for k, v := range args {
+		out[k] = Value{Pos: kv.ValuePos, V: v}
+	}
+	if ff != "" {
+		out[spec.FreeForm] = Value{Pos: kv.ValuePos, V: ff}
+	}
+	return out, nil
 }
 
 func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
@@ -225,7 +334,31 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
 		if err == nil {
 			t.Until = &cs[0]
 		}
+	case "with_items", "with_list", "with_dict", "with_fileglob", "with_sequence", "with_nested", "with_subelements":
+		if t.Loop != nil {
+			return &Error{Pos: kv.KeyPos, Msg: fmt.Sprintf("%s and %s cannot be on one task", loopKeyword(t), kv.Key), Fix: "keep one of them"}
+		}
+		var val any
+		if val, err = yamlsrc.NodeValue(file, v); err != nil {
+			return err
+		}
+		if n := yamlsrc.Resolve(v); kv.Key == "with_dict" && n.Kind == yaml.MappingNode {
+			// The mapping's items in the order written, as Ansible iterates them.
+			items := []any{}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				ev, err := yamlsrc.NodeValue(file, n.Content[i+1])
+				if err != nil {
+					return err
+				}
+				items = append(items, map[string]any{"key": n.Content[i].Value, "value": ev})
+			}
+			val = items
+		}
+		t.Loop, t.LoopWith = &Value{Pos: kv.ValuePos, V: val}, strings.TrimPrefix(kv.Key, "with_")
 	case "loop":
+		if t.Loop != nil {
+			return &Error{Pos: kv.KeyPos, Msg: fmt.Sprintf("%s and loop cannot be on one task", loopKeyword(t)), Fix: "keep one of them"}
+		}
 		n := yamlsrc.Resolve(v)
 		if n.Kind == yaml.MappingNode || (n.Kind == yaml.ScalarNode && (n.Tag != "!!str" || !strings.Contains(n.Value, "{{"))) {
 			return &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("loop must be a list or a template giving one, not %s", yamlsrc.KindName(n)), Fix: "write loop: [a, b] or loop: \"{{ .some_list }}\""}
@@ -239,14 +372,8 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
 			return err
 		}
 		for _, c := range kvs {
-			if c.Key != "loop_var" {
-				return unknownKey(c, "loop_control", []string{"loop_var"}, nil)
-			}
-			if t.LoopVar, err = yamlsrc.Scalar(file, c.Value, "loop_var"); err != nil {
+			if err := loopControl(file, t, c); err != nil {
 				return err
-			}
-			if !identRe.MatchString(t.LoopVar) {
-				return &Error{Pos: c.ValuePos, Msg: fmt.Sprintf("loop_var %q is not a variable name", t.LoopVar), Fix: "use letters, digits and _"}
 			}
 		}
 	case "register":
@@ -321,6 +448,48 @@ func (l *loader) taskKey(file string, t *Task, kv KeyValue) error {
 		// The keyword table declares it for tasks but nothing here reads it: a value would be
 		// dropped without a word.
 		err = fmt.Errorf("keyword %q is declared for tasks but omsbook does not decode it (a bug: please report it)", kv.Key)
+	}
+	return err
+}
+
+// loopKeyword names the loop keyword a task already has.
+func loopKeyword(t *Task) string {
+	if t.LoopWith != "" {
+		return "with_" + t.LoopWith
+	}
+	return "loop"
+}
+
+// loopControlKeys are what loop_control takes.
+var loopControlKeys = []string{"loop_var", "index_var", "label", "pause", "extended"}
+
+// loopControl decodes one entry of loop_control.
+func loopControl(file string, t *Task, c KeyValue) error {
+	var err error
+	ident := func(dst *string) error {
+		if *dst, err = yamlsrc.Scalar(file, c.Value, c.Key); err != nil {
+			return err
+		}
+		if !identRe.MatchString(*dst) {
+			return &Error{Pos: c.ValuePos, Msg: fmt.Sprintf("%s %q is not a variable name", c.Key, *dst), Fix: "use letters, digits and _"}
+		}
+		return nil
+	}
+	switch c.Key {
+	case "loop_var":
+		return ident(&t.LoopVar)
+	case "index_var":
+		return ident(&t.LoopIndexVar)
+	case "label":
+		var s string
+		s, err = yamlsrc.Scalar(file, c.Value, "label")
+		t.LoopLabel = &Value{Pos: c.ValuePos, V: s}
+	case "pause":
+		t.LoopPause, err = duration(file, c)
+	case "extended":
+		t.LoopExtended, err = yamlsrc.Bool(file, c.Value, "extended")
+	default:
+		return unknownKey(c, "loop_control", loopControlKeys, nil)
 	}
 	return err
 }

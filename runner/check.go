@@ -144,9 +144,12 @@ func (c *checker) checkValue(v kwValue) error {
 	case playbook.Items:
 		d, err := c.classifyValue(v.val.V, false)
 		if err != nil {
-			return fail("loop: ", err)
+			return fail(v.kw.Name+": ", err)
 		}
-		if s, ok := v.val.V.(string); ok && !d {
+		if d {
+			return nil
+		}
+		if s, ok := v.val.V.(string); ok && v.kw.Name == "loop" {
 			r, err := tmpl.Render(s, c.vars)
 			if err != nil {
 				return fail("loop: ", err)
@@ -154,6 +157,10 @@ func (c *checker) checkValue(v kwValue) error {
 			if _, ok := toList(r); !ok {
 				return c.taskError(v.val.Pos, host, fmt.Sprintf("loop: %q gives a %T, not a list", s, r), "give loop a list, or a template that renders to one", nil)
 			}
+			return nil
+		}
+		if _, err := loopItems(v, c.vars); err != nil {
+			return c.taskError(v.val.Pos, host, strings.TrimPrefix(err.Error(), v.val.Pos.String()+": "), "see what "+v.kw.Name+" takes in README's Coming from Ansible", err)
 		}
 	case playbook.Condition, playbook.ResultCondition:
 		if err := c.checkCond(v.prog, v.kw.Eval == playbook.ResultCondition); err != nil {
@@ -171,7 +178,7 @@ func (c *checker) checkValue(v kwValue) error {
 		if err != nil {
 			return fail(v.kw.Name+": ", err)
 		}
-		if _, ok := c.p.hostByName[name]; !ok {
+		if _, ok := c.p.delegateHost(name); !ok {
 			return c.taskError(v.val.Pos, host, fmt.Sprintf("%s %q: no such host in the inventory", v.kw.Name, name), "name a node of the inventory or localhost", nil)
 		}
 	case playbook.Template:
@@ -276,7 +283,7 @@ func (c *checker) checkTemplateText(text string) error {
 		_, defined := c.vars[r]
 		switch {
 		case defined:
-		case c.p.runtimeNames[r] || c.lazy[r] || (c.tp.set.loops() && r == c.tp.loopVar):
+		case c.p.runtimeNames[r] || c.lazy[r] || (c.tp.set.loops() && c.tp.isLoopVar(r)):
 			deferred = true
 		default:
 			undefined = append(undefined, r)
@@ -419,7 +426,7 @@ func (c *checker) classifyValue(v any, inLoop bool) (deferred bool, err error) {
 			if _, ok := c.vars[r]; ok {
 				continue
 			}
-			if c.p.runtimeNames[r] || c.lazy[r] || (inLoop && r == c.tp.loopVar) {
+			if c.p.runtimeNames[r] || c.lazy[r] || (inLoop && c.tp.isLoopVar(r)) {
 				deferred = true
 				continue
 			}
@@ -436,7 +443,7 @@ func (c *checker) checkCond(prog *tmpl.Program, withResult bool) error {
 		if _, ok := c.vars[n]; ok {
 			continue
 		}
-		if c.p.runtimeNames[n] || c.lazy[n] || (c.tp.set.loops() && n == c.tp.loopVar) || (withResult && n == "result") {
+		if c.p.runtimeNames[n] || c.lazy[n] || (c.tp.set.loops() && c.tp.isLoopVar(n)) || (withResult && n == "result") {
 			continue
 		}
 		return fmt.Errorf("condition %q: unknown name %s", prog.Source, n)

@@ -24,7 +24,7 @@ func (r *run) runHost(pc *playCtx, tp *taskPlan, hr *hostRun) *result {
 	if err != nil {
 		return done(failure(&tp.set, err.Error()), nil, start)
 	}
-	loop, ok := tp.set.firstOf("loop")
+	loop, ok := tp.set.loopValue()
 	if !ok {
 		return done(r.runItem(pc, tp, hr, vars, nil), nil, start)
 	}
@@ -33,15 +33,17 @@ func (r *run) runHost(pc *playCtx, tp *taskPlan, hr *hostRun) *result {
 		return done(failure(&tp.set, err.Error()), nil, start)
 	}
 	agg := &loopResult{allSkipped: true}
-	for _, item := range items {
-		if r.ctx.Err() != nil {
+	for i, item := range items {
+		if r.ctx.Err() != nil || (i > 0 && !sleepCtx(r.ctx, tp.t.LoopPause)) {
 			break
 		}
-		ivars := copyMap(vars, 1)
-		ivars[tp.loopVar] = item
+		ivars := copyMap(vars, 3)
+		for k, v := range tp.itemVars(items, i) {
+			ivars[k] = v
+		}
 		itemStart := r.p.opts.Now()
-		res := done(r.runItem(pc, tp, hr, ivars, item), item, itemStart)
-		if !agg.add(tp, res, item) {
+		res := done(r.runItem(pc, tp, hr, ivars, item), tp.itemLabel(item, ivars), itemStart)
+		if !agg.add(tp, res, item, i) {
 			break
 		}
 	}
@@ -90,31 +92,6 @@ func (r *run) taskVars(tp *taskPlan, hr *hostRun) (map[string]any, error) {
 	return vars, nil
 }
 
-// loopItems renders a loop to its list of items.
-func loopItems(loop kwValue, vars map[string]any) ([]any, error) {
-	pos := loop.val.Pos
-	if s, ok := loop.val.V.(string); ok {
-		v, err := tmpl.Render(s, vars)
-		if err != nil {
-			return nil, fmt.Errorf("%s: loop: %v", pos, err)
-		}
-		l, ok := toList(v)
-		if !ok {
-			return nil, fmt.Errorf("%s: loop: %q gives a %T, not a list", pos, s, v)
-		}
-		return l, nil
-	}
-	v, err := tmpl.RenderDeep(loop.val.V, vars)
-	if err != nil {
-		return nil, fmt.Errorf("%s: loop: %v", pos, err)
-	}
-	l, ok := toList(v)
-	if !ok {
-		return nil, fmt.Errorf("%s: loop must be a list, not a %T", pos, v)
-	}
-	return l, nil
-}
-
 // loopResult gathers a loop's item results into the task's one result.
 type loopResult struct {
 	items                             []any
@@ -127,11 +104,15 @@ type loopResult struct {
 }
 
 // add takes one item's result; it returns false when the loop must stop (the host is gone).
-func (l *loopResult) add(tp *taskPlan, res *result, item any) bool {
+func (l *loopResult) add(tp *taskPlan, res *result, item any, index int) bool {
 	reg := res.registered()
 	reg[tp.loopVar] = item
+	reg["ansible_loop_var"] = tp.loopVar
 	if tp.loopVar != "item" {
 		reg["item"] = item
+	}
+	if iv := tp.t.LoopIndexVar; iv != "" {
+		reg[iv], reg["ansible_index_var"] = index, iv
 	}
 	l.items = append(l.items, reg)
 	for k, v := range res.facts {

@@ -195,20 +195,22 @@ func (r *run) inclusions(tp *taskPlan, hr *hostRun) ([]inclusion, *result) {
 		}
 	}
 	items := []any{nil}
-	loop, looped := tp.set.firstOf("loop")
+	loop, looped := tp.set.loopValue()
 	if looped {
 		if items, err = loopItems(loop, vars); err != nil {
 			return nil, failure(&tp.set, err.Error())
 		}
 	}
 	var out []inclusion
-	for _, item := range items {
+	for i := range items {
 		scope := map[string]any{}
 		ivars := vars
 		if looped {
-			scope[tp.loopVar] = item
-			ivars = copyMap(vars, 1)
-			ivars[tp.loopVar] = item
+			scope = tp.itemVars(items, i)
+			ivars = copyMap(vars, len(scope))
+			for k, v := range scope {
+				ivars[k] = v
+			}
 		}
 		path, err := tp.include.includePath(tp.t.Include.File.V, ivars)
 		if err != nil {
@@ -234,7 +236,7 @@ func (p *plan) checkInclude(tp *taskPlan, hc *hostCheck) error {
 		return err
 	}
 	inner := &hostCheck{h: hc.h, vars: hc.vars, lazy: hc.lazy}
-	_, looped := tp.set.firstOf("loop")
+	_, looped := tp.set.loopValue()
 	if looped {
 		inner.lazy = copyBoolMap(hc.lazy)
 		inner.lazy[tp.loopVar] = true

@@ -45,7 +45,12 @@ func playbookOptions(lookup func(string) (modules.Module, bool), opts Options) p
 		if !ok {
 			return playbook.ModuleInfo{}, false
 		}
-		return playbook.ModuleInfo{FreeForm: m.Spec().FreeForm}, true
+		spec := m.Spec()
+		info := playbook.ModuleInfo{FreeForm: spec.FreeForm}
+		for _, a := range spec.Args {
+			info.Args = append(info.Args, a.Name)
+		}
+		return info, true
 	}
 	// The registry's names that lookup knows: suggestions must name real modules.
 	var names []string

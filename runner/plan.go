@@ -788,18 +788,10 @@ func hostNamesAny(hs []*inventory.Host) []any {
 // template resolution.
 func (p *plan) addVarsFiles(pp *playPlan, h *inventory.Host, vars map[string]any, eligible map[string]bool) error {
 	for _, vf := range pp.play.VarsFiles {
-		name, ok := vf.V.(string)
-		if !ok {
-			return &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files entry %v is not a file name", vf.V), Fix: "list file names, relative to the playbook"}
+		path, err := p.varsFilePath(vf, h, vars)
+		if err != nil {
+			return err
 		}
-		if tmpl.IsTemplate(name) {
-			r, err := tmpl.RenderString(name, vars)
-			if err != nil {
-				return &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files %q on %s: %v", name, h.Name, err), Fix: "define the variables the file name uses", Err: err}
-			}
-			name = r
-		}
-		path := relTo(p.baseDir, name)
 		m, ok := pp.varsFiles[path]
 		if !ok {
 			var err error
@@ -820,6 +812,41 @@ func (p *plan) addVarsFiles(pp *playPlan, h *inventory.Host, vars map[string]any
 		}
 	}
 	return nil
+}
+
+// varsFilePath renders a vars_files entry for a host to the file to read: a name, or (as
+// Ansible allows) a list of names of which the first that exists wins.
+func (p *plan) varsFilePath(vf playbook.Value, h *inventory.Host, vars map[string]any) (string, error) {
+	render := func(v any) (string, error) {
+		name, ok := v.(string)
+		if !ok {
+			return "", &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files entry %v is not a file name", v), Fix: "list file names, relative to the playbook, or lists of them (the first that exists wins)"}
+		}
+		if tmpl.IsTemplate(name) {
+			r, err := tmpl.RenderString(name, vars)
+			if err != nil {
+				return "", &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files %q on %s: %v", name, h.Name, err), Fix: "define the variables the file name uses", Err: err}
+			}
+			name = r
+		}
+		return relTo(p.baseDir, name), nil
+	}
+	alts, isList := vf.V.([]any)
+	if !isList {
+		return render(vf.V)
+	}
+	var tried []string
+	for _, alt := range alts {
+		path, err := render(alt)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(path); err == nil {
+			return path, nil
+		}
+		tried = append(tried, path)
+	}
+	return "", &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files on %s: none of the alternatives exists (tried %s)", h.Name, strings.Join(tried, ", ")), Fix: "create one of them, or add a last alternative that always exists"}
 }
 
 // taskError builds a positioned error for a task, naming the host when the problem is that host's.

@@ -203,7 +203,7 @@ func (s *settings) firstOf(keyword string) (kwValue, bool) {
 
 // loops reports whether the task has a loop.
 func (s *settings) loops() bool {
-	_, ok := s.firstOf("loop")
+	_, ok := s.loopValue()
 	return ok
 }
 
