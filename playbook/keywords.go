@@ -85,6 +85,7 @@ var keywords = []Keyword{
 	{Name: "become", Scope: InPlay | InBlock | InTask | InRoleEntry, Type: TypeBool, Doc: "run through sudo"},
 	{Name: "become_user", Scope: InPlay | InBlock | InTask | InRoleEntry, Type: TypeString, Doc: "the user sudo runs as (default root)"},
 	{Name: "environment", Scope: InPlay | InBlock | InTask | InRoleEntry, Type: TypeMap, Eval: Template, Doc: "environment variables for the commands, rendered per host"},
+	{Name: "vars_prompt", Scope: InPlay, Type: TypeList, Doc: "questions for variables, answered by -e or on a terminal before anything runs"},
 	{Name: "roles", Scope: InPlay, Type: TypeAny, Doc: "roles to run before the tasks: names, or role: with keywords and parameters"},
 	{Name: "pre_tasks", Scope: InPlay, Type: TypeTasks, Doc: "tasks run first, before roles and tasks, with their own handler flush"},
 	{Name: "tasks", Scope: InPlay, Type: TypeTasks, Doc: "the play's tasks"},

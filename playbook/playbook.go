@@ -74,6 +74,21 @@ type Play struct {
 	Order         string // host order: inventory (default), reverse_inventory, sorted, ...
 	Strategy      string // linear (default) or free
 	Throttle      int    // at most this many hosts at once, for every task (0: forks)
+	// Dir is the directory of the playbook file the play is written in (an imported
+	// playbook's plays have their own): vars_files are relative to it.
+	Dir string
+	// VarsPrompt are the questions asked before the play runs.
+	VarsPrompt []Prompt
+}
+
+// Prompt is one vars_prompt entry: the variable it sets and how it asks.
+type Prompt struct {
+	Pos     Pos
+	Name    string
+	Text    string // the prompt shown (default: the name)
+	Default *string
+	Private bool // not echoed, and the answer is a secret (default true, as in Ansible)
+	Confirm bool // asked twice; the answers must match
 }
 
 // Batch is one entry of serial: a count or a percentage of the play's hosts.

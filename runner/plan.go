@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,9 @@ type plan struct {
 	// planning maps each play to its plan while it is being planned (includes read later
 	// resolve their notify against the play's handlers).
 	planning map[*playbook.Play]*playPlan
+
+	// promptIn reads vars_prompt answers (one reader for every prompt of the run).
+	promptIn *bufio.Reader
 
 	// journal records the run; opened by Plan.Start.
 	journal *journal.Journal
@@ -115,6 +119,8 @@ type playPlan struct {
 	// varsFiles caches the contents of each vars_files path.
 	varsFiles map[string]map[string]any
 	playHosts []any // the play_hosts variable, shared by every host
+	// prompted are the play's vars_prompt answers.
+	prompted map[string]any
 	// rollbackHint is the play's rollback_hint var as rendered at run time, for the message
 	// that ends a failed run.
 	rollbackHint string
@@ -477,6 +483,9 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 	}
 	pp.hosts = matched
 
+	if err := p.answerPrompts(pp); err != nil {
+		return nil, err
+	}
 	pp.hosts = slices.Clone(pp.hosts)
 	orderHosts(pp.hosts, pl.Order)
 	main := append(append([]*playbook.Task(nil), pl.RoleTasks...), pl.Tasks...)
@@ -685,6 +694,10 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 		vars[k] = normalize(pl.Vars[k].V)
 		eligible[k] = true
 	}
+	for k, v := range pp.prompted {
+		vars[k] = v // an answer is data, never a template
+		delete(eligible, k)
+	}
 	p.addMagic(vars, h)
 	for k, v := range p.extra {
 		vars[k] = v
@@ -788,7 +801,7 @@ func hostNamesAny(hs []*inventory.Host) []any {
 // template resolution.
 func (p *plan) addVarsFiles(pp *playPlan, h *inventory.Host, vars map[string]any, eligible map[string]bool) error {
 	for _, vf := range pp.play.VarsFiles {
-		path, err := p.varsFilePath(vf, h, vars)
+		path, err := p.varsFilePath(pp, vf, h, vars)
 		if err != nil {
 			return err
 		}
@@ -816,7 +829,7 @@ func (p *plan) addVarsFiles(pp *playPlan, h *inventory.Host, vars map[string]any
 
 // varsFilePath renders a vars_files entry for a host to the file to read: a name, or (as
 // Ansible allows) a list of names of which the first that exists wins.
-func (p *plan) varsFilePath(vf playbook.Value, h *inventory.Host, vars map[string]any) (string, error) {
+func (p *plan) varsFilePath(pp *playPlan, vf playbook.Value, h *inventory.Host, vars map[string]any) (string, error) {
 	render := func(v any) (string, error) {
 		name, ok := v.(string)
 		if !ok {
@@ -829,7 +842,11 @@ func (p *plan) varsFilePath(vf playbook.Value, h *inventory.Host, vars map[strin
 			}
 			name = r
 		}
-		return relTo(p.baseDir, name), nil
+		dir := p.baseDir
+		if pp.play.Dir != "" {
+			dir = pp.play.Dir // an imported playbook's files are beside it
+		}
+		return relTo(dir, name), nil
 	}
 	alts, isList := vf.V.([]any)
 	if !isList {

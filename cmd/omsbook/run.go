@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/term"
+
 	"github.com/omsbook/omsbook/events"
 	"github.com/omsbook/omsbook/output"
 	"github.com/omsbook/omsbook/runner"
@@ -42,13 +44,11 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 	}
 }
 
+// isTerminal reports whether v is a terminal (not merely a character device: /dev/null is
+// one too, and nobody can answer a prompt there).
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // load loads the plan for a command that takes PLAYBOOK -i INVENTORY.
