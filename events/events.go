@@ -79,6 +79,8 @@ type Stats struct {
 	Skipped     int `json:"skipped"`
 	Rescued     int `json:"rescued"`
 	Ignored     int `json:"ignored"`
+	// Unknown counts the results a check could not tell (they count as ok or changed too).
+	Unknown int `json:"unknown,omitempty"`
 }
 
 // Sink receives events. Emit is called from one goroutine at a time.

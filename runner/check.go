@@ -178,8 +178,12 @@ func (c *checker) checkValue(v kwValue) error {
 		if err != nil {
 			return fail(v.kw.Name+": ", err)
 		}
-		if _, ok := c.p.delegateHost(name); !ok {
+		target, ok := c.p.delegateHost(name)
+		if !ok {
 			return c.taskError(v.val.Pos, host, fmt.Sprintf("%s %q: no such host in the inventory", v.kw.Name, name), "name a node of the inventory or localhost", nil)
+		}
+		if err := c.p.hostErrs[target]; err != nil {
+			return err
 		}
 	case playbook.Template:
 		if _, err := c.classifyValue(v.val.V, c.tp.set.loops()); err != nil {

@@ -54,6 +54,10 @@ type plan struct {
 
 	plays []*playPlan
 
+	// hostErrs are hosts whose inventory variables do not render: an error once a play (or a
+	// delegate_to) uses the host.
+	hostErrs map[string]error
+
 	// planning maps each play to its plan while it is being planned (includes read later
 	// resolve their notify against the play's handlers).
 	planning map[*playbook.Play]*playPlan
@@ -295,7 +299,12 @@ func (p *plan) loadInventory() error {
 		}
 		p.addMagic(vars, h)
 		if _, err := resolveTemplates(vars, eligible, p.isRuntimeName); err != nil {
-			return &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: %v", h.Name, err), Fix: "define the variable in the inventory or with -e", Err: err}
+			// Said only if a play uses the host: inventory variables are rendered where they
+			// are used, so one that needs a node's variable does not break localhost.
+			if p.hostErrs == nil {
+				p.hostErrs = map[string]error{}
+			}
+			p.hostErrs[h.Name] = &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: %v", h.Name, err), Fix: "define the variable in the inventory or with -e", Err: err}
 		}
 		p.baseVars[h.Name] = vars
 		for _, name := range p.inv.Secrets {
@@ -482,6 +491,11 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 		matched = out
 	}
 	pp.hosts = matched
+	for _, h := range pp.hosts {
+		if err := p.hostErrs[h.Name]; err != nil {
+			return nil, err
+		}
+	}
 
 	if err := p.answerPrompts(pp); err != nil {
 		return nil, err
@@ -512,6 +526,9 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 
 	// Check every task for every host the play would run on.
 	for _, h := range pp.hosts {
+		if p.opts.ListOnly {
+			break
+		}
 		vars, lazy, err := p.playVars(pp, h, nil)
 		if err != nil {
 			return nil, err

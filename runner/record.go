@@ -101,6 +101,9 @@ func (r *run) stat(host string) *events.Stats {
 func (r *run) record(tp *taskPlan, hr *hostRun, res *result, bc blockCtx, ran bool) {
 	st := r.stat(hr.name)
 	status := res.status()
+	if ran && res.unknown {
+		st.Unknown++
+	}
 	if ran || status == events.Failed {
 		switch status {
 		case events.OK:

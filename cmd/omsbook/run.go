@@ -57,7 +57,11 @@ func load(ctx context.Context, name string, args []string, std stdio) (*runner.P
 	if err != nil {
 		return nil, nil, "", err
 	}
-	plan, err := runner.Load(ctx, f.options(playbook, std))
+	opts := f.options(playbook, std)
+	// Listings show hosts and task names: like ansible-playbook's, they need no task's
+	// variables to be defined.
+	opts.ListOnly = name == "list-hosts" || name == "list-tasks"
+	plan, err := runner.Load(ctx, opts)
 	if err != nil {
 		return nil, nil, "", err
 	}
