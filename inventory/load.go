@@ -91,29 +91,26 @@ type raw struct {
 }
 
 // Load reads inventory files and merges them in order: a later file adds nodes, regions and
-// groups and overrides settings and variables of the same name. Every error is a
+// groups and overrides settings and variables of the same name. A path may also name an
+// Ansible inventory (INI or YAML) or a directory of inventory files, and group_vars/ and
+// host_vars/ beside them are read (source.go, groupvars.go). Every error is a
 // *playbook.Error naming the file (and line and column when known).
 func Load(paths ...string) (*Inventory, error) {
-	r := &raw{vars: map[string]any{}}
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, &playbook.Error{Pos: playbook.Pos{File: p}, Msg: "cannot read inventory: " + errText(err), Fix: "check the path given with -i", Err: err}
-		}
-		if err := r.decodeFile(p, data); err != nil {
-			return nil, err
-		}
-	}
-	return r.build(paths)
-}
-
-// Parse decodes one inventory from data as if read from file (for tests and tools).
-func Parse(file string, data []byte) (*Inventory, error) {
-	r := &raw{vars: map[string]any{}}
-	if err := r.decodeFile(file, data); err != nil {
+	srcs, varDirs, err := readSources(paths)
+	if err != nil {
 		return nil, err
 	}
-	return r.build([]string{file})
+	return loadSources(paths, srcs, varDirs)
+}
+
+// Parse decodes one inventory from data as if read from file (for tests and tools). It
+// reads no group_vars/ or host_vars/.
+func Parse(file string, data []byte) (*Inventory, error) {
+	src, err := detect(file, data)
+	if err != nil {
+		return nil, err
+	}
+	return loadSources([]string{file}, []*source{src}, nil)
 }
 
 func errText(err error) string {
