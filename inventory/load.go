@@ -79,6 +79,7 @@ type rawGroup struct {
 	pos     playbook.Pos
 	members []string
 	posOf   []playbook.Pos
+	vars    map[string]any // written in the mapping form {hosts: [...], vars: {...}}
 }
 
 // raw is one or more inventory files merged, before defaults are applied.
@@ -425,11 +426,15 @@ func (r *raw) decodeGroups(file string, n *yaml.Node) error {
 		if err := checkName(kv.Key, kv.KeyPos, "group"); err != nil {
 			return err
 		}
-		items, err := playbook.Sequence(file, kv.Value, "group "+kv.Key)
+		g := &rawGroup{name: kv.Key, pos: kv.KeyPos}
+		members, what, err := g.decodeMapping(file, kv)
 		if err != nil {
 			return err
 		}
-		g := &rawGroup{name: kv.Key, pos: kv.KeyPos}
+		items, err := playbook.Sequence(file, members, what)
+		if err != nil {
+			return err
+		}
 		for _, it := range items {
 			name, err := playbook.Scalar(file, it, "a member of group "+kv.Key)
 			if err != nil {

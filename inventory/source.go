@@ -296,6 +296,9 @@ func omsbookModel(r *raw, inv *Inventory) *model {
 	}
 	for _, rg := range r.groups {
 		g := m.group(rg.name, rg.pos)
+		if rg.vars != nil {
+			g.vars = rg.vars
+		}
 		_ = m.addChild(m.all, g, rg.pos)
 		for _, name := range rg.members {
 			if sub := m.groups[name]; sub != nil && r.region(name) != nil {
