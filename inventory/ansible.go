@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/omsbook/omsbook/playbook"
 	"github.com/omsbook/omsbook/transport"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // This file turns the group graph of Ansible inventories into an Inventory: hosts in the
@@ -142,7 +142,7 @@ func (m *model) regionOf(h *hostEntry, s *varSet) (string, error) {
 					continue
 				}
 				if fromGroup != "" {
-					return "", &playbook.Error{Pos: h.pos, Msg: fmt.Sprintf("host %s is in two regions, %s and %s (both children of group regions)", h.name, fromGroup, g.name), Fix: "a host belongs to one region: take it out of one of the two groups"}
+					return "", &yamlsrc.Error{Pos: h.pos, Msg: fmt.Sprintf("host %s is in two regions, %s and %s (both children of group regions)", h.name, fromGroup, g.name), Fix: "a host belongs to one region: take it out of one of the two groups"}
 				}
 				fromGroup = g.name
 			}
@@ -159,13 +159,13 @@ func (m *model) regionOf(h *hostEntry, s *varSet) (string, error) {
 	case int, float64:
 		name = fmt.Sprint(x)
 	default:
-		return "", &playbook.Error{Pos: s.pos["region"], Msg: fmt.Sprintf("host %s: region is %s; it must be the name of a region", h.name, describe(v))}
+		return "", &yamlsrc.Error{Pos: s.pos["region"], Msg: fmt.Sprintf("host %s: region is %s; it must be the name of a region", h.name, describe(v))}
 	}
 	if err := checkName(name, s.pos["region"], "region"); err != nil {
 		return "", err
 	}
 	if fromGroup != "" && name != fromGroup {
-		return "", &playbook.Error{Pos: s.pos["region"], Msg: fmt.Sprintf("host %s: its region variable says %s, but it is in region %s (a child of group regions)", h.name, name, fromGroup), Fix: "make the two agree, or drop one"}
+		return "", &yamlsrc.Error{Pos: s.pos["region"], Msg: fmt.Sprintf("host %s: its region variable says %s, but it is in region %s (a child of group regions)", h.name, name, fromGroup), Fix: "make the two agree, or drop one"}
 	}
 	return name, nil
 }

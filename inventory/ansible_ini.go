@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // This file reads Ansible's INI inventories as Ansible's ini plugin does: lines before the
@@ -22,7 +22,7 @@ var (
 
 // iniPending is a group referred to before (or without) its declaration.
 type iniPending struct {
-	pos     playbook.Pos
+	pos     yamlsrc.Pos
 	state   string // "vars" or "children"
 	parents []string
 }
@@ -35,13 +35,13 @@ func (m *model) parseINI(file string, data []byte) error {
 		groupName    = "ungrouped"
 		state        = "hosts"
 	)
-	at := func(line, col int) playbook.Pos { return playbook.Pos{File: file, Line: line, Col: col} }
+	at := func(line, col int) yamlsrc.Pos { return yamlsrc.Pos{File: file, Line: line, Col: col} }
 	addPending := func(name string, p *iniPending) {
 		pending[name] = p
 		pendingOrder = append(pendingOrder, name)
 	}
-	var declare func(name string, pos playbook.Pos) error
-	declare = func(name string, pos playbook.Pos) error {
+	var declare func(name string, pos yamlsrc.Pos) error
+	declare = func(name string, pos yamlsrc.Pos) error {
 		p := pending[name]
 		delete(pending, name)
 		for _, parent := range p.parents {
@@ -71,7 +71,7 @@ func (m *model) parseINI(file string, data []byte) error {
 			}
 			pos := at(lineNo, col)
 			if state != "hosts" && state != "vars" && state != "children" {
-				return &playbook.Error{Pos: pos, Msg: fmt.Sprintf("section [%s:%s] has an unknown type %q", groupName, state, state), Fix: fmt.Sprintf("write [%s] for its hosts, [%s:vars] for its variables or [%s:children] for its child groups", groupName, groupName, groupName)}
+				return &yamlsrc.Error{Pos: pos, Msg: fmt.Sprintf("section [%s:%s] has an unknown type %q", groupName, state, state), Fix: fmt.Sprintf("write [%s] for its hosts, [%s:vars] for its variables or [%s:children] for its child groups", groupName, groupName, groupName)}
 			}
 			if err := checkName(groupName, pos, "group"); err != nil {
 				return err
@@ -94,7 +94,7 @@ func (m *model) parseINI(file string, data []byte) error {
 			continue
 		}
 		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
-			return &playbook.Error{Pos: at(lineNo, col), Msg: fmt.Sprintf("invalid section %s", line), Fix: "a section is [group], [group:vars] or [group:children], with no spaces or ':' in the group name"}
+			return &yamlsrc.Error{Pos: at(lineNo, col), Msg: fmt.Sprintf("invalid section %s", line), Fix: "a section is [group], [group:vars] or [group:children], with no spaces or ':' in the group name"}
 		}
 		g := m.groups[groupName]
 		switch state {
@@ -105,11 +105,11 @@ func (m *model) parseINI(file string, data []byte) error {
 		case "vars":
 			eq := strings.IndexByte(line, '=')
 			if eq < 0 {
-				return &playbook.Error{Pos: at(lineNo, col), Msg: fmt.Sprintf("[%s:vars] holds key=value lines, not %q", groupName, line), Fix: "write one variable a line, as name=value"}
+				return &yamlsrc.Error{Pos: at(lineNo, col), Msg: fmt.Sprintf("[%s:vars] holds key=value lines, not %q", groupName, line), Fix: "write one variable a line, as name=value"}
 			}
 			key, value := strings.TrimSpace(line[:eq]), strings.TrimSpace(line[eq+1:])
 			if key == "" {
-				return &playbook.Error{Pos: at(lineNo, col), Msg: fmt.Sprintf("[%s:vars]: a variable has no name before '='", groupName), Fix: "write one variable a line, as name=value"}
+				return &yamlsrc.Error{Pos: at(lineNo, col), Msg: fmt.Sprintf("[%s:vars]: a variable has no name before '='", groupName), Fix: "write one variable a line, as name=value"}
 			}
 			if err := g.setVar(key, pyValue(value), at(lineNo, col)); err != nil {
 				return err
@@ -117,7 +117,7 @@ func (m *model) parseINI(file string, data []byte) error {
 		case "children":
 			cm := iniGroupName.FindStringSubmatch(line)
 			if cm == nil {
-				return &playbook.Error{Pos: at(lineNo, col), Msg: fmt.Sprintf("[%s:children] lists group names, not %q", groupName, line), Fix: "write one group name a line; put hosts under [" + groupName + "]"}
+				return &yamlsrc.Error{Pos: at(lineNo, col), Msg: fmt.Sprintf("[%s:children] lists group names, not %q", groupName, line), Fix: "write one group name a line; put hosts under [" + groupName + "]"}
 			}
 			child := cm[1]
 			if err := checkName(child, at(lineNo, col), "group"); err != nil {
@@ -146,25 +146,25 @@ func (m *model) parseINI(file string, data []byte) error {
 			}
 		}
 		suggest := ""
-		if s := playbook.Suggest(name, known); len(s) > 0 {
+		if s := yamlsrc.Suggest(name, known); len(s) > 0 {
 			suggest = fmt.Sprintf("did you mean %q? ", s[0])
 		}
 		if p.state == "vars" {
-			return &playbook.Error{Pos: p.pos, Msg: fmt.Sprintf("section [%s:vars] is for group %s, which is not defined", name, name), Fix: suggest + fmt.Sprintf("declare the group with a [%s] section listing its hosts, or [%s:children]", name, name)}
+			return &yamlsrc.Error{Pos: p.pos, Msg: fmt.Sprintf("section [%s:vars] is for group %s, which is not defined", name, name), Fix: suggest + fmt.Sprintf("declare the group with a [%s] section listing its hosts, or [%s:children]", name, name)}
 		}
-		return &playbook.Error{Pos: p.pos, Msg: fmt.Sprintf("section [%s:children] lists group %s, which is not defined", p.parents[len(p.parents)-1], name), Fix: suggest + fmt.Sprintf("declare the group with a [%s] section listing its hosts, or [%s:children]", name, name)}
+		return &yamlsrc.Error{Pos: p.pos, Msg: fmt.Sprintf("section [%s:children] lists group %s, which is not defined", p.parents[len(p.parents)-1], name), Fix: suggest + fmt.Sprintf("declare the group with a [%s] section listing its hosts, or [%s:children]", name, name)}
 	}
 	return nil
 }
 
 // iniHostLine reads one host line (a host pattern, then key=value vars) into group g.
 func (m *model) iniHostLine(file string, g *group, text string, lineNo int) error {
-	at := func(off int) playbook.Pos {
-		return playbook.Pos{File: file, Line: lineNo, Col: len([]rune(text[:off])) + 1}
+	at := func(off int) yamlsrc.Pos {
+		return yamlsrc.Pos{File: file, Line: lineNo, Col: len([]rune(text[:off])) + 1}
 	}
 	words, err := shlexSplit(text)
 	if err != nil {
-		return &playbook.Error{Pos: at(len(text) - len(strings.TrimLeft(text, " \t"))), Msg: "cannot read the host line: " + err.Error(), Fix: "close the quote, or quote the value that holds it", Err: err}
+		return &yamlsrc.Error{Pos: at(len(text) - len(strings.TrimLeft(text, " \t"))), Msg: "cannot read the host line: " + err.Error(), Fix: "close the quote, or quote the value that holds it", Err: err}
 	}
 	if len(words) == 0 {
 		return nil
@@ -172,28 +172,28 @@ func (m *model) iniHostLine(file string, g *group, text string, lineNo int) erro
 	pattern := words[0]
 	pos := at(pattern.off)
 	if strings.TrimSpace(pattern.text) == "" {
-		return &playbook.Error{Pos: pos, Msg: "a host line starts with an empty host name"}
+		return &yamlsrc.Error{Pos: pos, Msg: "a host line starts with an empty host name"}
 	}
 	if strings.TrimSpace(pattern.text) == "---" {
-		return &playbook.Error{Pos: pos, Msg: "host \"---\" is the start of a YAML document", Fix: "an Ansible YAML inventory is a mapping of groups (all:, hosts:, children:); check its indentation"}
+		return &yamlsrc.Error{Pos: pos, Msg: "host \"---\" is the start of a YAML document", Fix: "an Ansible YAML inventory is a mapping of groups (all:, hosts:, children:); check its indentation"}
 	}
 	names, port, err := expandHostPattern(pattern.text)
 	if err != nil {
-		return &playbook.Error{Pos: pos, Msg: err.Error(), Fix: "write a range as [01:20], [a:f] or [1:10:2]", Err: err}
+		return &yamlsrc.Error{Pos: pos, Msg: err.Error(), Fix: "write a range as [01:20], [a:f] or [1:10:2]", Err: err}
 	}
 	if strings.HasSuffix(strings.TrimSpace(pattern.text), ":") && port == 0 {
-		return &playbook.Error{Pos: pos, Msg: fmt.Sprintf("host %q ends in ':'", pattern.text), Fix: "after ':' comes the port, e.g. web1:2222"}
+		return &yamlsrc.Error{Pos: pos, Msg: fmt.Sprintf("host %q ends in ':'", pattern.text), Fix: "after ':' comes the port, e.g. web1:2222"}
 	}
 	type kv struct {
 		key string
 		val any
-		pos playbook.Pos
+		pos yamlsrc.Pos
 	}
 	var vars []kv
 	for _, w := range words[1:] {
 		eq := strings.IndexByte(w.text, '=')
 		if eq < 0 {
-			return &playbook.Error{Pos: at(w.off), Msg: fmt.Sprintf("expected key=value after the host name, got %q", w.text), Fix: "write host variables as name=value, and quote a value that holds spaces: name=\"a b\""}
+			return &yamlsrc.Error{Pos: at(w.off), Msg: fmt.Sprintf("expected key=value after the host name, got %q", w.text), Fix: "write host variables as name=value, and quote a value that holds spaces: name=\"a b\""}
 		}
 		vars = append(vars, kv{w.text[:eq], pyValue(w.text[eq+1:]), at(w.off)})
 	}

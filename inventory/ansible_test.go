@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 func TestDetect(t *testing.T) {
@@ -327,7 +327,7 @@ func TestSourcesOfOneKind(t *testing.T) {
 		t.Fatalf("a directory without inventories: %v", err)
 	}
 	_, err = Load(filepath.Join(dir, "vault/hosts"))
-	var pe *playbook.Error
+	var pe *yamlsrc.Error
 	if !errors.As(err, &pe) || !strings.Contains(pe.Msg, "ansible-vault") || !strings.HasSuffix(pe.Pos.File, "web.yml") {
 		t.Fatalf("a vault-encrypted group_vars file: %v", err)
 	}
@@ -340,7 +340,7 @@ func TestSourcesOfOneKind(t *testing.T) {
 	}
 }
 
-// TestAnsibleLoadErrors: every bad Ansible inventory stops the load with a *playbook.Error at
+// TestAnsibleLoadErrors: every bad Ansible inventory stops the load with a *yamlsrc.Error at
 // file:line:column that says what to do (testdata/ansible/errors/NAME.golden).
 func TestAnsibleLoadErrors(t *testing.T) {
 	files, err := filepath.Glob("testdata/ansible/errors/*.*")
@@ -359,9 +359,9 @@ func TestAnsibleLoadErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Load(%s): no error", f)
 			}
-			var pe *playbook.Error
+			var pe *yamlsrc.Error
 			if !errors.As(err, &pe) {
-				t.Fatalf("error is %T, want *playbook.Error: %v", err, err)
+				t.Fatalf("error is %T, want *yamlsrc.Error: %v", err, err)
 			}
 			if pe.Pos.File != f || pe.Pos.Line == 0 {
 				t.Fatalf("error is at %q, want a line of %q", pe.Pos, f)

@@ -5,7 +5,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // This file reads Ansible's YAML inventories as Ansible's yaml plugin does: the top-level
@@ -20,13 +20,13 @@ var groupKeys = []string{"hosts", "children", "vars"}
 // parseAnsibleYAML adds one Ansible YAML inventory (its parsed root mapping) to m.
 func (m *model) parseAnsibleYAML(file string, data []byte, root *yaml.Node) error {
 	r := newYAMLReader(file, data)
-	kvs, err := playbook.Mapping(file, root, "the inventory")
+	kvs, err := yamlsrc.Mapping(file, root, "the inventory")
 	if err != nil {
 		return err
 	}
 	for _, kv := range kvs {
 		if kv.Key == "plugin" {
-			return &playbook.Error{Pos: kv.KeyPos, Msg: "this is the configuration of an inventory plugin (a dynamic inventory), which omsbook cannot run", Fix: "save what the plugin gives as a file, e.g. ansible-inventory -i THIS --list --yaml > hosts.yml"}
+			return &yamlsrc.Error{Pos: kv.KeyPos, Msg: "this is the configuration of an inventory plugin (a dynamic inventory), which omsbook cannot run", Fix: "save what the plugin gives as a file, e.g. ansible-inventory -i THIS --list --yaml > hosts.yml"}
 		}
 		if _, err := m.yamlGroup(r, kv.Key, kv.KeyPos, kv.Value); err != nil {
 			return err
@@ -36,16 +36,16 @@ func (m *model) parseAnsibleYAML(file string, data []byte, root *yaml.Node) erro
 }
 
 // yamlGroup reads the definition of one group (which may also be defined elsewhere).
-func (m *model) yamlGroup(r *yamlReader, name string, pos playbook.Pos, n *yaml.Node) (*group, error) {
+func (m *model) yamlGroup(r *yamlReader, name string, pos yamlsrc.Pos, n *yaml.Node) (*group, error) {
 	if err := checkName(name, pos, "group"); err != nil {
 		return nil, err
 	}
-	n = resolveAlias(n)
+	n = yamlsrc.Resolve(n)
 	if n != nil && n.Kind != yaml.MappingNode && !isNull(n) {
-		return nil, &playbook.Error{Pos: playbook.NodePos(r.file, n), Msg: fmt.Sprintf("group %s must be a mapping with hosts:, children: or vars:, not %s", name, nodeKind(n)), Fix: "write the group as " + name + ": {hosts: {web1: {}}} or with children:; a list of hosts goes under hosts: as a mapping"}
+		return nil, &yamlsrc.Error{Pos: yamlsrc.NodePos(r.file, n), Msg: fmt.Sprintf("group %s must be a mapping with hosts:, children: or vars:, not %s", name, nodeKind(n)), Fix: "write the group as " + name + ": {hosts: {web1: {}}} or with children:; a list of hosts goes under hosts: as a mapping"}
 	}
 	g := m.group(name, pos)
-	kvs, err := playbook.Mapping(r.file, n, "group "+name)
+	kvs, err := yamlsrc.Mapping(r.file, n, "group "+name)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (m *model) yamlGroup(r *yamlReader, name string, pos playbook.Pos, n *yaml.
 		if !contains(groupKeys, kv.Key) {
 			return nil, unknownKey(kv, "group "+name, groupKeys)
 		}
-		sec := resolveAlias(kv.Value)
+		sec := yamlsrc.Resolve(kv.Value)
 		if isNull(sec) {
 			continue
 		}
@@ -95,9 +95,9 @@ func (m *model) yamlGroup(r *yamlReader, name string, pos playbook.Pos, n *yaml.
 
 // section returns the entries of a group's hosts:, children: or vars:. A single name stands
 // for a mapping of that name to nothing, as Ansible reads it.
-func (r *yamlReader) section(group string, kv playbook.KeyValue, n *yaml.Node) ([]playbook.KeyValue, error) {
+func (r *yamlReader) section(group string, kv yamlsrc.KeyValue, n *yaml.Node) ([]yamlsrc.KeyValue, error) {
 	if n.Kind == yaml.ScalarNode {
-		return []playbook.KeyValue{{Key: n.Value, KeyNode: n, KeyPos: kv.ValuePos, ValuePos: kv.ValuePos}}, nil
+		return []yamlsrc.KeyValue{{Key: n.Value, KeyNode: n, KeyPos: kv.ValuePos, ValuePos: kv.ValuePos}}, nil
 	}
 	if n.Kind != yaml.MappingNode {
 		fix := map[string]string{
@@ -105,29 +105,29 @@ func (r *yamlReader) section(group string, kv playbook.KeyValue, n *yaml.Node) (
 			"children": "write each child group as a key: children: {web: , db: }",
 			"vars":     "write the variables as a mapping: vars: {http_port: 80}",
 		}[kv.Key]
-		return nil, &playbook.Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("%s of group %s must be a mapping, not %s", kv.Key, group, nodeKind(n)), Fix: fix}
+		return nil, &yamlsrc.Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("%s of group %s must be a mapping, not %s", kv.Key, group, nodeKind(n)), Fix: fix}
 	}
-	return playbook.Mapping(r.file, n, kv.Key+" of group "+group)
+	return yamlsrc.Mapping(r.file, n, kv.Key+" of group "+group)
 }
 
 // yamlHost reads one entry of a group's hosts: a host pattern and its vars (or nothing).
-func (m *model) yamlHost(r *yamlReader, g *group, e playbook.KeyValue) error {
-	if k := resolveAlias(e.KeyNode); k != nil && k.Kind == yaml.ScalarNode && k.Style == 0 {
+func (m *model) yamlHost(r *yamlReader, g *group, e yamlsrc.KeyValue) error {
+	if k := yamlsrc.Resolve(e.KeyNode); k != nil && k.Kind == yaml.ScalarNode && k.Style == 0 {
 		if _, isStr := yaml11Scalar(k.Value).(string); !isStr && !r.json {
-			return &playbook.Error{Pos: e.KeyPos, Msg: fmt.Sprintf("host name %s is read as a %s", k.Value, nodeKind11(k.Value)), Fix: fmt.Sprintf("quote it: %q:", k.Value)}
+			return &yamlsrc.Error{Pos: e.KeyPos, Msg: fmt.Sprintf("host name %s is read as a %s", k.Value, nodeKind11(k.Value)), Fix: fmt.Sprintf("quote it: %q:", k.Value)}
 		}
 	}
 	names, port, err := expandHostPattern(e.Key)
 	if err != nil {
-		return &playbook.Error{Pos: e.KeyPos, Msg: err.Error(), Fix: "write a range as [01:20], [a:f] or [1:10:2]", Err: err}
+		return &yamlsrc.Error{Pos: e.KeyPos, Msg: err.Error(), Fix: "write a range as [01:20], [a:f] or [1:10:2]", Err: err}
 	}
-	v := resolveAlias(e.Value)
-	var vars []playbook.KeyValue
+	v := yamlsrc.Resolve(e.Value)
+	var vars []yamlsrc.KeyValue
 	if !isNull(v) {
 		if v.Kind != yaml.MappingNode {
-			return &playbook.Error{Pos: playbook.NodePos(r.file, v), Msg: fmt.Sprintf("the vars of host %s must be a mapping, not %s", e.Key, nodeKind(v)), Fix: "write them as " + e.Key + ": {ansible_host: 10.0.0.1}, or nothing after the colon"}
+			return &yamlsrc.Error{Pos: yamlsrc.NodePos(r.file, v), Msg: fmt.Sprintf("the vars of host %s must be a mapping, not %s", e.Key, nodeKind(v)), Fix: "write them as " + e.Key + ": {ansible_host: 10.0.0.1}, or nothing after the colon"}
 		}
-		if vars, err = playbook.Mapping(r.file, v, "host "+e.Key); err != nil {
+		if vars, err = yamlsrc.Mapping(r.file, v, "host "+e.Key); err != nil {
 			return err
 		}
 	}
@@ -147,21 +147,14 @@ func (m *model) yamlHost(r *yamlReader, g *group, e playbook.KeyValue) error {
 	return nil
 }
 
-func resolveAlias(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
-
 func isNull(n *yaml.Node) bool {
-	n = resolveAlias(n)
+	n = yamlsrc.Resolve(n)
 	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
 // nodeKind describes a node for messages: a string, a list, a mapping.
 func nodeKind(n *yaml.Node) string {
-	n = resolveAlias(n)
+	n = yamlsrc.Resolve(n)
 	switch {
 	case n == nil:
 		return "nothing"

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/omsbook/omsbook/playbook"
 	"github.com/omsbook/omsbook/transport"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // This file maps Ansible's connection variables onto a host's connection and become
@@ -48,10 +48,10 @@ func connVar(vars map[string]any, names []string) (string, any, bool) {
 
 // ansibleConn sets h's connection and become settings from its variables; pos tells where
 // each variable was set, for errors.
-func ansibleConn(h *Host, vars map[string]any, pos map[string]playbook.Pos) error {
+func ansibleConn(h *Host, vars map[string]any, pos map[string]yamlsrc.Pos) error {
 	spec := transport.Spec{Name: h.Name, Connection: "ssh", Address: h.Name, Port: 22}
 	bad := func(key, msg, fix string) error {
-		return &playbook.Error{Pos: pos[key], Msg: fmt.Sprintf("host %s: %s", h.Name, msg), Fix: fix}
+		return &yamlsrc.Error{Pos: pos[key], Msg: fmt.Sprintf("host %s: %s", h.Name, msg), Fix: fix}
 	}
 	text := func(names []string) (string, string, bool) {
 		key, v, ok := connVar(vars, names)

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // This file reads group_vars/ and host_vars/ as Ansible's host_group_vars plugin does and
@@ -49,7 +49,7 @@ func (f *varFiles) get(dir, sub, name string) (*varSet, error) {
 	if s, ok := f.cache[key]; ok {
 		return s, nil
 	}
-	s := &varSet{vars: map[string]any{}, pos: map[string]playbook.Pos{}}
+	s := &varSet{vars: map[string]any{}, pos: map[string]yamlsrc.Pos{}}
 	if !strings.HasPrefix(name, string(filepath.Separator)) {
 		files, err := findVarFiles(filepath.Join(dir, sub), name)
 		if err != nil {
@@ -91,7 +91,7 @@ func findVarFiles(base, name string) ([]string, error) {
 func varDirFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir) // sorted by name
 	if err != nil {
-		return nil, &playbook.Error{Pos: playbook.Pos{File: dir}, Msg: "cannot read variables: " + errText(err), Err: err}
+		return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: dir}, Msg: "cannot read variables: " + errText(err), Err: err}
 	}
 	var out []string
 	for _, e := range entries {
@@ -123,31 +123,31 @@ func varDirFiles(dir string) ([]string, error) {
 func readVarsFile(path string) (*varSet, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &playbook.Error{Pos: playbook.Pos{File: path}, Msg: "cannot read variables: " + errText(err), Err: err}
+		return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: path}, Msg: "cannot read variables: " + errText(err), Err: err}
 	}
-	s := &varSet{vars: map[string]any{}, pos: map[string]playbook.Pos{}}
+	s := &varSet{vars: map[string]any{}, pos: map[string]yamlsrc.Pos{}}
 	trimmed := bytes.TrimSpace(data)
 	switch {
 	case len(trimmed) == 0:
 		return s, nil
 	case bytes.HasPrefix(trimmed, []byte("$ANSIBLE_VAULT;")):
-		return nil, &playbook.Error{Pos: playbook.Pos{File: path, Line: 1, Col: 1}, Msg: "this file is encrypted with ansible-vault, which omsbook cannot decrypt", Fix: `give its secrets another way, e.g. '{{ env "NAME" }}', and list them under secrets:`}
+		return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: path, Line: 1, Col: 1}, Msg: "this file is encrypted with ansible-vault, which omsbook cannot decrypt", Fix: `give its secrets another way, e.g. '{{ env "NAME" }}', and list them under secrets:`}
 	case json.Valid(trimmed):
 		v, err := decodeJSON(trimmed)
 		if err != nil {
-			return nil, &playbook.Error{Pos: playbook.Pos{File: path}, Msg: "bad JSON: " + err.Error(), Err: err}
+			return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: path}, Msg: "bad JSON: " + err.Error(), Err: err}
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil, &playbook.Error{Pos: playbook.Pos{File: path, Line: 1, Col: 1}, Msg: fmt.Sprintf("variables must be a mapping (key: value), not %s", describe(v))}
+			return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: path, Line: 1, Col: 1}, Msg: fmt.Sprintf("variables must be a mapping (key: value), not %s", describe(v))}
 		}
 		for k, x := range m {
 			s.vars[k] = x
-			s.pos[k] = playbook.Pos{File: path}
+			s.pos[k] = yamlsrc.Pos{File: path}
 		}
 		return s, nil
 	}
-	root, err := playbook.ParseYAML(path, data)
+	root, err := yamlsrc.ParseYAML(path, data)
 	if err != nil || root == nil {
 		return s, err
 	}
@@ -196,8 +196,8 @@ func mergeSet(dst, src *varSet) {
 
 // hostVars merges h's variables in Ansible's order of precedence (see the top of this file).
 func (m *model) hostVars(h *hostEntry) (*varSet, error) {
-	out := &varSet{vars: map[string]any{}, pos: map[string]playbook.Pos{}}
-	add := func(vars map[string]any, pos map[string]playbook.Pos) {
+	out := &varSet{vars: map[string]any{}, pos: map[string]yamlsrc.Pos{}}
+	add := func(vars map[string]any, pos map[string]yamlsrc.Pos) {
 		mergeSet(out, &varSet{vars: vars, pos: pos})
 	}
 	prec := m.precedence(h)
@@ -246,7 +246,7 @@ func (m *model) controllerVars() (*varSet, error) {
 // for the whole order. The runner calls it once, after Load and before it reads any host's
 // variables; every host's Vars (and, for an Ansible inventory, its connection settings and
 // region, which may come from these variables) are computed again. A dir without group_vars/
-// and host_vars/ changes nothing. Errors are *playbook.Error values naming the file.
+// and host_vars/ changes nothing. Errors are *yamlsrc.Error values naming the file.
 func (inv *Inventory) AddPlaybookVars(dir string) error {
 	if inv.model == nil {
 		return errors.New("inventory: AddPlaybookVars needs an inventory from Load or Parse")
@@ -256,7 +256,7 @@ func (inv *Inventory) AddPlaybookVars(dir string) error {
 	}
 	for _, sub := range []string{"group_vars", "host_vars"} {
 		if _, err := os.Stat(filepath.Join(dir, sub)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return &playbook.Error{Pos: playbook.Pos{File: filepath.Join(dir, sub)}, Msg: "cannot read variables: " + errText(err), Err: err}
+			return &yamlsrc.Error{Pos: yamlsrc.Pos{File: filepath.Join(dir, sub)}, Msg: "cannot read variables: " + errText(err), Err: err}
 		}
 	}
 	inv.model.playDirs = append(inv.model.playDirs, dir)

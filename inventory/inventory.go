@@ -3,8 +3,8 @@
 package inventory
 
 import (
-	"github.com/omsbook/omsbook/playbook"
 	"github.com/omsbook/omsbook/transport"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // Inventory is one or more inventory files merged, in the order given.
@@ -34,7 +34,7 @@ type Inventory struct {
 type Host struct {
 	Name   string
 	Region string
-	Pos    playbook.Pos
+	Pos    yamlsrc.Pos
 	// Conn is how to reach the node, with region and inventory defaults applied.
 	Conn transport.Spec
 	// Vars are inventory vars < region vars < node vars, merged; templates in them are not

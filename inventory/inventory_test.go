@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -268,9 +268,9 @@ func TestLoadErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Load(%s): no error", f)
 			}
-			var pe *playbook.Error
+			var pe *yamlsrc.Error
 			if !errors.As(err, &pe) {
-				t.Fatalf("error is %T, want *playbook.Error: %v", err, err)
+				t.Fatalf("error is %T, want *yamlsrc.Error: %v", err, err)
 			}
 			if pe.Pos.File != f {
 				t.Fatalf("error names %q, want the file %q", pe.Pos.File, f)

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // This file holds the group graph an inventory is read into, as Ansible keeps it: groups with
@@ -17,21 +17,21 @@ import (
 // group is one group of the graph.
 type group struct {
 	name     string
-	pos      playbook.Pos
+	pos      yamlsrc.Pos
 	hosts    []*hostEntry // its own hosts, in the order added
 	children []*group
 	parents  []*group
 	vars     map[string]any
-	varPos   map[string]playbook.Pos
+	varPos   map[string]yamlsrc.Pos
 	priority int // ansible_group_priority: among groups of one depth, higher merges later
 }
 
 // hostEntry is one host of the graph.
 type hostEntry struct {
 	name   string
-	pos    playbook.Pos
+	pos    yamlsrc.Pos
 	vars   map[string]any
-	varPos map[string]playbook.Pos
+	varPos map[string]yamlsrc.Pos
 	groups []*group // the groups that list it, in order
 	// prec, when set, is the order its groups' vars merge in (omsbook inventories); without
 	// it the groups merge as Ansible merges them (see precedence).
@@ -49,7 +49,7 @@ type model struct {
 	ungrouped *group
 
 	// varDirs are the directories whose group_vars/ and host_vars/ apply beside the
-	// inventories, in the order given; playDirs those beside the playbook.
+	// inventories, in the order given; playDirs those beside the yamlsrc.
 	varDirs  []string
 	playDirs []string
 	files    *varFiles
@@ -57,19 +57,19 @@ type model struct {
 
 func newModel(ansible bool) *model {
 	m := &model{ansible: ansible, groups: map[string]*group{}, hosts: map[string]*hostEntry{}, files: newVarFiles()}
-	m.all = m.group("all", playbook.Pos{})
-	m.ungrouped = m.group("ungrouped", playbook.Pos{})
+	m.all = m.group("all", yamlsrc.Pos{})
+	m.ungrouped = m.group("ungrouped", yamlsrc.Pos{})
 	m.all.children = []*group{m.ungrouped}
 	m.ungrouped.parents = []*group{m.all}
 	return m
 }
 
 // group returns the group of that name, created (at pos) when it is new.
-func (m *model) group(name string, pos playbook.Pos) *group {
+func (m *model) group(name string, pos yamlsrc.Pos) *group {
 	if g := m.groups[name]; g != nil {
 		return g
 	}
-	g := &group{name: name, pos: pos, vars: map[string]any{}, varPos: map[string]playbook.Pos{}, priority: 1}
+	g := &group{name: name, pos: pos, vars: map[string]any{}, varPos: map[string]yamlsrc.Pos{}, priority: 1}
 	m.groups[name] = g
 	m.order = append(m.order, g)
 	return g
@@ -77,11 +77,11 @@ func (m *model) group(name string, pos playbook.Pos) *group {
 
 // host returns the host of that name, created (at pos) when it is new. A port is set as
 // ansible_port only when the host is created, as Ansible does.
-func (m *model) host(name string, port int, pos playbook.Pos) *hostEntry {
+func (m *model) host(name string, port int, pos yamlsrc.Pos) *hostEntry {
 	if h := m.hosts[name]; h != nil {
 		return h
 	}
-	h := &hostEntry{name: name, pos: pos, vars: map[string]any{}, varPos: map[string]playbook.Pos{}}
+	h := &hostEntry{name: name, pos: pos, vars: map[string]any{}, varPos: map[string]yamlsrc.Pos{}}
 	if port != 0 {
 		h.vars["ansible_port"] = port
 		h.varPos["ansible_port"] = pos
@@ -103,9 +103,9 @@ func (m *model) addHost(g *group, h *hostEntry) {
 }
 
 // addChild makes child a child group of parent (once). A loop is an error.
-func (m *model) addChild(parent, child *group, pos playbook.Pos) error {
+func (m *model) addChild(parent, child *group, pos yamlsrc.Pos) error {
 	if parent == child || child.isAncestorOf(parent) {
-		return &playbook.Error{Pos: pos, Msg: fmt.Sprintf("group %s cannot be a child of %s: %s already contains %s, so the groups would contain each other", child.name, parent.name, child.name, parent.name), Fix: "remove one of the two children entries"}
+		return &yamlsrc.Error{Pos: pos, Msg: fmt.Sprintf("group %s cannot be a child of %s: %s already contains %s, so the groups would contain each other", child.name, parent.name, child.name, parent.name), Fix: "remove one of the two children entries"}
 	}
 	for _, c := range parent.children {
 		if c == child {
@@ -128,11 +128,11 @@ func (g *group) isAncestorOf(o *group) bool {
 }
 
 // setVar sets a group variable; ansible_group_priority sets the group's priority instead.
-func (g *group) setVar(key string, v any, pos playbook.Pos) error {
+func (g *group) setVar(key string, v any, pos yamlsrc.Pos) error {
 	if key == "ansible_group_priority" {
 		p, ok := wholeNumber(v)
 		if !ok {
-			return &playbook.Error{Pos: pos, Msg: fmt.Sprintf("ansible_group_priority of group %s is %s; it must be a whole number", g.name, describe(v)), Fix: "write e.g. ansible_group_priority=10"}
+			return &yamlsrc.Error{Pos: pos, Msg: fmt.Sprintf("ansible_group_priority of group %s is %s; it must be a whole number", g.name, describe(v)), Fix: "write e.g. ansible_group_priority=10"}
 		}
 		g.priority = p
 		return nil
@@ -142,7 +142,7 @@ func (g *group) setVar(key string, v any, pos playbook.Pos) error {
 	return nil
 }
 
-func (h *hostEntry) setVar(key string, v any, pos playbook.Pos) {
+func (h *hostEntry) setVar(key string, v any, pos yamlsrc.Pos) {
 	h.vars[key] = v
 	h.varPos[key] = pos
 }

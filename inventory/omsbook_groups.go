@@ -3,7 +3,7 @@ package inventory
 import (
 	"go.yaml.in/yaml/v3"
 
-	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // groupEntryKeys are the keys of a groups: entry written as a mapping.
@@ -13,12 +13,12 @@ var groupEntryKeys = []string{"hosts", "vars"}
 // its members (canary: [oms-hz-1]) or a mapping with them and the group's variables
 // (canary: {hosts: [oms-hz-1], vars: {batch: 1}}). It returns the node that lists the members
 // and how to name it in errors.
-func (g *rawGroup) decodeMapping(file string, kv playbook.KeyValue) (*yaml.Node, string, error) {
-	n := resolveAlias(kv.Value)
+func (g *rawGroup) decodeMapping(file string, kv yamlsrc.KeyValue) (*yaml.Node, string, error) {
+	n := yamlsrc.Resolve(kv.Value)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return kv.Value, "group " + kv.Key, nil
 	}
-	fields, err := playbook.Mapping(file, n, "group "+kv.Key)
+	fields, err := yamlsrc.Mapping(file, n, "group "+kv.Key)
 	if err != nil {
 		return nil, "", err
 	}

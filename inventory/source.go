@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // This file reads what -i names: inventory files of three formats, and directories of them.
@@ -64,7 +64,7 @@ func readSources(paths []string) ([]*source, []string, error) {
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, nil, &playbook.Error{Pos: playbook.Pos{File: p}, Msg: "cannot read inventory: " + errText(err), Fix: "check the path given with -i", Err: err}
+			return nil, nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: p}, Msg: "cannot read inventory: " + errText(err), Fix: "check the path given with -i", Err: err}
 		}
 		if !st.IsDir() {
 			s, err := readSource(p)
@@ -80,7 +80,7 @@ func readSources(paths []string) ([]*source, []string, error) {
 			return nil, nil, err
 		}
 		if len(files) == 0 {
-			return nil, nil, &playbook.Error{Pos: playbook.Pos{File: p}, Msg: "cannot read inventory: is a directory", Fix: "check the path given with -i"}
+			return nil, nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: p}, Msg: "cannot read inventory: is a directory", Fix: "check the path given with -i"}
 		}
 		for _, f := range files {
 			s, err := readSource(f)
@@ -98,7 +98,7 @@ func readSources(paths []string) ([]*source, []string, error) {
 func dirSources(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir) // sorted by name
 	if err != nil {
-		return nil, &playbook.Error{Pos: playbook.Pos{File: dir}, Msg: "cannot read inventory: " + errText(err), Fix: "check the path given with -i", Err: err}
+		return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: dir}, Msg: "cannot read inventory: " + errText(err), Fix: "check the path given with -i", Err: err}
 	}
 	var out []string
 	for _, e := range entries {
@@ -109,7 +109,7 @@ func dirSources(dir string) ([]string, error) {
 		p := filepath.Join(dir, n)
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, &playbook.Error{Pos: playbook.Pos{File: p}, Msg: "cannot read inventory: " + errText(err), Fix: "check the path given with -i", Err: err}
+			return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: p}, Msg: "cannot read inventory: " + errText(err), Fix: "check the path given with -i", Err: err}
 		}
 		if st.IsDir() {
 			more, err := dirSources(p)
@@ -127,10 +127,10 @@ func dirSources(dir string) ([]string, error) {
 func readSource(path string) (*source, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &playbook.Error{Pos: playbook.Pos{File: path}, Msg: "cannot read inventory: " + errText(err), Fix: "check the path given with -i", Err: err}
+		return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: path}, Msg: "cannot read inventory: " + errText(err), Fix: "check the path given with -i", Err: err}
 	}
 	if st, err := os.Stat(path); err == nil && st.Mode()&0o111 != 0 && bytes.HasPrefix(data, []byte("#!")) {
-		return nil, &playbook.Error{Pos: playbook.Pos{File: path, Line: 1, Col: 1}, Msg: "this is an inventory script, which omsbook does not run", Fix: "run it and save what it prints: ansible-inventory -i THIS --list --yaml > hosts.yml"}
+		return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: path, Line: 1, Col: 1}, Msg: "this is an inventory script, which omsbook does not run", Fix: "run it and save what it prints: ansible-inventory -i THIS --list --yaml > hosts.yml"}
 	}
 	return detect(path, data)
 }
@@ -146,13 +146,13 @@ var yamlLike = regexp.MustCompile(`^(?:-\s|-$|---|[^\s=\[#;]+:(?:\s|$))`)
 func detect(path string, data []byte) (*source, error) {
 	s := &source{path: path, data: data}
 	if bytes.HasPrefix(bytes.TrimSpace(data), []byte("$ANSIBLE_VAULT;")) {
-		return nil, &playbook.Error{Pos: playbook.Pos{File: path, Line: 1, Col: 1}, Msg: "this inventory is encrypted with ansible-vault, which omsbook cannot decrypt", Fix: "decrypt it (ansible-vault decrypt) and give its secrets another way, e.g. '{{ env \"NAME\" }}'"}
+		return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: path, Line: 1, Col: 1}, Msg: "this inventory is encrypted with ansible-vault, which omsbook cannot decrypt", Fix: "decrypt it (ansible-vault decrypt) and give its secrets another way, e.g. '{{ env \"NAME\" }}'"}
 	}
 	if strings.EqualFold(filepath.Ext(path), ".ini") {
 		s.format = formatINI
 		return s, nil
 	}
-	root, err := playbook.ParseYAML(path, data)
+	root, err := yamlsrc.ParseYAML(path, data)
 	if err != nil {
 		if firstLineLooksYAML(data) {
 			return nil, err
@@ -174,7 +174,7 @@ func detect(path string, data []byte) (*source, error) {
 	// children:, vars: or nothing) Ansible. Neither: the omsbook reader names the unknown key.
 	s.root, s.format = root, formatOmsbook
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], resolveAlias(root.Content[i+1])
+		k, v := root.Content[i], yamlsrc.Resolve(root.Content[i+1])
 		if k.Value == "plugin" {
 			s.format = formatAnsibleYAML // an inventory plugin's configuration: its reader says so
 			return s, nil
@@ -241,7 +241,7 @@ func loadSources(files []string, srcs []*source, varDirs []string) (*Inventory, 
 			continue
 		}
 		if (first.format == formatOmsbook) != (s.format == formatOmsbook) {
-			return nil, &playbook.Error{Pos: playbook.Pos{File: s.path}, Msg: fmt.Sprintf("this is %s, and %s is %s: inventories of the two kinds cannot be merged", s.format, first.path, first.format), Fix: "give inventories of one kind, or write the hosts of one in the format of the other"}
+			return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: s.path}, Msg: fmt.Sprintf("this is %s, and %s is %s: inventories of the two kinds cannot be merged", s.format, first.path, first.format), Fix: "give inventories of one kind, or write the hosts of one in the format of the other"}
 		}
 	}
 	if first != nil && first.format != formatOmsbook {

@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // This file types YAML values as Ansible's loader does. Ansible reads YAML with PyYAML, which
@@ -29,7 +29,7 @@ var (
 // varSet is variables and where each was set.
 type varSet struct {
 	vars map[string]any
-	pos  map[string]playbook.Pos
+	pos  map[string]yamlsrc.Pos
 }
 
 // yamlReader converts YAML nodes of one file to values as Ansible types them.
@@ -44,9 +44,7 @@ func newYAMLReader(file string, data []byte) *yamlReader {
 
 // value converts n to string, int, float64, bool, nil, []any or map[string]any.
 func (r *yamlReader) value(n *yaml.Node) (any, error) {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
+	n = yamlsrc.Resolve(n)
 	if n == nil {
 		return nil, nil
 	}
@@ -70,17 +68,17 @@ func (r *yamlReader) value(n *yaml.Node) (any, error) {
 		}
 		return s.vars, nil
 	}
-	return nil, &playbook.Error{Pos: playbook.NodePos(r.file, n), Msg: "unsupported YAML node"}
+	return nil, &yamlsrc.Error{Pos: yamlsrc.NodePos(r.file, n), Msg: "unsupported YAML node"}
 }
 
 // mapping converts a mapping node, keeping where each key was written; what names it in
 // errors.
 func (r *yamlReader) mapping(n *yaml.Node, what string) (*varSet, error) {
-	kvs, err := playbook.Mapping(r.file, n, what)
+	kvs, err := yamlsrc.Mapping(r.file, n, what)
 	if err != nil {
 		return nil, err
 	}
-	s := &varSet{vars: make(map[string]any, len(kvs)), pos: make(map[string]playbook.Pos, len(kvs))}
+	s := &varSet{vars: make(map[string]any, len(kvs)), pos: make(map[string]yamlsrc.Pos, len(kvs))}
 	for _, kv := range kvs {
 		k, err := r.key(kv.KeyNode)
 		if err != nil {
@@ -116,13 +114,13 @@ func (r *yamlReader) scalar(n *yaml.Node) (any, error) {
 	if n.Style&yaml.TaggedStyle != 0 {
 		switch n.Tag {
 		case "!vault":
-			return nil, &playbook.Error{Pos: playbook.NodePos(r.file, n), Msg: "this value is encrypted with ansible-vault, which omsbook cannot decrypt", Fix: `give the secret another way, e.g. '{{ env "NAME" }}', and list it under secrets:`}
+			return nil, &yamlsrc.Error{Pos: yamlsrc.NodePos(r.file, n), Msg: "this value is encrypted with ansible-vault, which omsbook cannot decrypt", Fix: `give the secret another way, e.g. '{{ env "NAME" }}', and list it under secrets:`}
 		case "!!str", "!unsafe":
 			return n.Value, nil
 		case "!!null", "!!bool", "!!int", "!!float":
 			var v any
 			if err := n.Decode(&v); err != nil {
-				return nil, &playbook.Error{Pos: playbook.NodePos(r.file, n), Msg: "bad value: " + err.Error(), Err: err}
+				return nil, &yamlsrc.Error{Pos: yamlsrc.NodePos(r.file, n), Msg: "bad value: " + err.Error(), Err: err}
 			}
 			return v, nil
 		}

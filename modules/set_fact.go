@@ -51,6 +51,17 @@ func (setFactModule) Validate(args Args) error {
 	return nil
 }
 
+// DefinedVars names the variables set_fact sets: every argument but cacheable.
+func (setFactModule) DefinedVars(args map[string]any) []string {
+	var names []string
+	for name := range args {
+		if name != "cacheable" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 func (m setFactModule) Check(ctx context.Context, h *Host, args Args) (Result, error) {
 	return m.Apply(ctx, h, args)
 }

@@ -86,7 +86,11 @@ func (t *Text) Emit(e events.Event) {
 		t.endTask()
 		t.inTask = true
 		t.taskStart, t.taskLast, t.taskMax = e.Time, e.Time, 0
-		t.printf("\n%s\n", t.header("TASK", e.Task))
+		kind := "TASK"
+		if e.Handler {
+			kind = "RUNNING HANDLER"
+		}
+		t.printf("\n%s\n", t.header(kind, e.Task))
 	case events.HostResult:
 		t.noteTaskEvent(e)
 		t.hostResult(e)
@@ -184,8 +188,11 @@ func (t *Text) hostResult(e events.Event) {
 		}
 	case e.Status == events.Unreachable:
 		t.printf("%s\n", t.paint(colorFailed, "unreachable: "+target+": "+orDefault(e.Msg, "host unreachable")))
+	case e.Status == events.Included:
+		t.printf("%s\n", t.paint(colorSkipped, "included: "+e.Msg+" for "+e.Host))
 	case e.Status == events.Skipped:
-		line := "skipped: " + target
+		// As ansible-playbook prints it.
+		line := "skipping: " + target
 		if e.Msg != "" && t.opts.Verbosity > 0 {
 			line += ": " + e.Msg
 		}

@@ -25,6 +25,7 @@ type cliFlags struct {
 	verbose           int
 	journalDir        string
 	acceptNewHostKeys bool
+	forceHandlers     bool
 	host              string
 	list              bool
 }
@@ -60,6 +61,7 @@ func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
 		fs.CountVarP(&f.verbose, "verbose", "v", "more output: -v live command output, -vv result fields")
 		fs.StringVar(&f.journalDir, "journal-dir", "", "write the run journal in `DIR` (default .omsbook/runs beside the playbook)")
 		fs.BoolVar(&f.acceptNewHostKeys, "accept-new-host-keys", false, "record host keys that known_hosts lacks (never changed ones)")
+		fs.BoolVar(&f.forceHandlers, "force-handlers", false, "run notified handlers even on hosts that failed")
 	case name == "inventory":
 		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory `FILE` (repeat to merge several, later wins)")
 		fs.StringVar(&f.host, "host", "", "show only the host `NAME`")

@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/omsbook/omsbook/events"
-	"github.com/omsbook/omsbook/journal"
 	"github.com/omsbook/omsbook/output"
 	"github.com/omsbook/omsbook/runner"
 )
@@ -33,6 +32,8 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 		Verbosity:         f.verbose,
 		JournalDir:        f.journalDir,
 		AcceptNewHostKeys: f.acceptNewHostKeys,
+		ForceHandlers:     f.forceHandlers,
+		RolesPath:         filepath.SplitList(os.Getenv("OMSBOOK_ROLES_PATH")),
 		// pause asks on stderr and reads the answer from stdin: an operator can answer when
 		// stdin is a terminal, even with the output sent to a file.
 		Stdin:    std.in,
@@ -66,17 +67,12 @@ func load(ctx context.Context, name string, args []string, std stdio) (*runner.P
 func cmdRun(args []string, std stdio) (int, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	plan, f, playbook, err := load(ctx, "run", args, std)
+	plan, f, _, err := load(ctx, "run", args, std)
 	if err != nil {
 		return runner.ExitBadInput, err
 	}
 
-	dir := f.journalDir
-	if dir == "" {
-		dir = journal.DefaultDir(playbook)
-	}
-	j, err := journal.Open(dir, playbook, time.Now())
-	if err != nil {
+	if _, err := plan.Start(); err != nil {
 		return runner.ExitBadInput, err
 	}
 
@@ -91,30 +87,10 @@ func cmdRun(args []string, std stdio) (int, error) {
 			Verbosity: f.verbose,
 		})
 	}
-	sink := stampJournal{path: j.Path(), next: events.Multi{j, out}}
-
 	stopSignals := handleSignals(plan, cancel, std)
-	code := plan.Run(ctx, sink)
+	code := plan.Run(ctx, out)
 	stopSignals()
-
-	if err := j.Close(); err != nil {
-		fmt.Fprintf(std.err, "warning: %v\n", err)
-	}
 	return code, nil
-}
-
-// stampJournal puts the journal's path on the RunEnd event, so that the text output prints it
-// last and the JSON output and journal record it.
-type stampJournal struct {
-	path string
-	next events.Sink
-}
-
-func (s stampJournal) Emit(e events.Event) {
-	if e.Kind == events.RunEnd && e.Journal == "" {
-		e.Journal = s.path
-	}
-	s.next.Emit(e)
 }
 
 // handleSignals makes the first SIGINT or SIGTERM a soft stop (running tasks finish, the recap

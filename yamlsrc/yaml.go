@@ -1,4 +1,4 @@
-package playbook
+package yamlsrc
 
 import (
 	"bytes"
@@ -117,8 +117,8 @@ func NodePos(file string, n *yaml.Node) Pos {
 	return Pos{File: file, Line: n.Line, Col: n.Column}
 }
 
-// resolve follows aliases.
-func resolve(n *yaml.Node) *yaml.Node {
+// Resolve follows aliases: the node an alias (*name) stands for, or n itself.
+func Resolve(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
@@ -137,7 +137,7 @@ type KeyValue struct {
 // Mapping returns the entries of a mapping node in order, following aliases and merge keys
 // (<<). what names the mapping in errors ("play", "node oms-hz-1"). A repeated key is an error.
 func Mapping(file string, n *yaml.Node, what string) ([]KeyValue, error) {
-	n = resolve(n)
+	n = Resolve(n)
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil, nil
 	}
@@ -151,7 +151,7 @@ func Mapping(file string, n *yaml.Node, what string) ([]KeyValue, error) {
 		for i := 0; i+1 < len(m.Content); i += 2 {
 			k, v := m.Content[i], m.Content[i+1]
 			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
-				src := resolve(v)
+				src := Resolve(v)
 				var srcs []*yaml.Node
 				if src.Kind == yaml.SequenceNode {
 					srcs = src.Content
@@ -159,7 +159,7 @@ func Mapping(file string, n *yaml.Node, what string) ([]KeyValue, error) {
 					srcs = []*yaml.Node{src}
 				}
 				for _, s := range srcs {
-					s = resolve(s)
+					s = Resolve(s)
 					if s.Kind != yaml.MappingNode {
 						return &Error{Pos: NodePos(file, s), Msg: "a merge key (<<) needs a mapping"}
 					}
@@ -169,7 +169,7 @@ func Mapping(file string, n *yaml.Node, what string) ([]KeyValue, error) {
 				}
 				continue
 			}
-			k = resolve(k)
+			k = Resolve(k)
 			if k.Kind != yaml.ScalarNode {
 				return &Error{Pos: NodePos(file, k), Msg: fmt.Sprintf("a key in %s must be a plain word, not %s", what, KindName(k))}
 			}
@@ -181,7 +181,7 @@ func Mapping(file string, n *yaml.Node, what string) ([]KeyValue, error) {
 				return &Error{Pos: NodePos(file, k), Msg: fmt.Sprintf("key %q is repeated in %s (first at %s)", key, what, prev), Fix: "keep one"}
 			}
 			seen[key] = NodePos(file, k)
-			out = append(out, KeyValue{Key: key, KeyNode: k, Value: v, KeyPos: NodePos(file, k), ValuePos: NodePos(file, resolve(v))})
+			out = append(out, KeyValue{Key: key, KeyNode: k, Value: v, KeyPos: NodePos(file, k), ValuePos: NodePos(file, Resolve(v))})
 		}
 		return nil
 	}
@@ -215,7 +215,7 @@ func Mapping(file string, n *yaml.Node, what string) ([]KeyValue, error) {
 
 // Sequence returns the items of a sequence node; a scalar or mapping is an error naming what.
 func Sequence(file string, n *yaml.Node, what string) ([]*yaml.Node, error) {
-	n = resolve(n)
+	n = Resolve(n)
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil, nil
 	}
@@ -224,14 +224,14 @@ func Sequence(file string, n *yaml.Node, what string) ([]*yaml.Node, error) {
 	}
 	out := make([]*yaml.Node, len(n.Content))
 	for i, c := range n.Content {
-		out[i] = resolve(c)
+		out[i] = Resolve(c)
 	}
 	return out, nil
 }
 
 // KindName describes a node for messages: "a string", "a list", "a mapping".
 func KindName(n *yaml.Node) string {
-	n = resolve(n)
+	n = Resolve(n)
 	if n == nil {
 		return "nothing"
 	}
@@ -257,7 +257,7 @@ func KindName(n *yaml.Node) string {
 // NodeValue converts a node to a plain value: string, int, float64, bool, nil, []any or
 // map[string]any (non-string keys are formatted).
 func NodeValue(file string, n *yaml.Node) (any, error) {
-	n = resolve(n)
+	n = Resolve(n)
 	if n == nil {
 		return nil, nil
 	}
@@ -321,7 +321,7 @@ func NodeValue(file string, n *yaml.Node) (any, error) {
 
 // Scalar returns the text of a scalar node (a string, number or bool as written).
 func Scalar(file string, n *yaml.Node, what string) (string, error) {
-	n = resolve(n)
+	n = Resolve(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		return "", &Error{Pos: NodePos(file, n), Msg: fmt.Sprintf("%s must be a string, not %s", what, KindName(n))}
 	}
@@ -330,7 +330,7 @@ func Scalar(file string, n *yaml.Node, what string) (string, error) {
 
 // Bool returns a bool node's value; true/false, yes/no and on/off are accepted.
 func Bool(file string, n *yaml.Node, what string) (bool, error) {
-	n = resolve(n)
+	n = Resolve(n)
 	if n != nil && n.Kind == yaml.ScalarNode {
 		switch strings.ToLower(n.Value) {
 		case "true", "yes", "on":
@@ -344,7 +344,7 @@ func Bool(file string, n *yaml.Node, what string) (bool, error) {
 
 // Int returns an integer node's value.
 func Int(file string, n *yaml.Node, what string) (int, error) {
-	n = resolve(n)
+	n = Resolve(n)
 	if n != nil && n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 		if v, err := strconv.Atoi(strings.TrimSpace(n.Value)); err == nil {
 			return v, nil
@@ -355,7 +355,7 @@ func Int(file string, n *yaml.Node, what string) (int, error) {
 
 // Strings returns a list of strings; a single string stands for a list of one.
 func Strings(file string, n *yaml.Node, what string) ([]string, error) {
-	n = resolve(n)
+	n = Resolve(n)
 	if n != nil && n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 		return []string{n.Value}, nil
 	}
