@@ -146,6 +146,8 @@ func loadEnv(t *testing.T, pb string, opts Options, files map[string]string) (*e
 	if len(opts.Inventories) == 0 {
 		if _, ok := files["inv.yml"]; ok {
 			opts.Inventories = []string{filepath.Join(e.dir, "inv.yml")}
+		} else if _, ok := files["hosts.ini"]; ok {
+			opts.Inventories = []string{filepath.Join(e.dir, "hosts.ini")}
 		} else {
 			opts.Inventories = []string{write("inv.yml", testInventory)}
 		}

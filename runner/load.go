@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"path/filepath"
 
 	"github.com/omsbook/omsbook/inventory"
 	"github.com/omsbook/omsbook/modules"
@@ -28,6 +29,10 @@ func loadWith(ctx context.Context, opts Options, lookup func(string) (modules.Mo
 	}
 	inv, err := inventory.Load(opts.Inventories...)
 	if err != nil {
+		return nil, err
+	}
+	// group_vars/ and host_vars/ beside the playbook, as Ansible reads them.
+	if err := inv.AddPlaybookVars(filepath.Dir(opts.Playbook)); err != nil {
 		return nil, err
 	}
 	pb, err := playbook.LoadWith(opts.Playbook, playbookOptions(lookup, opts))
