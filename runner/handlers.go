@@ -104,7 +104,7 @@ func notifyHandlers(tp *taskPlan, hr *hostRun, res *result) {
 // or the command line forces handlers; an unreachable one never does.
 func (r *run) flushHandlers(pc *playCtx) {
 	force := pc.pp.play.ForceHandlers || r.p.opts.ForceHandlers
-	if r.interrupted() || (r.abort && !force) {
+	if r.interrupted() || (r.abort.Load() && !force) {
 		return
 	}
 	for _, h := range pc.pp.handlers {

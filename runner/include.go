@@ -120,7 +120,10 @@ func (r *run) runInclude(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCt
 		return
 	}
 	pc.taskTitle = shownName(tp.name, hosts)
-	if r.started {
+	r.mu.Lock()
+	started := r.started
+	r.mu.Unlock()
+	if started {
 		r.em.emit(events.Event{Kind: events.TaskStart, Play: pc.pp.title, Task: pc.taskTitle, Pos: tp.t.Pos.String()})
 	}
 	per := map[*hostRun][]inclusion{}
@@ -128,14 +131,14 @@ func (r *run) runInclude(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCt
 	for _, hr := range hosts {
 		incs, res := r.inclusions(tp, hr)
 		if res != nil {
-			if r.started || res.failed {
+			if started || res.failed {
 				r.emitResult(events.Event{Kind: events.HostResult, Play: pc.pp.title, Task: pc.taskTitle, Pos: tp.t.Pos.String(), Host: hr.name}, tp, res, nil)
 				r.record(tp, hr, res, bc, true)
 			}
 			continue
 		}
 		for _, inc := range incs {
-			if r.started {
+			if started {
 				r.em.emit(events.Event{Kind: events.HostResult, Play: pc.pp.title, Task: pc.taskTitle, Pos: tp.t.Pos.String(), Host: hr.name, Status: events.Included, Msg: inc.path})
 			}
 		}

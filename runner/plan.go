@@ -469,6 +469,47 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 		p.planning = map[*playbook.Play]*playPlan{}
 	}
 	p.planning[pl] = pp
+	hosts, err := p.playHosts(pl)
+	if err != nil {
+		return nil, err
+	}
+	pp.hosts = hosts
+	if err := p.answerPrompts(pp); err != nil {
+		return nil, err
+	}
+	if err := p.planSections(pp); err != nil {
+		return nil, err
+	}
+	if p.opts.ListOnly {
+		return pp, nil
+	}
+	// Check every task for every host the play would run on.
+	for _, h := range pp.hosts {
+		vars, lazy, err := p.playVars(pp, h, nil)
+		if err != nil {
+			return nil, err
+		}
+		p.registerPlaySecrets(pl, vars)
+		hc := &hostCheck{h: h, vars: vars}
+		for _, lv := range lazy {
+			if hc.lazy == nil {
+				hc.lazy = map[string]bool{}
+			}
+			hc.lazy[lv.name] = true
+		}
+		if err := p.checkTasks(pp.tasks, hc); err != nil {
+			return nil, err
+		}
+		if err := p.checkTasks(pp.handlers, hc); err != nil {
+			return nil, err
+		}
+	}
+	return pp, nil
+}
+
+// playHosts are the hosts a play runs on: its pattern, within --limit, in its order:. A host
+// whose inventory variables do not render is an error here, where it is used.
+func (p *plan) playHosts(pl *playbook.Play) ([]*inventory.Host, error) {
 	matched, err := matchHosts(p.inv, pl.Hosts)
 	if err != nil {
 		return nil, &playbook.Error{Pos: pl.Pos, Msg: fmt.Sprintf("play %q: hosts %q: %v", pl.Name, pl.Hosts, err), Fix: "use a node name, a region, a group or a glob that the inventory defines", Err: err}
@@ -490,65 +531,39 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 		}
 		matched = out
 	}
-	pp.hosts = matched
-	for _, h := range pp.hosts {
+	for _, h := range matched {
 		if err := p.hostErrs[h.Name]; err != nil {
 			return nil, err
 		}
 	}
+	hosts := slices.Clone(matched)
+	orderHosts(hosts, pl.Order)
+	return hosts, nil
+}
 
-	if err := p.answerPrompts(pp); err != nil {
-		return nil, err
-	}
-	pp.hosts = slices.Clone(pp.hosts)
-	orderHosts(pp.hosts, pl.Order)
+// planSections plans the play's sections (pre_tasks; roles and tasks; post_tasks) and its
+// handlers, and links each notify to its handlers.
+func (p *plan) planSections(pp *playPlan) error {
+	pl := pp.play
 	main := append(append([]*playbook.Task(nil), pl.RoleTasks...), pl.Tasks...)
 	for _, section := range [][]*playbook.Task{pl.PreTasks, main, pl.PostTasks} {
 		tps, err := p.planTasks(pl, section, pl.Tags, nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		pp.sections = append(pp.sections, tps)
 		pp.tasks = append(pp.tasks, tps...)
 	}
 	handlers, err := p.planTasks(pl, pl.Handlers, pl.Tags, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, h := range handlers {
 		// Handlers run where they are notified, whatever --tags selected.
 		h.handler, h.selected = true, true
 	}
 	pp.handlers = handlers
-	if err := resolveNotify(pp); err != nil {
-		return nil, err
-	}
-
-	// Check every task for every host the play would run on.
-	for _, h := range pp.hosts {
-		if p.opts.ListOnly {
-			break
-		}
-		vars, lazy, err := p.playVars(pp, h, nil)
-		if err != nil {
-			return nil, err
-		}
-		p.registerPlaySecrets(pl, vars)
-		hc := &hostCheck{h: h, vars: vars}
-		for _, lv := range lazy {
-			if hc.lazy == nil {
-				hc.lazy = map[string]bool{}
-			}
-			hc.lazy[lv.name] = true
-		}
-		if err := p.checkTasks(pp.tasks, hc); err != nil {
-			return nil, err
-		}
-		if err := p.checkTasks(pp.handlers, hc); err != nil {
-			return nil, err
-		}
-	}
-	return pp, nil
+	return resolveNotify(pp)
 }
 
 // planTasks resolves modules, merges each task's settings with its play's and enclosing
@@ -697,12 +712,7 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 	vars := make(map[string]any, len(base)+len(pl.Vars)+len(facts)+len(p.extra)+12)
 	eligible := make(map[string]bool, len(base)+len(pl.Vars))
 	// Role defaults are the lowest of all, below the inventory.
-	for _, role := range pl.Roles {
-		for _, k := range role.DefaultsOrder {
-			vars[k] = normalize(role.Defaults[k].V)
-			eligible[k] = true
-		}
-	}
+	addRoleVars(pl, vars, eligible, true)
 	for k, v := range base {
 		vars[k] = v
 		eligible[k] = true
@@ -724,12 +734,7 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 		return nil, nil, err
 	}
 	// Role vars come above the play's vars and vars_files, as Ansible's precedence has them.
-	for _, role := range pl.Roles {
-		for _, k := range role.VarsOrder {
-			vars[k] = normalize(role.Vars[k].V)
-			eligible[k] = true
-		}
-	}
+	addRoleVars(pl, vars, eligible, false)
 	for k, v := range facts {
 		vars[k] = v
 		delete(eligible, k)
@@ -881,6 +886,20 @@ func (p *plan) varsFilePath(pp *playPlan, vf playbook.Value, h *inventory.Host, 
 		tried = append(tried, path)
 	}
 	return "", &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files on %s: none of the alternatives exists (tried %s)", h.Name, strings.Join(tried, ", ")), Fix: "create one of them, or add a last alternative that always exists"}
+}
+
+// addRoleVars adds the play's roles' defaults (or vars) to vars, in the order the roles load.
+func addRoleVars(pl *playbook.Play, vars map[string]any, eligible map[string]bool, defaults bool) {
+	for _, role := range pl.Roles {
+		m, order := role.Vars, role.VarsOrder
+		if defaults {
+			m, order = role.Defaults, role.DefaultsOrder
+		}
+		for _, k := range order {
+			vars[k] = normalize(m[k].V)
+			eligible[k] = true
+		}
+	}
 }
 
 // taskError builds a positioned error for a task, naming the host when the problem is that host's.
