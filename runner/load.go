@@ -6,11 +6,12 @@ import (
 
 	"github.com/omsbook/omsbook/inventory"
 	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/modules/registry"
 	"github.com/omsbook/omsbook/playbook"
 )
 
 func load(ctx context.Context, opts Options) (*Plan, error) {
-	p, err := loadWith(ctx, opts, modules.Lookup)
+	p, err := loadWith(ctx, opts, registry.Lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +40,7 @@ func loadWith(ctx context.Context, opts Options, lookup func(string) (modules.Mo
 	}
 	// The registry's names that lookup knows: suggestions must name real modules.
 	var names []string
-	for _, n := range modules.Names() {
+	for _, n := range registry.Names() {
 		if _, ok := lookup(n); ok {
 			names = append(names, n)
 		}
