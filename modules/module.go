@@ -45,6 +45,14 @@ type TemplateFiler interface {
 	TemplateFiles(h *Host, args Args) ([]string, error)
 }
 
+// VarDefiner is an optional ability: a module that sets host variables for the tasks after it
+// (set_fact) names them from its arguments as written (values may still be templates), so
+// that the load-time check knows those names will exist at run time instead of calling a
+// later use of one undefined.
+type VarDefiner interface {
+	DefinedVars(args map[string]any) []string
+}
+
 // Host is what a module may use on the host it runs for.
 type Host struct {
 	// Name is the inventory name of the target host.

@@ -31,12 +31,27 @@ func loadWith(ctx context.Context, opts Options, lookup func(string) (modules.Mo
 	if err != nil {
 		return nil, err
 	}
+	pb, err := playbook.LoadWith(opts.Playbook, playbookOptions(lookup, opts))
+	if err != nil {
+		return nil, err
+	}
+	return newPlan(ctx, pb, inv, opts, lookup)
+}
+
+// playbookOptions is how the playbook loader learns of the modules lookup finds and where
+// roles are.
+func playbookOptions(lookup func(string) (modules.Module, bool), opts Options) playbook.Options {
 	info := func(name string) (playbook.ModuleInfo, bool) {
 		m, ok := lookup(name)
 		if !ok {
 			return playbook.ModuleInfo{}, false
 		}
-		return playbook.ModuleInfo{FreeForm: m.Spec().FreeForm}, true
+		spec := m.Spec()
+		info := playbook.ModuleInfo{FreeForm: spec.FreeForm}
+		for _, a := range spec.Args {
+			info.Args = append(info.Args, a.Name)
+		}
+		return info, true
 	}
 	// The registry's names that lookup knows: suggestions must name real modules.
 	var names []string
@@ -45,9 +60,8 @@ func loadWith(ctx context.Context, opts Options, lookup func(string) (modules.Mo
 			names = append(names, n)
 		}
 	}
-	pb, err := playbook.LoadWith(opts.Playbook, playbook.Options{Lookup: info, ModuleNames: names})
-	if err != nil {
-		return nil, err
-	}
-	return newPlan(ctx, pb, inv, opts, lookup)
+	return playbook.Options{Lookup: info, ModuleNames: names, RolesPath: opts.RolesPath}
 }
+
+// playbookOptions is playbookOptions for the plan's own lookup and options.
+func (p *plan) playbookOptions() playbook.Options { return playbookOptions(p.lookup, p.opts) }

@@ -98,8 +98,9 @@ func unixMode(n fs.FileMode) fs.FileMode {
 }
 
 // controllerPath resolves a controller path given in a task: absolute paths stay; relative
-// ones are looked up under the playbook directory (var playbook_dir), first in its sub
-// directory (files/ for copy, templates/ for template), then in the directory itself.
+// ones are looked up in the task's role first (var role_path), then under the playbook
+// directory (var playbook_dir): in each, first in its sub directory (files/ for copy,
+// templates/ for template), then in the directory itself, as Ansible looks.
 func controllerPath(h *modules.Host, p, subdir string) (string, error) {
 	if p == "" {
 		return "", errors.New("empty path")
@@ -116,9 +117,16 @@ func controllerPath(h *modules.Host, p, subdir string) (string, error) {
 	if base == "" {
 		base = "."
 	}
-	dirs := []string{base}
-	if subdir != "" {
-		dirs = []string{filepath.Join(base, subdir), base}
+	var dirs []string
+	bases := []string{base}
+	if role, _ := h.Vars["role_path"].(string); role != "" {
+		bases = []string{role, base}
+	}
+	for _, b := range bases {
+		if subdir != "" {
+			dirs = append(dirs, filepath.Join(b, subdir))
+		}
+		dirs = append(dirs, b)
 	}
 	var tried []string
 	for _, dir := range dirs {

@@ -53,6 +53,17 @@ func (SetFact) Validate(args modules.Args) error {
 	return nil
 }
 
+// DefinedVars names the variables set_fact sets: every argument but cacheable.
+func (SetFact) DefinedVars(args map[string]any) []string {
+	var names []string
+	for name := range args {
+		if name != "cacheable" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 func (m SetFact) Check(ctx context.Context, h *modules.Host, args modules.Args) (modules.Result, error) {
 	return m.Apply(ctx, h, args)
 }
