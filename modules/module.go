@@ -63,8 +63,6 @@ type Host struct {
 	Controller transport.Conn
 	// Vars are the task's variables for this host, read-only.
 	Vars map[string]any
-	// CheckMode is true under --check or check_mode: true; Check is called then, never Apply.
-	CheckMode bool
 	// Diff is true when the user asked for --diff.
 	Diff bool
 	// Become, BecomeUser and BecomePassword are the task's privilege settings; a module that

@@ -26,7 +26,6 @@ type genHost struct {
 	secrets *secret.Set
 	mu      sync.Mutex
 	lines   []string
-	asked   []string
 }
 
 func newGenHost(t *testing.T, vars map[string]any) *genHost {
