@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/yamlsrc"
 )
 
@@ -366,7 +367,7 @@ func TestAnsibleLoadErrors(t *testing.T) {
 			if pe.Pos.File != f || pe.Pos.Line == 0 {
 				t.Fatalf("error is at %q, want a line of %q", pe.Pos, f)
 			}
-			golden(t, "ansible/errors/"+name, err.Error())
+			testutil.Golden(t, filepath.Join("testdata", "ansible/errors/"+name+".golden"), []byte(err.Error()+"\n"))
 		})
 	}
 	if n == 0 {

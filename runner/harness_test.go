@@ -12,6 +12,7 @@ import (
 
 	"github.com/omsbook/omsbook/events"
 	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/modules/registry"
 	"github.com/omsbook/omsbook/transport"
 )
 
@@ -122,7 +123,7 @@ func (e *env) lookup(name string) (modules.Module, bool) {
 	case "one_of":
 		return validatedMod{}, true
 	}
-	return modules.Lookup(name)
+	return registry.Lookup(name)
 }
 
 // load writes the files and loads the plan; files maps extra file names to contents.

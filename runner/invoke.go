@@ -154,7 +154,6 @@ func (r *run) moduleHost(pc *playCtx, tp *taskPlan, hr *hostRun, inv *invocation
 		Conn:           conn,
 		Controller:     r.controller,
 		Vars:           vars,
-		CheckMode:      inv.check,
 		Diff:           p.opts.Diff,
 		Become:         inv.become,
 		BecomeUser:     inv.becomeUser,

@@ -7,11 +7,12 @@ import (
 
 	"github.com/omsbook/omsbook/inventory"
 	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/modules/registry"
 	"github.com/omsbook/omsbook/playbook"
 )
 
 func load(ctx context.Context, opts Options) (*Plan, error) {
-	p, err := loadWith(ctx, opts, modules.Lookup)
+	p, err := loadWith(ctx, opts, registry.Lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func playbookOptions(lookup func(string) (modules.Module, bool), opts Options) p
 	}
 	// The registry's names that lookup knows: suggestions must name real modules.
 	var names []string
-	for _, n := range modules.Names() {
+	for _, n := range registry.Names() {
 		if _, ok := lookup(n); ok {
 			names = append(names, n)
 		}

@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/omsbook/omsbook/events"
+	"github.com/omsbook/omsbook/internal/shellquote"
 	"github.com/omsbook/omsbook/inventory"
-	"github.com/omsbook/omsbook/tmpl"
 	"github.com/omsbook/omsbook/transport"
 )
 
@@ -227,17 +227,7 @@ func (r *run) resumeCommand(task string) string {
 	}
 	args = append(args, "--start-at-task", task)
 	for i, a := range args {
-		args[i] = shellWord(a)
+		args[i] = shellquote.QuoteIfNeeded(a)
 	}
 	return strings.Join(args, " ")
-}
-
-// shellWord quotes a word for a POSIX shell only when it needs it.
-func shellWord(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=@:,+%", r))
-	}) < 0 {
-		return s
-	}
-	return tmpl.ShellQuote(s)
 }
