@@ -287,11 +287,9 @@ func (l *loader) playKey(file string, p *Play, kv KeyValue, hostsSet *bool) erro
 	case "throttle":
 		p.Throttle, err = throttle(file, kv)
 	case "gather_facts":
-		var b bool
-		b, err = yamlsrc.Bool(file, v, "gather_facts")
-		if err == nil && b {
-			err = &Error{Pos: kv.ValuePos, Msg: "omsbook gathers no facts", Fix: "remove gather_facts or set it to false; read what you need with command or stat and register it"}
-		}
+		p.GatherFacts, err = boolPtr(file, v, "gather_facts")
+	case "gather_subset":
+		p.GatherSubset, err = yamlsrc.Strings(file, v, "gather_subset")
 	default:
 		if fix, ok := unsupportedPlayKeys[kv.Key]; ok {
 			return &Error{Pos: kv.KeyPos, Msg: fmt.Sprintf("%s is not supported by omsbook", kv.Key), Fix: fix}

@@ -77,6 +77,10 @@ type Play struct {
 	// Dir is the directory of the playbook file the play is written in (an imported
 	// playbook's plays have their own): vars_files are relative to it.
 	Dir string
+	// GatherFacts is the play's gather_facts (nil: not written); GatherSubset its
+	// gather_subset.
+	GatherFacts  *bool
+	GatherSubset []string
 	// VarsPrompt are the questions asked before the play runs.
 	VarsPrompt []Prompt
 }
@@ -150,6 +154,9 @@ type Task struct {
 	// IncludeTasks is the file an include_tasks task named; the loader has already read it
 	// into Block (include_tasks is resolved at load time so validate sees every task).
 	IncludeTasks string
+	// Implicit marks a task omsbook adds itself (the play's fact gathering): listings leave
+	// it out, as ansible-playbook's do.
+	Implicit bool
 	// Include is set on an include_tasks or import_tasks task.
 	Include *Include
 	// Role is set on the block a role's tasks are (and on a role's handlers); ImportRole names

@@ -25,6 +25,10 @@ type Options struct {
 	Forks       int // default 10
 	StartAtTask string
 	Yes         bool // answer pause prompts
+	// Gathering is the fact-gathering policy, as Ansible's: implicit (the default: every play
+	// gathers unless gather_facts: false), explicit (only plays with gather_facts: true) or
+	// smart (as implicit, but a host whose facts this run already has is not asked again).
+	Gathering string
 	// ListOnly loads the plan for list-hosts and list-tasks: plays, hosts and tasks, without
 	// checking each task for each host (a listing shows no task's arguments).
 	ListOnly bool
@@ -140,7 +144,7 @@ func countSelected(ts []*taskPlan) int {
 		switch {
 		case tp.t.IsBlock():
 			n += countSelected(tp.block) + countSelected(tp.rescue) + countSelected(tp.always)
-		case tp.selected:
+		case tp.selected && !tp.t.Implicit:
 			n++
 		}
 	}

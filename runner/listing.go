@@ -47,7 +47,7 @@ func (p *plan) tasks() []TaskInfo {
 				walk(pl, tp.always)
 				continue
 			}
-			if !tp.selected {
+			if !tp.selected || tp.t.Implicit {
 				continue
 			}
 			tags := append([]string(nil), tp.tags...)

@@ -206,6 +206,11 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	switch opts.Gathering {
+	case "", "implicit", "explicit", "smart":
+	default:
+		return nil, fmt.Errorf("gathering %q: want implicit, explicit or smart (OMSBOOK_GATHERING)", opts.Gathering)
+	}
 	p := &plan{
 		opts:         opts,
 		pb:           pb,
@@ -230,6 +235,13 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 	}
 	p.extra = extra
 	collectRuntimeNames(pb, lookup, p.runtimeNames)
+	for _, pl := range pb.Plays {
+		// The facts a play's gathering sets are run-time names too.
+		if g := p.gatherTask(pl); g != nil {
+			collectRuntimeNames(&playbook.Playbook{Plays: []*playbook.Play{{Tasks: []*playbook.Task{g}}}}, lookup, p.runtimeNames)
+			break
+		}
+	}
 	if err := p.loadInventory(); err != nil {
 		return nil, p.maskError(err)
 	}
@@ -546,7 +558,11 @@ func (p *plan) playHosts(pl *playbook.Play) ([]*inventory.Host, error) {
 func (p *plan) planSections(pp *playPlan) error {
 	pl := pp.play
 	main := append(append([]*playbook.Task(nil), pl.RoleTasks...), pl.Tasks...)
-	for _, section := range [][]*playbook.Task{pl.PreTasks, main, pl.PostTasks} {
+	pre := pl.PreTasks
+	if gather := p.gatherTask(pl); gather != nil {
+		pre = append([]*playbook.Task{gather}, pre...)
+	}
+	for _, section := range [][]*playbook.Task{pre, main, pl.PostTasks} {
 		tps, err := p.planTasks(pl, section, pl.Tags, nil)
 		if err != nil {
 			return err
@@ -565,6 +581,30 @@ func (p *plan) planSections(pp *playPlan) error {
 	pp.handlers = handlers
 	return resolveNotify(pp)
 }
+
+// gatherTask is the play's fact gathering, as ansible-playbook runs it first ("Gathering
+// Facts", the setup module, tagged always so that --tags never leaves it out), or nil when
+// the play and the gathering policy say not to gather.
+func (p *plan) gatherTask(pl *playbook.Play) *playbook.Task {
+	switch {
+	case pl.GatherFacts != nil && !*pl.GatherFacts:
+		return nil
+	case pl.GatherFacts == nil && p.opts.Gathering == "explicit":
+		return nil
+	}
+	args := map[string]playbook.Value{}
+	if len(pl.GatherSubset) > 0 {
+		subset := make([]any, len(pl.GatherSubset))
+		for i, s := range pl.GatherSubset {
+			subset[i] = s
+		}
+		args["gather_subset"] = playbook.Value{Pos: pl.Pos, V: subset}
+	}
+	return &playbook.Task{Pos: pl.Pos, Name: gatheringName, Module: "setup", ModulePos: pl.Pos, Args: args, LoopVar: "item", Tags: []string{"always"}, Implicit: true}
+}
+
+// gatheringName is how output names the fact gathering, as ansible-playbook does.
+const gatheringName = "Gathering Facts"
 
 // planTasks resolves modules, merges each task's settings with its play's and enclosing
 // blocks' (chain, outermost first) and computes tags, recursively.

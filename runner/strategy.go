@@ -236,6 +236,11 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 	if !tp.selected {
 		return
 	}
+	if tp.t.Implicit && r.p.opts.Gathering == "smart" {
+		if hosts = r.withoutFacts(hosts); len(hosts) == 0 {
+			return
+		}
+	}
 	if !r.startTask(tp, hosts) {
 		return
 	}
@@ -421,4 +426,17 @@ func (r *run) runFree(pp *playPlan, batch []*hostRun) {
 		}(hr)
 	}
 	wg.Wait()
+}
+
+// withoutFacts are the hosts whose facts this run has not gathered yet (gathering: smart).
+func (r *run) withoutFacts(hosts []*hostRun) []*hostRun {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*hostRun
+	for _, hr := range hosts {
+		if _, ok := r.facts[hr.name]["ansible_facts"]; !ok {
+			out = append(out, hr)
+		}
+	}
+	return out
 }

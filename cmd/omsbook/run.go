@@ -36,6 +36,7 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 		AcceptNewHostKeys: f.acceptNewHostKeys,
 		ForceHandlers:     f.forceHandlers,
 		RolesPath:         filepath.SplitList(os.Getenv("OMSBOOK_ROLES_PATH")),
+		Gathering:         os.Getenv("OMSBOOK_GATHERING"),
 		// pause asks on stderr and reads the answer from stdin: an operator can answer when
 		// stdin is a terminal, even with the output sent to a file.
 		Stdin:    std.in,

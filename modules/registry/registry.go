@@ -27,6 +27,7 @@ var registry = []modules.Module{
 	builtin.Pause{},    // wait, or ask the operator
 	builtin.WaitFor{},  // wait for a port or file
 	builtin.Expect{},   // answer an interactive command's prompts
+	builtin.Setup{},    // gather facts (gather_facts)
 	// OMS modules (modules/oms)
 	oms.DockerImage{},     // load an image archive; image present/absent
 	oms.DockerContainer{}, // container state, run spec, exec, docker cp
