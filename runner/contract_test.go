@@ -138,7 +138,7 @@ func TestPlayTitle(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := mustLoad(t, tc.play+"  tasks:\n    - rec: x\n", Options{}, nil)
+			e := mustLoad(t, tc.play+"  gather_facts: false\n  tasks:\n    - rec: x\n", Options{}, nil)
 			if code := e.run(); code != ExitOK {
 				t.Fatalf("exit %d: %s", code, e.sink.end().Msg)
 			}

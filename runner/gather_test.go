@@ -33,7 +33,7 @@ func TestGatherFacts(t *testing.T) {
 		}
 		return out
 	}
-	e := mustLoad(t, pb, Options{Tags: []string{"x"}}, nil)
+	e := mustLoad(t, pb, Options{Tags: []string{"x"}, Gathering: "implicit"}, nil)
 	if code := e.run(); code != ExitOK {
 		t.Fatalf("exit %d; events:\n%s", code, e.sink.jsonText(t))
 	}
@@ -77,5 +77,20 @@ func TestGatherFacts(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("explicit gathering gathered in %d plays, want only the one that asks", n)
+	}
+}
+
+// TestStartAtTaskStillGathers: facts are gathered before --start-at-task's task, and the
+// gathering is never where a resume starts.
+func TestStartAtTaskStillGathers(t *testing.T) {
+	e := mustLoad(t, "- hosts: hz-1\n  tasks:\n    - rec: first\n    - name: second\n      rec: 'on {{ .ansible_os_family }}'\n", Options{StartAtTask: "second", Gathering: "implicit"}, nil)
+	if code := e.run(); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if got := e.msgsOf("hz-1"); len(got) != 1 || !strings.HasPrefix(got[0], "on ") {
+		t.Fatalf("ran %q, want only the second task, with facts", got)
+	}
+	if n := len(e.sink.results(gatheringName)); n != 1 {
+		t.Fatalf("%d gathering results, want 1", n)
 	}
 }

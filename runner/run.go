@@ -155,7 +155,7 @@ func (r *run) noteStopBefore(tasks []*taskPlan) {
 // firstTaskName names the first task tp runs: itself, or the first selected task of its block.
 func firstTaskName(tp *taskPlan) string {
 	if !tp.t.IsBlock() {
-		if tp.selected {
+		if tp.selected && !tp.t.Implicit {
 			return tp.name
 		}
 		return ""

@@ -268,7 +268,7 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 			// An unreachable host is fatal too: the play cannot finish on it.
 			if (res.status() == events.Failed && !bc.rescuable) || res.unreachable {
 				newlyFailed = true
-				if r.stopTask == "" && !tp.handler {
+				if r.stopTask == "" && !tp.handler && !tp.t.Implicit {
 					r.stopTask, r.rollback = tp.name, pc.pp.rollbackHint
 				}
 			}
@@ -282,13 +282,14 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 func (r *run) startTask(tp *taskPlan, hosts []*hostRun) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.started {
+	if !r.started && !tp.t.Implicit {
+		// Facts are gathered before --start-at-task's task too, as ansible-playbook does.
 		if tp.name != r.p.opts.StartAtTask && tp.t.Name != r.p.opts.StartAtTask {
 			return false
 		}
 		r.started = true
 	}
-	if !tp.handler {
+	if !tp.handler && !tp.t.Implicit {
 		// A resume starts at a task; a handler runs again when a task notifies it.
 		r.lastTask = tp.name
 	}
