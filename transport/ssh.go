@@ -413,9 +413,14 @@ func (c *SSHConn) execContext(ctx context.Context) (context.Context, context.Can
 }
 
 // Exec runs cmd as a new session on the connection. Cancelling ctx kills the command and
-// every process it started on the host, then returns ctx's error.
+// every process it started on the host, then returns ctx's error. A become command runs
+// through sudo (see becomeGate).
 func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
-	line, err := remoteCommandLine(cmd)
+	var gate *becomeGate
+	if cmd.Become {
+		gate = newBecomeGate(cmd, c.name)
+	}
+	line, err := remoteCommandLine(cmd, gate)
 	if err != nil {
 		return nil, err
 	}
@@ -426,6 +431,11 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 	defer end()
 	ctx, stop := c.execContext(ctx)
 	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if gate != nil {
+		gate.cancel = cancel
+	}
 
 	if err := c.acquire(ctx, c.execSem); err != nil {
 		return nil, err
@@ -439,18 +449,30 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 
 	var stdout, stderr lockedBuffer
 	outW := teeWriter(&stdout.buf, cmd.Stdout)
-	filter := newPgidFilter(func(p []byte) (int, error) {
+	toStdout := func(p []byte) (int, error) {
 		stdout.mu.Lock()
 		defer stdout.mu.Unlock()
 		return outW.Write(p)
-	})
-	sess.Stdout = filter
+	}
 	errW := teeWriter(&stderr.buf, cmd.Stderr)
-	sess.Stderr = writerFunc(func(p []byte) (int, error) {
+	toStderr := func(p []byte) (int, error) {
 		stderr.mu.Lock()
 		defer stderr.mu.Unlock()
 		return errW.Write(p)
-	})
+	}
+	// sudo's prompt and start marker come on stderr, or with it on the terminal.
+	var sudoOut *becomeFilter
+	switch {
+	case gate != nil && cmd.PTY:
+		sudoOut = gate.filter(toStdout)
+		toStdout = sudoOut.Write
+	case gate != nil:
+		sudoOut = gate.filter(toStderr)
+		toStderr = sudoOut.Write
+	}
+	filter := newPgidFilter(toStdout)
+	sess.Stdout = filter
+	sess.Stderr = writerFunc(toStderr)
 	if cmd.PTY {
 		// No echo: answers typed to a prompt (possibly secret) must not come back as output.
 		modes := ssh.TerminalModes{ssh.ECHO: 0, ssh.TTY_OP_ISPEED: 38400, ssh.TTY_OP_OSPEED: 38400}
@@ -468,19 +490,31 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 		}
 		return nil, fmt.Errorf("host %s: start command: %w", c.name, err)
 	}
+	ended := make(chan struct{})
+	waited := make(chan error, 1)
+	go func() {
+		err := sess.Wait()
+		close(ended)
+		waited <- err
+	}()
 	// Stdin is copied outside the session so that a reader that never ends cannot keep Wait
 	// from returning.
 	go func() {
-		if in := becomeStdin(cmd); in != nil {
-			_, _ = io.Copy(stdinPipe, ctxReader{ctx, in})
+		if gate != nil {
+			gate.feed(ctx, stdinPipe, func() { stdinPipe.Close() }, cmd.Stdin, ended)
+			return
+		}
+		if cmd.Stdin != nil {
+			_, _ = io.Copy(stdinPipe, ctxReader{ctx, cmd.Stdin})
 		}
 		stdinPipe.Close()
 	}()
-	waited := make(chan error, 1)
-	go func() { waited <- sess.Wait() }()
 
 	result := func() *ExecResult {
 		filter.flush()
+		if sudoOut != nil {
+			sudoOut.flush()
+		}
 		stdout.mu.Lock()
 		defer stdout.mu.Unlock()
 		stderr.mu.Lock()
@@ -499,6 +533,11 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 		}
 		res := result()
 		res.RC, res.Signal = -1, "KILL"
+		if gate != nil {
+			if ferr := gate.failure(); ferr != nil {
+				return res, ferr
+			}
+		}
 		if c.ctx.Err() != nil && ctx.Err() != nil {
 			return res, fmt.Errorf("host %s: command killed: connection closed", c.name)
 		}
@@ -516,6 +555,11 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 	default:
 		// No exit status: the connection went away under the command.
 		return res, c.unreachable("command", err)
+	}
+	if gate != nil {
+		if ferr := gate.finish(res.RC); ferr != nil {
+			return res, ferr
+		}
 	}
 	return res, nil
 }
@@ -536,12 +580,14 @@ func (c *SSHConn) killRemote(filter *pgidFilter, cmd *Cmd) {
 	}
 	script := killTreeScript(pgid)
 	if cmd.Become {
-		c.runKill(ctx, ShellJoin(BecomeArgvPrefix(cmd.BecomeUser))+" /bin/sh -c "+ShellQuote(script), cmd.BecomePassword)
+		gate := newBecomeGate(&Cmd{BecomeUser: cmd.BecomeUser, BecomePassword: cmd.BecomePassword}, c.name)
+		c.runKill(ctx, "exec "+gate.wrapShell(script), gate)
 	}
-	c.runKill(ctx, script, "")
+	c.runKill(ctx, script, nil)
 }
 
-func (c *SSHConn) runKill(ctx context.Context, line, password string) {
+// runKill runs a kill command line; gate, when set, answers sudo's prompt for it.
+func (c *SSHConn) runKill(ctx context.Context, line string, gate *becomeGate) {
 	if err := c.acquire(ctx, c.killSem); err != nil {
 		return
 	}
@@ -551,8 +597,15 @@ func (c *SSHConn) runKill(ctx context.Context, line, password string) {
 		return
 	}
 	defer sess.Close()
-	if password != "" {
-		sess.Stdin = strings.NewReader(password + "\n")
+	ended := make(chan struct{})
+	defer close(ended)
+	if gate != nil {
+		sess.Stderr = gate.filter(func(p []byte) (int, error) { return len(p), nil })
+		stdin, err := sess.StdinPipe()
+		if err != nil {
+			return
+		}
+		go gate.feed(ctx, stdin, func() { stdin.Close() }, nil, ended)
 	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Run(line) }()

@@ -54,7 +54,7 @@ func TestRemoteCommandLineRunsInAShell(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			line, err := remoteCommandLine(&tt.cmd)
+			line, err := remoteCommandLine(&tt.cmd, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,22 +87,33 @@ func TestRemoteCommandLineErrors(t *testing.T) {
 		{"bad env name", Cmd{Shell: "true", Env: map[string]string{"A-B": "1"}}, "not valid"},
 	}
 	for _, tt := range tests {
-		if _, err := remoteCommandLine(&tt.cmd); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := remoteCommandLine(&tt.cmd, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error = %v, want it to mention %q", tt.name, err, tt.want)
 		}
 	}
 }
 
 func TestRemoteCommandLineBecomeKeepsPasswordOff(t *testing.T) {
-	line, err := remoteCommandLine(&Cmd{Argv: []string{"id"}, Become: true, BecomeUser: "bob", BecomePassword: "s3cret-pw"})
+	cmd := &Cmd{Argv: []string{"id"}, Become: true, BecomeUser: "bob", BecomePassword: "s3cret-pw"}
+	gate := newBecomeGate(cmd, "h")
+	line, err := remoteCommandLine(cmd, gate)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(line, "s3cret-pw") {
 		t.Fatalf("become password on the command line: %q", line)
 	}
-	if !strings.Contains(line, "sudo -S -p '' -H -u bob -- /bin/sh -c") {
-		t.Errorf("command line %q lacks the sudo wrapper", line)
+	if !strings.Contains(line, "sudo -S -p "+ShellQuote(gate.prompt)+" -H -u bob -- /bin/sh -c") {
+		t.Errorf("command line %q lacks the sudo wrapper with its own prompt", line)
+	}
+	if !strings.Contains(line, gate.marker) || strings.Contains(gate.prompt, "%") {
+		t.Errorf("command line %q lacks the start marker, or the prompt %q has a %% escape", line, gate.prompt)
+	}
+	if other := newBecomeGate(cmd, "h"); other.prompt == gate.prompt || other.marker == gate.marker {
+		t.Errorf("two commands share a prompt or marker: %q %q", gate.prompt, gate.marker)
+	}
+	if _, err := remoteCommandLine(cmd, nil); err == nil {
+		t.Error("a become command line was built without its gate")
 	}
 }
 
