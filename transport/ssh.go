@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -120,7 +122,7 @@ func DialSSH(ctx context.Context, spec Spec) (*SSHConn, error) {
 	if spec.Address == "" {
 		return nil, &UnreachableError{Host: name, Err: errors.New("no address"), Hint: "set the node's address"}
 	}
-	auth, release, err := authMethods(spec)
+	auth, plan, release, err := authMethods(spec)
 	if err != nil {
 		return nil, &UnreachableError{Host: name, Err: err}
 	}
@@ -136,9 +138,11 @@ func DialSSH(ctx context.Context, spec Spec) (*SSHConn, error) {
 		}
 		jconn, err := dialTCP(ctx, jaddr, spec.ConnectTimeout)
 		if err != nil {
-			return nil, &UnreachableError{Host: name, Err: fmt.Errorf("jump host %s: %w", jaddr, err)}
+			jhost, _, _ := net.SplitHostPort(jaddr)
+			return nil, &UnreachableError{Host: name, Err: dialError(ctx, "jump host "+juser+"@"+jhost, jaddr, "", spec.ConnectTimeout, err),
+				Hint: "check the jump host's address and port, and that sshd runs there"}
 		}
-		jump, err = handshake(ctx, jconn, jaddr, juser, auth, spec)
+		jump, err = handshake(ctx, jconn, jaddr, juser, auth, plan, spec)
 		if err != nil {
 			var u *UnreachableError
 			if errors.As(err, &u) {
@@ -152,15 +156,17 @@ func DialSSH(ctx context.Context, spec Spec) (*SSHConn, error) {
 		cancel()
 		if err != nil {
 			jump.Close()
-			return nil, &UnreachableError{Host: name, Err: fmt.Errorf("connect to %s through jump host %s: %w", target, jaddr, err)}
+			return nil, &UnreachableError{Host: name, Err: dialError(ctx, "address "+spec.Address, target, "through jump host "+juser+"@"+jaddr, spec.ConnectTimeout, err),
+				Hint: "check the address and port as the jump host sees them, and that sshd runs there"}
 		}
 	} else {
 		netConn, err = dialTCP(ctx, target, spec.ConnectTimeout)
 		if err != nil {
-			return nil, &UnreachableError{Host: name, Err: err, Hint: "check the address and port, and that sshd runs there"}
+			return nil, &UnreachableError{Host: name, Err: dialError(ctx, "address "+spec.Address, target, "", spec.ConnectTimeout, err),
+				Hint: "check the address and port, and that sshd runs there"}
 		}
 	}
-	client, err := handshake(ctx, netConn, target, spec.User, auth, spec)
+	client, err := handshake(ctx, netConn, target, spec.User, auth, plan, spec)
 	if err != nil {
 		if jump != nil {
 			jump.Close()
@@ -204,6 +210,42 @@ func dialTCP(ctx context.Context, addr string, timeout time.Duration) (net.Conn,
 	return d.DialContext(ctx, "tcp", addr)
 }
 
+// dialError says what a failed connection tried: "connect to address 10.0.0.11 port 22
+// (through jump host admin@bastion:22, timeout 10s): connection refused".
+func dialError(ctx context.Context, what, addr, via string, timeout time.Duration, err error) error {
+	_, port, _ := net.SplitHostPort(addr)
+	var cause string
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	var errno syscall.Errno
+	switch {
+	case ctx.Err() != nil:
+		cause = ctx.Err().Error()
+	case errors.As(err, &dnsErr):
+		cause = "cannot resolve " + dnsErr.Name + ": " + dnsErr.Err
+	case errors.As(err, &netErr) && netErr.Timeout():
+		cause = "no answer within the timeout"
+	case errors.As(err, &errno):
+		cause = errno.Error()
+	default:
+		cause = err.Error()
+	}
+	tried := fmt.Sprintf("timeout %v", timeout)
+	if via != "" {
+		tried = via + ", " + tried
+	}
+	return &wrappedError{msg: fmt.Sprintf("connect to %s port %s (%s): %s", what, port, tried, cause), err: err}
+}
+
+// wrappedError is an error with a message of its own that still unwraps to its cause.
+type wrappedError struct {
+	msg string
+	err error
+}
+
+func (e *wrappedError) Error() string { return e.msg }
+func (e *wrappedError) Unwrap() error { return e.err }
+
 // parseJump splits "user@host:port" (user and port optional).
 func parseJump(jump, defaultUser string) (user, addr string, err error) {
 	user = defaultUser
@@ -228,11 +270,13 @@ func parseJump(jump, defaultUser string) (user, addr string, err error) {
 
 // handshake runs the SSH handshake on conn, verifying the host key, within the connect
 // timeout and the context.
-func handshake(ctx context.Context, conn net.Conn, addr, user string, auth []ssh.AuthMethod, spec Spec) (*ssh.Client, error) {
+func handshake(ctx context.Context, conn net.Conn, addr, user string, auth []ssh.AuthMethod, plan *authPlan, spec Spec) (*ssh.Client, error) {
 	hk := &hostKeyChecker{file: spec.KnownHosts, acceptNew: spec.AcceptNewHostKeys}
+	tracker := &authTracker{}
 	cfg := &ssh.ClientConfig{
 		User:              user,
 		Auth:              auth,
+		AuthCallback:      tracker.callback,
 		HostKeyCallback:   hk.check,
 		HostKeyAlgorithms: knownHostKeyAlgorithms(spec.KnownHosts, addr),
 		Timeout:           spec.ConnectTimeout,
@@ -242,12 +286,14 @@ func handshake(ctx context.Context, conn net.Conn, addr, user string, auth []ssh
 	done := make(chan struct{})
 	timer := time.NewTimer(spec.ConnectTimeout)
 	defer timer.Stop()
+	var timedOut atomic.Bool
 	go func() {
 		select {
 		case <-done:
 		case <-ctx.Done():
 			conn.Close()
 		case <-timer.C:
+			timedOut.Store(true)
 			conn.Close()
 		}
 	}()
@@ -261,9 +307,16 @@ func handshake(ctx context.Context, conn net.Conn, addr, user string, auth []ssh
 		if ctx.Err() != nil {
 			return nil, &UnreachableError{Err: fmt.Errorf("ssh handshake with %s: %w", addr, ctx.Err())}
 		}
-		if strings.Contains(err.Error(), "unable to authenticate") {
-			return nil, &UnreachableError{Err: fmt.Errorf("ssh login as %s at %s: %w", user, addr, err),
-				Hint: "check the user, ssh_key, ssh_password or the keys in ssh-agent"}
+		if timedOut.Load() {
+			return nil, &UnreachableError{Err: &wrappedError{msg: fmt.Sprintf("ssh handshake with %s: no answer within the connect timeout of %v", addr, spec.ConnectTimeout), err: err},
+				Hint: "the port accepts connections but sshd does not answer: is the host overloaded or hung?"}
+		}
+		if authErr := tracker.failure(user, addr, plan, err); authErr != nil {
+			return nil, &UnreachableError{Err: authErr, Hint: "check the user, ssh_key, ssh_password or the keys in ssh-agent"}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil, &UnreachableError{Err: &wrappedError{msg: fmt.Sprintf("ssh handshake with %s: the connection was closed before the handshake finished", addr), err: err},
+				Hint: "is it sshd that listens there, and does it accept this client (MaxStartups, tcp wrappers, a firewall)?"}
 		}
 		return nil, &UnreachableError{Err: fmt.Errorf("ssh handshake with %s: %w", addr, err)}
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -336,5 +337,57 @@ func writeTestPrivateKey(t *testing.T, path string) {
 	}
 	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDialErrorsSayWhatWasTried(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	key := filepath.Join(t.TempDir(), "id")
+	writeTestPrivateKey(t, key)
+	kh := filepath.Join(t.TempDir(), "kh")
+	tests := []struct {
+		name string
+		spec Spec
+		want string
+	}{
+		{"refused", Spec{Name: "gone", Address: "127.0.0.1", Port: port, SSHKey: key, KnownHosts: kh, ConnectTimeout: 3 * time.Second},
+			"host gone unreachable: connect to address 127.0.0.1 port " + strconv.Itoa(port) + " (timeout 3s): connection refused"},
+		{"refused jump host", Spec{Name: "behind", Address: "10.0.0.1", Jump: "ops@127.0.0.1:" + strconv.Itoa(port), SSHKey: key, KnownHosts: kh, ConnectTimeout: 2 * time.Second},
+			"host behind unreachable: connect to jump host ops@127.0.0.1 port " + strconv.Itoa(port) + " (timeout 2s): connection refused"},
+		{"unresolvable", Spec{Name: "nowhere", Address: "nosuch.invalid", SSHKey: key, KnownHosts: kh, ConnectTimeout: 2 * time.Second},
+			"host nowhere unreachable: connect to address nosuch.invalid port 22 (timeout 2s): cannot resolve nosuch.invalid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Dial(t.Context(), tt.spec)
+			if !IsUnreachable(err) || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("dial error\n got %v\nwant it to start with %q", err, tt.want)
+			}
+		})
+	}
+	// A port that accepts but never speaks SSH: the handshake's timeout says so.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	sp := silent.Addr().(*net.TCPAddr).Port
+	_, err = Dial(t.Context(), Spec{Name: "mute", Address: "127.0.0.1", Port: sp, SSHKey: key, KnownHosts: kh, ConnectTimeout: 300 * time.Millisecond})
+	if want := "ssh handshake with 127.0.0.1:" + strconv.Itoa(sp) + ": no answer within the connect timeout of 300ms"; !IsUnreachable(err) || !strings.Contains(err.Error(), want) {
+		t.Errorf("dial a silent port: %v, want %q", err, want)
 	}
 }
