@@ -128,11 +128,12 @@ func (g *becomeGate) refuseLocked(reason string) {
 	close(g.refused)
 }
 
-// saidLocked quotes the last line sudo printed, for a message.
+// saidLocked quotes the last line printed before the command started (sudo's "Sorry, try
+// again.", or the shell's when sudo is missing), for a message.
 func (g *becomeGate) saidLocked() string {
 	lines := strings.Split(strings.TrimSpace(string(g.said)), "\n")
 	if last := strings.TrimSpace(lines[len(lines)-1]); last != "" {
-		return " (sudo: " + strings.TrimPrefix(last, "sudo: ") + ")"
+		return " (" + last + ")"
 	}
 	return ""
 }

@@ -128,7 +128,7 @@ func TestLocalBecomeFailures(t *testing.T) {
 	tests := []struct {
 		name, mode, password, want string
 	}{
-		{"wrong password", "password", "wrong-pw", "sudo refused the become password (sudo: Sorry, try again.)"},
+		{"wrong password", "password", "wrong-pw", "sudo refused the become password (Sorry, try again.)"},
 		{"no password set", "password", "", "sudo asks for a password and none is set: set become_password"},
 		{"sudo never answers", "hang", "x-pw", "sudo neither asked for the password nor started the command within 500ms"},
 		{"sudo fails", "fail", "x-pw", "sudo did not run the command (exit status 1) (sudo: unknown user: nosuch)"},
@@ -155,5 +155,13 @@ func TestLocalBecomeFailures(t *testing.T) {
 				t.Errorf("the password shows: %q %v", res.Stderr, err)
 			}
 		})
+	}
+}
+
+func TestLocalBecomeWithoutSudo(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // no sudo anywhere
+	_, err := NewLocal("here").Exec(t.Context(), &Cmd{Argv: []string{"true"}, Become: true, BecomePassword: "pw-x"})
+	if err == nil || !strings.Contains(err.Error(), `"sudo"`) || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("become without sudo: %v, want an error saying sudo is not found", err)
 	}
 }

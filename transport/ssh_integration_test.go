@@ -568,7 +568,7 @@ func TestSSHBecomeRefused(t *testing.T) {
 		pty      bool
 		want     string
 	}{
-		{"wrong password", "not-the-Password", false, "host sec1: become root: sudo refused the become password (sudo: Sorry, try again.)"},
+		{"wrong password", "not-the-Password", false, "host sec1: become root: sudo refused the become password (Sorry, try again.)"},
 		{"wrong password, pty", "not-the-Password", true, "host sec1: become root: sudo refused the become password"},
 		{"no password", "", false, "host sec1: become root: sudo asks for a password and none is set: set become_password"},
 	}
