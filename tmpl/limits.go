@@ -599,9 +599,22 @@ var (
 )
 
 // guards are the functions whose result may be far larger, or whose work far longer, than
-// their arguments, by name. Functions missing here build at most about what their
-// arguments already hold.
-var guards = map[string]guard{
+// their arguments, by name: those of guardGroups and those of guardsByName. Functions missing
+// here build at most about what their arguments already hold.
+var guards = func() map[string]guard {
+	all := make(map[string]guard, len(guardsByName)+64)
+	for name, g := range guardsByName {
+		all[name] = g
+	}
+	for _, grp := range guardGroups {
+		for _, name := range grp.names {
+			all[name] = grp.g
+		}
+	}
+	return all
+}()
+
+var guardsByName = map[string]guard{
 	"repeat": {cumulative: true, size: func(_ *renderState, a []reflect.Value) (int64, error) {
 		return mulSat(argInt(a, 0), argLen(a, 1)), nil
 	}},
@@ -653,83 +666,39 @@ var guards = map[string]guard{
 		}
 		return mulSat(s/width+1, sep) + s, nil
 	}},
-	"randAlpha":                  {cumulative: true, size: perCount(0, 4)},
-	"randAlphaNum":               {cumulative: true, size: perCount(0, 4)},
-	"randAscii":                  {cumulative: true, size: perCount(0, 4)},
-	"randNumeric":                {cumulative: true, size: perCount(0, 4)},
-	"randBytes":                  {cumulative: true, size: perCount(0, 3)},
-	"printf":                     {cumulative: true, size: printfSize},
-	"print":                      {cumulative: true, size: printed},
-	"println":                    {cumulative: true, size: printed},
-	"cat":                        {cumulative: true, size: printed},
-	"join":                       {cumulative: true, size: joinSize},
-	"toString":                   {cumulative: true, size: printed},
-	"toStrings":                  {cumulative: true, size: times(2, printed)},
-	"quote":                      {cumulative: true, size: times(2, printed)},
-	"squote":                     {cumulative: true, size: times(2, printed)},
-	"html":                       {cumulative: true, size: times(6, printed)},
-	"js":                         {cumulative: true, size: times(6, printed)},
-	"urlquery":                   {cumulative: true, size: times(3, printed)},
-	"shquote":                    {cumulative: true, size: times(4, printed)},
-	"toJson":                     {cumulative: true, size: times(2, printed)},
-	"mustToJson":                 {cumulative: true, size: times(2, printed)},
-	"toRawJson":                  {cumulative: true, size: times(2, printed)},
-	"mustToRawJson":              {cumulative: true, size: times(2, printed)},
-	"toPrettyJson":               {cumulative: true, size: times(4, printed)},
-	"mustToPrettyJson":           {cumulative: true, size: times(4, printed)},
-	"toYaml":                     {cumulative: true, size: times(4, printed)},
-	"b64enc":                     {cumulative: true, size: times(2, printed)},
-	"b32enc":                     {cumulative: true, size: times(2, printed)},
-	"encryptAES":                 {cumulative: true, size: times(2, printed)},
-	"deepCopy":                   {cumulative: true, size: times(2, printed)},
-	"mustDeepCopy":               {cumulative: true, size: times(2, printed)},
-	"merge":                      {cumulative: true, size: times(2, printed), combines: merges, mutates: true},
-	"mustMerge":                  {cumulative: true, size: times(2, printed), combines: merges, mutates: true},
-	"mergeOverwrite":             {cumulative: true, size: times(2, printed), combines: merges, mutates: true},
-	"mustMergeOverwrite":         {cumulative: true, size: times(2, printed), combines: merges, mutates: true},
-	"fromJson":                   {cumulative: true, size: times(8, printed)},
-	"mustFromJson":               {cumulative: true, size: times(8, printed)},
-	"fromYaml":                   {cumulative: true, size: times(8, printed)},
-	"upper":                      {cumulative: true, size: times(2, lastString)},
-	"lower":                      {cumulative: true, size: times(2, lastString)},
-	"title":                      {cumulative: true, size: times(2, lastString)},
-	"untitle":                    {cumulative: true, size: times(2, lastString)},
-	"swapcase":                   {cumulative: true, size: times(2, lastString)},
-	"snakecase":                  {cumulative: true, size: times(2, lastString)},
-	"camelcase":                  {cumulative: true, size: times(2, lastString)},
-	"kebabcase":                  {cumulative: true, size: times(2, lastString)},
-	"shuffle":                    {cumulative: true, size: times(2, lastString)},
-	"nospace":                    {cumulative: true, size: lastString},
-	"expandenv":                  {cumulative: true, size: times(4, lastString)},
-	"regexReplaceAll":            {cumulative: true, size: regexReplaceSize},
-	"mustRegexReplaceAll":        {cumulative: true, size: regexReplaceSize},
-	"regexReplaceAllLiteral":     {cumulative: true, size: regexReplaceSize},
-	"mustRegexReplaceAllLiteral": {cumulative: true, size: regexReplaceSize},
-	"split":                      {cumulative: true, size: times(3, splits)},
-	"splitList":                  {cumulative: true, size: splits},
-	"splitn":                     {cumulative: true, size: splits},
-	"regexSplit":                 {cumulative: true, size: splitsOf(1)},
-	"mustRegexSplit":             {cumulative: true, size: splitsOf(1)},
-	"regexFindAll":               {cumulative: true, size: splitsOf(1)},
-	"mustRegexFindAll":           {cumulative: true, size: splitsOf(1)},
-	"list":                       {combines: wraps},
-	"tuple":                      {combines: wraps},
-	"dict":                       {combines: wraps},
-	"set":                        {combines: extends, mutates: true},
-	"unset":                      {mutates: true},
-	"concat":                     {cumulative: true, size: listCopy, combines: joins},
-	"append":                     {size: listCopy, combines: extends},
-	"push":                       {size: listCopy, combines: extends},
-	"mustAppend":                 {size: listCopy, combines: extends},
-	"mustPush":                   {size: listCopy, combines: extends},
-	"prepend":                    {size: listCopy, combines: extends},
-	"mustPrepend":                {size: listCopy, combines: extends},
-	"chunk":                      {size: func(_ *renderState, a []reflect.Value) (int64, error) { return mulSat(argLen(a, 1)+1, 48), nil }},
-	"mustChunk":                  {size: func(_ *renderState, a []reflect.Value) (int64, error) { return mulSat(argLen(a, 1)+1, 48), nil }},
-	"uniq":                       {steps: quadratic},
-	"mustUniq":                   {steps: quadratic},
-	"without":                    {steps: func(a []reflect.Value) int64 { return mulSat(argLen(a, 0), int64(len(a))) / 64 }},
-	"mustWithout":                {steps: func(a []reflect.Value) int64 { return mulSat(argLen(a, 0), int64(len(a))) / 64 }},
+	"randBytes": {cumulative: true, size: perCount(0, 3)},
+	"printf":    {cumulative: true, size: printfSize},
+	"join":      {cumulative: true, size: joinSize},
+	"urlquery":  {cumulative: true, size: times(3, printed)},
+	"nospace":   {cumulative: true, size: lastString},
+	"expandenv": {cumulative: true, size: times(4, lastString)},
+	"split":     {cumulative: true, size: times(3, splits)},
+	"set":       {combines: extends, mutates: true},
+	"unset":     {mutates: true},
+	"concat":    {cumulative: true, size: listCopy, combines: joins},
+}
+
+// guardGroups are functions guarded alike.
+var guardGroups = []struct {
+	names []string
+	g     guard
+}{
+	{[]string{"randAlpha", "randAlphaNum", "randAscii", "randNumeric"}, guard{cumulative: true, size: perCount(0, 4)}},
+	{[]string{"print", "println", "cat", "toString"}, guard{cumulative: true, size: printed}},
+	{[]string{"toStrings", "quote", "squote", "toJson", "mustToJson", "toRawJson", "mustToRawJson", "b64enc", "b32enc", "encryptAES", "deepCopy", "mustDeepCopy"}, guard{cumulative: true, size: times(2, printed)}},
+	{[]string{"html", "js"}, guard{cumulative: true, size: times(6, printed)}},
+	{[]string{"shquote", "toPrettyJson", "mustToPrettyJson", "toYaml"}, guard{cumulative: true, size: times(4, printed)}},
+	{[]string{"merge", "mustMerge", "mergeOverwrite", "mustMergeOverwrite"}, guard{cumulative: true, size: times(2, printed), combines: merges, mutates: true}},
+	{[]string{"fromJson", "mustFromJson", "fromYaml"}, guard{cumulative: true, size: times(8, printed)}},
+	{[]string{"upper", "lower", "title", "untitle", "swapcase", "snakecase", "camelcase", "kebabcase", "shuffle"}, guard{cumulative: true, size: times(2, lastString)}},
+	{[]string{"regexReplaceAll", "mustRegexReplaceAll", "regexReplaceAllLiteral", "mustRegexReplaceAllLiteral"}, guard{cumulative: true, size: regexReplaceSize}},
+	{[]string{"splitList", "splitn"}, guard{cumulative: true, size: splits}},
+	{[]string{"regexSplit", "mustRegexSplit", "regexFindAll", "mustRegexFindAll"}, guard{cumulative: true, size: splitsOf(1)}},
+	{[]string{"list", "tuple", "dict"}, guard{combines: wraps}},
+	{[]string{"append", "push", "mustAppend", "mustPush", "prepend", "mustPrepend"}, guard{size: listCopy, combines: extends}},
+	{[]string{"chunk", "mustChunk"}, guard{size: func(_ *renderState, a []reflect.Value) (int64, error) { return mulSat(argLen(a, 1)+1, 48), nil }}},
+	{[]string{"uniq", "mustUniq"}, guard{steps: quadratic}},
+	{[]string{"without", "mustWithout"}, guard{steps: func(a []reflect.Value) int64 { return mulSat(argLen(a, 0), int64(len(a))) / 64 }}},
 }
 
 func indentSize(_ *renderState, a []reflect.Value) (int64, error) {
