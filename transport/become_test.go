@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -163,5 +164,26 @@ func TestLocalBecomeWithoutSudo(t *testing.T) {
 	_, err := NewLocal("here").Exec(t.Context(), &Cmd{Argv: []string{"true"}, Become: true, BecomePassword: "pw-x"})
 	if err == nil || !strings.Contains(err.Error(), `"sudo"`) || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("become without sudo: %v, want an error saying sudo is not found", err)
+	}
+}
+
+// TestLocalBecomeRealSudo runs the local transport's become through the machine's real sudo,
+// as root, where sudo asks for no password: the command's input is exactly the task's.
+func TestLocalBecomeRealSudo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the machine's sudo; skipped with -short")
+	}
+	if _, err := exec.LookPath("sudo"); err != nil || os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("sudo and root needed with CI=true (sudo: %v, euid %d)", err, os.Geteuid())
+		}
+		t.Skip("skipping: needs sudo, run as root")
+	}
+	res, err := NewLocal("here").Exec(t.Context(), &Cmd{Shell: "cat; id -un", Stdin: strings.NewReader("the task's input\n"), Become: true, BecomePassword: "never-sent-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Stdout) != "the task's input\nroot\n" || res.RC != 0 || strings.Contains(string(res.Stderr), "omsbook-") {
+		t.Errorf("stdout %q stderr %q rc %d", res.Stdout, res.Stderr, res.RC)
 	}
 }
