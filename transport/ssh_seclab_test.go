@@ -20,9 +20,8 @@ import (
 )
 
 // The security node is one real sshd on 127.0.0.104 port 2226 whose sessions see, in the
-// node's private mount namespace only, users of their own: copies of /etc/passwd, /etc/group
-// and /etc/shadow with two more users bound over the machine's, and an /etc/sudoers.d of its
-// own. Nothing outside the namespace changes: no user is created on the machine, no sudo rule
+// node's private mount namespace only, users of their own: an overlay over /etc holds copies
+// of /etc/passwd, /etc/group and /etc/shadow with two more users, and a sudo rule for them. Nothing outside the namespace changes: no user is created on the machine, no sudo rule
 // is added to it. The node also has a 512 KiB tmpfs (to fill a disk that is not the
 // machine's), a host certificate signed by a CA the test makes with ssh-keygen, and
 // keyboard-interactive logins switched on, as PAM-less servers that list it have them.
@@ -168,11 +167,20 @@ func startSecLab() (*secLab, error) {
 	}
 	f := strings.Fields(string(caPub))
 	s.caPub = f[0] + " " + f[1]
+	// /etc becomes an overlay whose upper layer (on a tmpfs) holds the copies: binding the
+	// files one by one would not do, since a rename over /etc/passwd outside the namespace
+	// (useradd, chpasswd in other tests) detaches such a bind.
+	ovl := filepath.Join(dir, "etc-overlay")
+	if err := os.Mkdir(ovl, 0o755); err != nil {
+		return fail(err)
+	}
+	upper, work := filepath.Join(ovl, "upper"), filepath.Join(ovl, "work")
 	setup := []string{
-		"mount --bind " + filepath.Join(etc, "passwd") + " /etc/passwd",
-		"mount --bind " + filepath.Join(etc, "group") + " /etc/group",
-		"mount --bind " + filepath.Join(etc, "shadow") + " /etc/shadow",
-		"mount --bind " + sudoers + " /etc/sudoers.d",
+		"mount -t tmpfs -o size=16m,mode=0755 omsbook-etc " + ovl,
+		"mkdir " + upper + " " + work + " " + filepath.Join(upper, "sudoers.d"),
+		"cp -p " + filepath.Join(etc, "passwd") + " " + filepath.Join(etc, "group") + " " + filepath.Join(etc, "shadow") + " " + upper,
+		"cp -p " + rulesFile + " " + filepath.Join(upper, "sudoers.d"),
+		"mount -t overlay omsbook-etc -o lowerdir=/etc,upperdir=" + upper + ",workdir=" + work + " /etc",
 		"mount -t tmpfs -o size=512k,mode=1777 omsbook-small " + s.small,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
