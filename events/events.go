@@ -31,7 +31,8 @@ const (
 	Skipped     Status = "skipped"
 	Unreachable Status = "unreachable"
 	Rescued     Status = "rescued"
-	Ignored     Status = "ignored" // failed, but ignore_errors
+	Ignored     Status = "ignored"  // failed, but ignore_errors
+	Included    Status = "included" // include_tasks: Msg is the file a host runs next
 )
 
 // Event is one thing that happened.
@@ -41,7 +42,8 @@ type Event struct {
 	Playbook string            `json:"playbook,omitempty"`
 	Play     string            `json:"play,omitempty"`
 	Task     string            `json:"task,omitempty"`
-	Pos      string            `json:"pos,omitempty"` // file:line:column of the task
+	Pos      string            `json:"pos,omitempty"`     // file:line:column of the task
+	Handler  bool              `json:"handler,omitempty"` // TaskStart of a handler
 	Host     string            `json:"host,omitempty"`
 	Delegate string            `json:"delegate_to,omitempty"`
 	Item     any               `json:"item,omitempty"` // loop item, for per-item results
@@ -77,6 +79,8 @@ type Stats struct {
 	Skipped     int `json:"skipped"`
 	Rescued     int `json:"rescued"`
 	Ignored     int `json:"ignored"`
+	// Unknown counts the results a check could not tell (they count as ok or changed too).
+	Unknown int `json:"unknown,omitempty"`
 }
 
 // Sink receives events. Emit is called from one goroutine at a time.

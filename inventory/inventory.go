@@ -3,8 +3,8 @@
 package inventory
 
 import (
-	"github.com/omsbook/omsbook/playbook"
 	"github.com/omsbook/omsbook/transport"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // Inventory is one or more inventory files merged, in the order given.
@@ -26,14 +26,15 @@ type Inventory struct {
 
 	byName      map[string]*Host
 	regionNodes map[string][]string
-	local       *Host // the implicit controller host
+	local       *Host  // the implicit controller host
+	model       *model // the group graph variables are merged over (model.go)
 }
 
 // Host is one node.
 type Host struct {
 	Name   string
 	Region string
-	Pos    playbook.Pos
+	Pos    yamlsrc.Pos
 	// Conn is how to reach the node, with region and inventory defaults applied.
 	Conn transport.Spec
 	// Vars are inventory vars < region vars < node vars, merged; templates in them are not

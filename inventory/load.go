@@ -9,8 +9,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/omsbook/omsbook/playbook"
 	"github.com/omsbook/omsbook/transport"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // The keys each level of an inventory accepts. Connection settings may stand at the top, on a
@@ -29,7 +29,7 @@ const ControllerName = "localhost"
 type setting[T any] struct {
 	v   T
 	set bool
-	pos playbook.Pos
+	pos yamlsrc.Pos
 }
 
 func (s *setting[T]) over(o setting[T]) {
@@ -60,7 +60,7 @@ func (s *settings) over(o settings) {
 
 type rawNode struct {
 	name    string
-	pos     playbook.Pos
+	pos     yamlsrc.Pos
 	address setting[string]
 	set     settings
 	vars    map[string]any
@@ -68,7 +68,7 @@ type rawNode struct {
 
 type rawRegion struct {
 	name  string
-	pos   playbook.Pos
+	pos   yamlsrc.Pos
 	set   settings
 	vars  map[string]any
 	nodes []*rawNode
@@ -76,9 +76,10 @@ type rawRegion struct {
 
 type rawGroup struct {
 	name    string
-	pos     playbook.Pos
+	pos     yamlsrc.Pos
 	members []string
-	posOf   []playbook.Pos
+	posOf   []yamlsrc.Pos
+	vars    map[string]any // written in the mapping form {hosts: [...], vars: {...}}
 }
 
 // raw is one or more inventory files merged, before defaults are applied.
@@ -91,29 +92,26 @@ type raw struct {
 }
 
 // Load reads inventory files and merges them in order: a later file adds nodes, regions and
-// groups and overrides settings and variables of the same name. Every error is a
-// *playbook.Error naming the file (and line and column when known).
+// groups and overrides settings and variables of the same name. A path may also name an
+// Ansible inventory (INI or YAML) or a directory of inventory files, and group_vars/ and
+// host_vars/ beside them are read (source.go, groupvars.go). Every error is a
+// *yamlsrc.Error naming the file (and line and column when known).
 func Load(paths ...string) (*Inventory, error) {
-	r := &raw{vars: map[string]any{}}
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, &playbook.Error{Pos: playbook.Pos{File: p}, Msg: "cannot read inventory: " + errText(err), Fix: "check the path given with -i", Err: err}
-		}
-		if err := r.decodeFile(p, data); err != nil {
-			return nil, err
-		}
-	}
-	return r.build(paths)
-}
-
-// Parse decodes one inventory from data as if read from file (for tests and tools).
-func Parse(file string, data []byte) (*Inventory, error) {
-	r := &raw{vars: map[string]any{}}
-	if err := r.decodeFile(file, data); err != nil {
+	srcs, varDirs, err := readSources(paths)
+	if err != nil {
 		return nil, err
 	}
-	return r.build([]string{file})
+	return loadSources(paths, srcs, varDirs)
+}
+
+// Parse decodes one inventory from data as if read from file (for tests and tools). It
+// reads no group_vars/ or host_vars/.
+func Parse(file string, data []byte) (*Inventory, error) {
+	src, err := detect(file, data)
+	if err != nil {
+		return nil, err
+	}
+	return loadSources([]string{file}, []*source{src}, nil)
 }
 
 func errText(err error) string {
@@ -123,24 +121,24 @@ func errText(err error) string {
 	return err.Error()
 }
 
-func unknownKey(kv playbook.KeyValue, where string, allowed []string) error {
+func unknownKey(kv yamlsrc.KeyValue, where string, allowed []string) error {
 	msg := fmt.Sprintf("unknown key %q in %s", kv.Key, where)
 	fix := "allowed keys: " + strings.Join(allowed, ", ")
-	if s := playbook.Suggest(kv.Key, allowed); len(s) > 0 {
+	if s := yamlsrc.Suggest(kv.Key, allowed); len(s) > 0 {
 		fix = fmt.Sprintf("did you mean %q? allowed keys: %s", s[0], strings.Join(allowed, ", "))
 	}
-	return &playbook.Error{Pos: kv.KeyPos, Msg: msg, Fix: fix}
+	return &yamlsrc.Error{Pos: kv.KeyPos, Msg: msg, Fix: fix}
 }
 
 func (r *raw) decodeFile(file string, data []byte) error {
-	root, err := playbook.ParseYAML(file, data)
+	root, err := yamlsrc.ParseYAML(file, data)
 	if err != nil {
 		return err
 	}
 	if root == nil {
 		return nil
 	}
-	kvs, err := playbook.Mapping(file, root, "the inventory")
+	kvs, err := yamlsrc.Mapping(file, root, "the inventory")
 	if err != nil {
 		return err
 	}
@@ -172,7 +170,7 @@ func (r *raw) decodeFile(file string, data []byte) error {
 				return err
 			}
 		case "secrets":
-			s, err := playbook.Strings(file, kv.Value, "secrets")
+			s, err := yamlsrc.Strings(file, kv.Value, "secrets")
 			if err != nil {
 				return err
 			}
@@ -190,9 +188,9 @@ func (r *raw) decodeFile(file string, data []byte) error {
 }
 
 // decodeSetting decodes kv when it is a connection setting; ok is false for other keys.
-func decodeSetting(file, dir string, kv playbook.KeyValue, s *settings) (ok bool, err error) {
+func decodeSetting(file, dir string, kv yamlsrc.KeyValue, s *settings) (ok bool, err error) {
 	str := func(dst *setting[string]) (bool, error) {
-		v, err := playbook.Scalar(file, kv.Value, kv.Key)
+		v, err := yamlsrc.Scalar(file, kv.Value, kv.Key)
 		if err != nil {
 			return true, err
 		}
@@ -214,7 +212,7 @@ func decodeSetting(file, dir string, kv playbook.KeyValue, s *settings) (ok bool
 			return true, err
 		}
 		if s.connection.v != "ssh" && s.connection.v != "local" {
-			return true, &playbook.Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("connection is %q; it must be ssh or local", s.connection.v)}
+			return true, &yamlsrc.Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("connection is %q; it must be ssh or local", s.connection.v)}
 		}
 		return true, nil
 	case "known_hosts":
@@ -228,7 +226,7 @@ func decodeSetting(file, dir string, kv playbook.KeyValue, s *settings) (ok bool
 			return true, err
 		}
 		if strings.TrimSpace(s.jump.v) == "" || strings.ContainsAny(s.jump.v, " \t") {
-			return true, &playbook.Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("jump is %q; write the bastion as user@host:port", s.jump.v)}
+			return true, &yamlsrc.Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("jump is %q; write the bastion as user@host:port", s.jump.v)}
 		}
 		return true, nil
 	case "become_user":
@@ -236,9 +234,9 @@ func decodeSetting(file, dir string, kv playbook.KeyValue, s *settings) (ok bool
 	case "become_password":
 		return str(&s.becomePassword)
 	case "port":
-		p, err := playbook.Int(file, kv.Value, "port")
+		p, err := yamlsrc.Int(file, kv.Value, "port")
 		if err == nil && (p < 1 || p > 65535) {
-			err = &playbook.Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("port %d is out of range", p), Fix: "use 1 to 65535"}
+			err = &yamlsrc.Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("port %d is out of range", p), Fix: "use 1 to 65535"}
 		}
 		if err != nil {
 			return true, err
@@ -246,7 +244,7 @@ func decodeSetting(file, dir string, kv playbook.KeyValue, s *settings) (ok bool
 		s.port = setting[int]{v: p, set: true, pos: kv.ValuePos}
 		return true, nil
 	case "become":
-		b, err := playbook.Bool(file, kv.Value, "become")
+		b, err := yamlsrc.Bool(file, kv.Value, "become")
 		if err != nil {
 			return true, err
 		}
@@ -273,11 +271,11 @@ func expandPath(dir, p string) string {
 	return p
 }
 
-func decodeVars(file string, kv playbook.KeyValue) (map[string]any, error) {
-	if _, err := playbook.Mapping(file, kv.Value, "vars"); err != nil {
+func decodeVars(file string, kv yamlsrc.KeyValue) (map[string]any, error) {
+	if _, err := yamlsrc.Mapping(file, kv.Value, "vars"); err != nil {
 		return nil, err
 	}
-	v, err := playbook.NodeValue(file, kv.Value)
+	v, err := yamlsrc.NodeValue(file, kv.Value)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +303,7 @@ func (r *raw) region(name string) *rawRegion {
 }
 
 func (r *raw) decodeRegions(file, dir string, n *yaml.Node) error {
-	kvs, err := playbook.Mapping(file, n, "regions")
+	kvs, err := yamlsrc.Mapping(file, n, "regions")
 	if err != nil {
 		return err
 	}
@@ -319,7 +317,7 @@ func (r *raw) decodeRegions(file, dir string, n *yaml.Node) error {
 			return err
 		}
 		where := fmt.Sprintf("region %s", kv.Key)
-		fields, err := playbook.Mapping(file, kv.Value, where)
+		fields, err := yamlsrc.Mapping(file, kv.Value, where)
 		if err != nil {
 			return err
 		}
@@ -352,7 +350,7 @@ func (r *raw) decodeRegions(file, dir string, n *yaml.Node) error {
 }
 
 func (r *raw) decodeNodes(file, dir string, reg *rawRegion, n *yaml.Node) error {
-	kvs, err := playbook.Mapping(file, n, fmt.Sprintf("nodes of region %s", reg.name))
+	kvs, err := yamlsrc.Mapping(file, n, fmt.Sprintf("nodes of region %s", reg.name))
 	if err != nil {
 		return err
 	}
@@ -367,7 +365,7 @@ func (r *raw) decodeNodes(file, dir string, reg *rawRegion, n *yaml.Node) error 
 					continue
 				}
 				if other != reg {
-					return &playbook.Error{Pos: kv.KeyPos, Msg: fmt.Sprintf("node %s is in region %s and in region %s (first at %s)", kv.Key, other.name, reg.name, nd.pos), Fix: "node names must be unique across regions"}
+					return &yamlsrc.Error{Pos: kv.KeyPos, Msg: fmt.Sprintf("node %s is in region %s and in region %s (first at %s)", kv.Key, other.name, reg.name, nd.pos), Fix: "node names must be unique across regions"}
 				}
 				node = nd
 			}
@@ -377,7 +375,7 @@ func (r *raw) decodeNodes(file, dir string, reg *rawRegion, n *yaml.Node) error 
 			reg.nodes = append(reg.nodes, node)
 		}
 		where := "node " + kv.Key
-		fields, err := playbook.Mapping(file, kv.Value, where)
+		fields, err := yamlsrc.Mapping(file, kv.Value, where)
 		if err != nil {
 			return err
 		}
@@ -391,7 +389,7 @@ func (r *raw) decodeNodes(file, dir string, reg *rawRegion, n *yaml.Node) error 
 			}
 			switch f.Key {
 			case "address":
-				a, err := playbook.Scalar(file, f.Value, "address")
+				a, err := yamlsrc.Scalar(file, f.Value, "address")
 				if err != nil {
 					return err
 				}
@@ -412,15 +410,15 @@ func (r *raw) decodeNodes(file, dir string, reg *rawRegion, n *yaml.Node) error 
 }
 
 // checkName rejects names that cannot be used in host patterns.
-func checkName(name string, pos playbook.Pos, what string) error {
+func checkName(name string, pos yamlsrc.Pos, what string) error {
 	if name == "" || strings.ContainsAny(name, ":,&!*?[] \t") {
-		return &playbook.Error{Pos: pos, Msg: fmt.Sprintf("%s name %q cannot be used in host patterns", what, name), Fix: "use letters, digits, '-', '_' and '.'"}
+		return &yamlsrc.Error{Pos: pos, Msg: fmt.Sprintf("%s name %q cannot be used in host patterns", what, name), Fix: "use letters, digits, '-', '_' and '.'"}
 	}
 	return nil
 }
 
 func (r *raw) decodeGroups(file string, n *yaml.Node) error {
-	kvs, err := playbook.Mapping(file, n, "groups")
+	kvs, err := yamlsrc.Mapping(file, n, "groups")
 	if err != nil {
 		return err
 	}
@@ -428,18 +426,22 @@ func (r *raw) decodeGroups(file string, n *yaml.Node) error {
 		if err := checkName(kv.Key, kv.KeyPos, "group"); err != nil {
 			return err
 		}
-		items, err := playbook.Sequence(file, kv.Value, "group "+kv.Key)
+		g := &rawGroup{name: kv.Key, pos: kv.KeyPos}
+		members, what, err := g.decodeMapping(file, kv)
 		if err != nil {
 			return err
 		}
-		g := &rawGroup{name: kv.Key, pos: kv.KeyPos}
+		items, err := yamlsrc.Sequence(file, members, what)
+		if err != nil {
+			return err
+		}
 		for _, it := range items {
-			name, err := playbook.Scalar(file, it, "a member of group "+kv.Key)
+			name, err := yamlsrc.Scalar(file, it, "a member of group "+kv.Key)
 			if err != nil {
 				return err
 			}
 			g.members = append(g.members, name)
-			g.posOf = append(g.posOf, playbook.NodePos(file, it))
+			g.posOf = append(g.posOf, yamlsrc.NodePos(file, it))
 		}
 		// A later file's definition of the same group replaces the earlier one.
 		replaced := false
@@ -476,9 +478,9 @@ func (r *raw) build(files []string) (*Inventory, error) {
 			// resolves group names first.
 			switch {
 			case n.name == "all":
-				return nil, &playbook.Error{Pos: n.pos, Msg: fmt.Sprintf("node %q has the name of the built-in group all", n.name), Fix: "choose another node name"}
+				return nil, &yamlsrc.Error{Pos: n.pos, Msg: fmt.Sprintf("node %q has the name of the built-in group all", n.name), Fix: "choose another node name"}
 			case containsRegion(r, n.name):
-				return nil, &playbook.Error{Pos: n.pos, Msg: fmt.Sprintf("node %q has the name of a region", n.name), Fix: "choose another node name; host patterns would take it for the region"}
+				return nil, &yamlsrc.Error{Pos: n.pos, Msg: fmt.Sprintf("node %q has the name of a region", n.name), Fix: "choose another node name; host patterns would take it for the region"}
 			}
 			h := buildHost(r, reg, n)
 			inv.Hosts = append(inv.Hosts, h)
@@ -498,11 +500,11 @@ func (r *raw) build(files []string) (*Inventory, error) {
 	for _, g := range r.groups {
 		switch {
 		case g.name == "all" || g.name == ControllerName:
-			return nil, &playbook.Error{Pos: g.pos, Msg: fmt.Sprintf("group %q is built in", g.name), Fix: "choose another name"}
+			return nil, &yamlsrc.Error{Pos: g.pos, Msg: fmt.Sprintf("group %q is built in", g.name), Fix: "choose another name"}
 		case inv.regionNodes[g.name] != nil || containsRegion(r, g.name):
-			return nil, &playbook.Error{Pos: g.pos, Msg: fmt.Sprintf("group %q has the name of a region", g.name), Fix: "choose another name; a region is already a group"}
+			return nil, &yamlsrc.Error{Pos: g.pos, Msg: fmt.Sprintf("group %q has the name of a region", g.name), Fix: "choose another name; a region is already a group"}
 		case inv.byName[g.name] != nil:
-			return nil, &playbook.Error{Pos: g.pos, Msg: fmt.Sprintf("group %q has the name of a node", g.name), Fix: "choose another name; host patterns would take the node for the group"}
+			return nil, &yamlsrc.Error{Pos: g.pos, Msg: fmt.Sprintf("group %q has the name of a node", g.name), Fix: "choose another name; host patterns would take the node for the group"}
 		}
 		var members []string
 		for i, m := range g.members {
@@ -515,10 +517,10 @@ func (r *raw) build(files []string) (*Inventory, error) {
 				}
 			default:
 				fix := "a group lists node or region names"
-				if s := playbook.Suggest(m, all); len(s) > 0 {
+				if s := yamlsrc.Suggest(m, all); len(s) > 0 {
 					fix = fmt.Sprintf("did you mean %q? %s", s[0], fix)
 				}
-				return nil, &playbook.Error{Pos: g.posOf[i], Msg: fmt.Sprintf("group %s: %q is not a node of this inventory", g.name, m), Fix: fix}
+				return nil, &yamlsrc.Error{Pos: g.posOf[i], Msg: fmt.Sprintf("group %s: %q is not a node of this inventory", g.name, m), Fix: fix}
 			}
 		}
 		inv.Groups[g.name] = inv.inOrder(members)

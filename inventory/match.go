@@ -5,7 +5,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/omsbook/omsbook/playbook"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // Host returns the host of that name: a node, or the controller for "localhost" (the
@@ -189,7 +189,7 @@ func (inv *Inventory) resolveTerm(pattern, term string) ([]string, error) {
 	}
 	candidates := append(append([]string{}, inv.GroupOrder...), inv.Groups["all"]...)
 	msg := fmt.Sprintf("host pattern %q: %q is no node or group of the inventory (groups: %s)", pattern, term, strings.Join(inv.GroupOrder, ", "))
-	if s := playbook.Suggest(term, candidates); len(s) > 0 {
+	if s := yamlsrc.Suggest(term, candidates); len(s) > 0 {
 		msg += fmt.Sprintf("; did you mean %q?", s[0])
 	}
 	return nil, fmt.Errorf("%s", msg)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // Type is the declared type of a module argument.
@@ -138,7 +140,7 @@ func (s Spec) Coerce(raw map[string]any, deferred func(name string, v any) bool)
 			out[a.Name] = v
 			continue
 		}
-		cv, err := coerce(a.Type, v)
+		cv, err := a.Type.Coerce(v)
 		if err != nil {
 			return nil, fmt.Errorf("argument %q: %w", a.Name, err)
 		}
@@ -175,7 +177,10 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
-func coerce(t Type, v any) (any, error) {
+// Coerce converts one value to the type t as Spec.Coerce does each argument's (a number for an
+// Int may be written as a string, a single string stands for a list of one); a value that does
+// not fit is an error that names both types.
+func (t Type) Coerce(v any) (any, error) {
 	switch t {
 	case Any, "":
 		return v, nil
@@ -216,7 +221,7 @@ func coerce(t Type, v any) (any, error) {
 			}
 		}
 	case Duration:
-		return ParseDuration(v)
+		return yamlsrc.Duration(v)
 	case List:
 		switch x := v.(type) {
 		case []any:
@@ -243,7 +248,7 @@ func coerce(t Type, v any) (any, error) {
 				case int, int64, float64, bool:
 					out[i] = fmt.Sprint(s)
 				default:
-					return nil, fmt.Errorf("item %d is a %s, want a string", i, typeName(e))
+					return nil, fmt.Errorf("item %d is a %s, want a string", i, yamlsrc.ValueKind(e))
 				}
 			}
 			return out, nil
@@ -253,49 +258,5 @@ func coerce(t Type, v any) (any, error) {
 			return m, nil
 		}
 	}
-	return nil, fmt.Errorf("want a %s, got a %s (%v)", t, typeName(v), v)
-}
-
-// ParseDuration accepts a Go duration ("10s", "2m") or a number of seconds.
-func ParseDuration(v any) (time.Duration, error) {
-	switch x := v.(type) {
-	case time.Duration:
-		return x, nil
-	case int:
-		return time.Duration(x) * time.Second, nil
-	case int64:
-		return time.Duration(x) * time.Second, nil
-	case float64:
-		return time.Duration(x * float64(time.Second)), nil
-	case string:
-		s := strings.TrimSpace(x)
-		if n, err := strconv.ParseFloat(s, 64); err == nil {
-			return time.Duration(n * float64(time.Second)), nil
-		}
-		if d, err := time.ParseDuration(s); err == nil {
-			return d, nil
-		}
-		return 0, fmt.Errorf("%q is not a duration: write a Go duration such as 10s or 2m, or a number of seconds", x)
-	}
-	return 0, fmt.Errorf("want a duration (10s, 2m, or seconds), got a %s", typeName(v))
-}
-
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string"
-	case bool:
-		return "bool"
-	case int, int64, uint64:
-		return "number"
-	case float64:
-		return "number"
-	case []any, []string:
-		return "list"
-	case map[string]any:
-		return "map"
-	}
-	return fmt.Sprintf("%T", v)
+	return nil, fmt.Errorf("want a %s, got a %s (%v)", t, yamlsrc.ValueKind(v), v)
 }

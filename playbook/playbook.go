@@ -3,63 +3,30 @@
 package playbook
 
 import (
-	"fmt"
 	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
-// Pos is a place in a YAML file.
-type Pos struct {
-	File string
-	Line int
-	Col  int
-}
-
-// String formats the position as file:line:column (file:line or file alone when the rest is
-// unknown).
-func (p Pos) String() string {
-	switch {
-	case p.File == "":
-		return ""
-	case p.Line == 0:
-		return p.File
-	case p.Col == 0:
-		return fmt.Sprintf("%s:%d", p.File, p.Line)
-	}
-	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
-}
+// Pos is a place in a YAML file (file:line:column).
+type Pos = yamlsrc.Pos
 
 // Error is a bad-input error at a place in a file; the CLI exits 5 for it.
-type Error struct {
-	Pos  Pos
-	Msg  string // what is wrong, lowercase
-	Fix  string // what to do, may be empty
-	Task string // the task's name, when the error is inside a task
-	// Host names the host the error is specific to (a template that fails for one host only).
-	Host string
-	Err  error
-}
+type Error = yamlsrc.Error
 
-func (e *Error) Error() string {
-	s := e.Pos.String()
-	if s != "" {
-		s += ": "
-	}
-	switch {
-	case e.Task != "" && e.Host != "":
-		s += fmt.Sprintf("task %q on %s: ", e.Task, e.Host)
-	case e.Task != "":
-		s += fmt.Sprintf("task %q: ", e.Task)
-	case e.Host != "":
-		s += "on " + e.Host + ": "
-	}
-	s += e.Msg
-	if e.Fix != "" {
-		s += " (" + e.Fix + ")"
-	}
-	return s
-}
+// KeyValue is one entry of a YAML mapping, in the order written.
+type KeyValue = yamlsrc.KeyValue
 
-func (e *Error) Unwrap() error { return e.Err }
+// ParseYAML is yamlsrc.ParseYAML, kept for callers that still reach it through playbook.
+func ParseYAML(file string, data []byte) (*yaml.Node, error) { return yamlsrc.ParseYAML(file, data) }
+
+// NodePos is yamlsrc.NodePos, kept for callers that still reach it through playbook.
+func NodePos(file string, n *yaml.Node) Pos { return yamlsrc.NodePos(file, n) }
+
+// KindName is yamlsrc.KindName, kept for callers that still reach it through playbook.
+func KindName(n *yaml.Node) string { return yamlsrc.KindName(n) }
 
 // Playbook is a list of plays from one file.
 type Playbook struct {
@@ -92,8 +59,36 @@ type Play struct {
 	Become            *bool
 	BecomeUser        string
 	Environment       map[string]Value
-	Tasks             []*Task
-	// Handlers are not supported yet; the loader rejects them with a clear message.
+	RemoteUser        string
+	// PreTasks, Tasks and PostTasks are the play's sections, run in that order, each
+	// followed by the handlers its tasks notified.
+	PreTasks, Tasks, PostTasks []*Task
+	// RoleTasks are the play's roles: as blocks, dependencies first, run before Tasks in the
+	// same section. Roles lists every role loaded for the play (roles:, import_role,
+	// dependencies) in that order: their defaults and vars are the play's.
+	RoleTasks []*Task
+	Roles     []*Role
+	// Handlers run once per host at the end of a section where a task notified them.
+	Handlers      []*Task
+	ForceHandlers bool
+	Order         string // host order: inventory (default), reverse_inventory, sorted, ...
+	Strategy      string // linear (default) or free
+	Throttle      int    // at most this many hosts at once, for every task (0: forks)
+	// Dir is the directory of the playbook file the play is written in (an imported
+	// playbook's plays have their own): vars_files are relative to it.
+	Dir string
+	// VarsPrompt are the questions asked before the play runs.
+	VarsPrompt []Prompt
+}
+
+// Prompt is one vars_prompt entry: the variable it sets and how it asks.
+type Prompt struct {
+	Pos     Pos
+	Name    string
+	Text    string // the prompt shown (default: the name)
+	Default *string
+	Private bool // not echoed, and the answer is a secret (default true, as in Ansible)
+	Confirm bool // asked twice; the answers must match
 }
 
 // Batch is one entry of serial: a count or a percentage of the play's hosts.
@@ -112,12 +107,19 @@ type Task struct {
 	ModulePos Pos
 	Args      map[string]Value
 
-	When         []Value // all must hold; each an expr expression (string) or a bool
-	Loop         *Value  // a list, or a template rendering to one
-	LoopVar      string  // "item" unless loop_control.loop_var says otherwise
+	When    []Value // all must hold; each an expr expression (string) or a bool
+	Loop    *Value  // a list, or a template rendering to one
+	LoopVar string  // "item" unless loop_control.loop_var says otherwise
+	// LoopWith is the lookup a with_X loop names (items, dict, sequence, ...); "" for loop.
+	LoopWith string
+	// LoopIndexVar, LoopLabel, LoopPause and LoopExtended are the rest of loop_control.
+	LoopIndexVar string
+	LoopLabel    *Value
+	LoopPause    time.Duration
+	LoopExtended bool
 	Register     string
 	Until        *Value
-	Retries      int // default 3 when until is set
+	Retries      *int // nil when not written; the runner gives until its default
 	Delay        time.Duration
 	IgnoreErrors bool
 	FailedWhen   []Value
@@ -131,8 +133,15 @@ type Task struct {
 	Environment  map[string]Value
 	Become       *bool
 	BecomeUser   string
+	RemoteUser   string
 	Vars         map[string]Value
 	VarOrder     []string
+	// Notify names the handlers (or listen topics) to run where the task changed something.
+	Notify    []string
+	NotifyPos Pos
+	// Listen lists the topics a handler answers to, besides its name.
+	Listen   []string
+	Throttle int
 
 	// A block: Block holds the tasks, Rescue runs if one fails, Always runs in any case.
 	Block  []*Task
@@ -141,6 +150,26 @@ type Task struct {
 	// IncludeTasks is the file an include_tasks task named; the loader has already read it
 	// into Block (include_tasks is resolved at load time so validate sees every task).
 	IncludeTasks string
+	// Include is set on an include_tasks or import_tasks task.
+	Include *Include
+	// Role is set on the block a role's tasks are (and on a role's handlers); ImportRole names
+	// the role an import_role or include_role task brought in.
+	Role       *Role
+	ImportRole string
+}
+
+// Include is what an include_tasks or import_tasks task says.
+type Include struct {
+	Keyword string // include_tasks or import_tasks
+	// Dynamic is true for include_tasks: its when holds once for the include, its tags select
+	// the include only, and a loop runs the file once per item.
+	Dynamic bool
+	// File is the file's name as written; a template (include_tasks only) is rendered per
+	// host and item, relative to Dir, the including file's directory.
+	File Value
+	Dir  string
+	// Apply holds the keywords include_tasks' apply: gives every included task.
+	Apply *Task
 }
 
 // IsBlock reports whether t is a block (or a resolved include_tasks).

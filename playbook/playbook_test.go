@@ -2,22 +2,19 @@ package playbook
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/internal/testutil"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
 // fakeModules stands for the registry, which other work may still be filling.
-var fakeModules = map[string]modules.Spec{
+var fakeModules = map[string]ModuleInfo{
 	"command":          {FreeForm: "cmd"},
 	"shell":            {FreeForm: "cmd"},
 	"debug":            {},
@@ -33,7 +30,7 @@ func fakeOptions() Options {
 	}
 	sortStrings(names)
 	return Options{
-		Lookup:      func(name string) (modules.Spec, bool) { s, ok := fakeModules[name]; return s, ok },
+		Lookup:      func(name string) (ModuleInfo, bool) { s, ok := fakeModules[name]; return s, ok },
 		ModuleNames: names,
 	}
 }
@@ -43,24 +40,6 @@ func sortStrings(s []string) {
 		for j := i; j > 0 && s[j] < s[j-1]; j-- {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("missing golden file (run go test ./playbook -update): %v", err)
-	}
-	if got != strings.TrimSuffix(string(want), "\n") {
-		t.Fatalf("%s:\n got: %s\nwant: %s", path, got, want)
 	}
 }
 
@@ -115,7 +94,7 @@ func TestLoadGood(t *testing.T) {
 	}
 
 	t1 := p.Tasks[1]
-	if t1.Module != "command" || !reflect.DeepEqual(t1.Args, map[string]Value{"cmd": {Pos: Pos{"testdata/good.yml", 25, 16}, V: "ls -l /data"}}) {
+	if t1.Module != "command" || !reflect.DeepEqual(t1.Args, map[string]Value{"cmd": {Pos: Pos{File: "testdata/good.yml", Line: 25, Col: 16}, V: "ls -l /data"}}) {
 		t.Errorf("free-form task = %+v", t1)
 	}
 
@@ -126,7 +105,7 @@ func TestLoadGood(t *testing.T) {
 	}{
 		{"run_once", t2.RunOnce, "region"},
 		{"until", t2.Until.V, "result.rc == 0"},
-		{"retries default", t2.Retries, 3},
+		{"retries not written (the runner defaults it)", t2.Retries == nil, true},
 		{"delay", t2.Delay, 10 * time.Second},
 		{"timeout", t2.Timeout, 90 * time.Second},
 		{"delegate_to", t2.DelegateTo.V, "localhost"},
@@ -175,7 +154,7 @@ func TestLoadGood(t *testing.T) {
 		t.Errorf("top include = %+v", p.Tasks[4])
 	}
 	t5 := p.Tasks[5]
-	if t5.Retries != 5 || t5.Until != nil || t5.RunOnce != "true" || t5.Loop.V != "{{ .nodes }}" || t5.Args["chdir"].V != "/tmp" {
+	if t5.Retries == nil || *t5.Retries != 5 || t5.Until != nil || t5.RunOnce != "true" || t5.Loop.V != "{{ .nodes }}" || t5.Args["chdir"].V != "/tmp" {
 		t.Errorf("task 5 = %+v", t5)
 	}
 
@@ -224,22 +203,17 @@ func TestLoadErrors(t *testing.T) {
 			if pe.Msg == "" || strings.ToLower(pe.Msg[:1]) != pe.Msg[:1] {
 				t.Fatalf("message is not lowercase: %q", pe.Msg)
 			}
-			golden(t, "errors/"+name, err.Error())
+			testutil.Golden(t, filepath.Join("testdata", "errors/"+name+".golden"), []byte(err.Error()+"\n"))
 		})
 	}
 }
 
-func TestRegistryLookup(t *testing.T) {
-	// Load with a nil lookup uses the registry; whatever it holds, an unknown key fails.
-	_, err := Parse("x.yml", []byte("- hosts: all\n  tasks:\n    - no_such_module_here: {}\n"), Options{})
+func TestNoLookupKnowsNoModule(t *testing.T) {
+	// The loader knows no module of its own: without a lookup, a module key is unknown.
+	_, err := Parse("x.yml", []byte("- hosts: all\n  tasks:\n    - debug: {msg: hi}\n"), Options{})
 	var pe *Error
-	if !errors.As(err, &pe) || !strings.Contains(pe.Msg, `"no_such_module_here"`) {
+	if !errors.As(err, &pe) || !strings.Contains(pe.Msg, `"debug"`) {
 		t.Fatalf("err = %v", err)
-	}
-	for _, name := range modules.Names() {
-		if _, ok := Registry(name); !ok {
-			t.Fatalf("Registry(%q) not found", name)
-		}
 	}
 }
 
@@ -256,7 +230,7 @@ func TestSuggest(t *testing.T) {
 	}
 	cands := append(append([]string{}, playKeys...), "command", "shell", "when", "docker_container")
 	for _, tt := range tests {
-		if got := Suggest(tt.word, cands); !reflect.DeepEqual(got, tt.want) {
+		if got := yamlsrc.Suggest(tt.word, cands); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("Suggest(%q) = %q, want %q", tt.word, got, tt.want)
 		}
 	}
@@ -315,33 +289,5 @@ func TestAnchorsAndMergeKeys(t *testing.T) {
 	}
 	if ts[1].Args["port"].V != 3306 || ts[1].Args["port"].Pos.Line != 3 {
 		t.Fatalf("alias args = %+v", ts[1].Args)
-	}
-}
-
-func TestNodeValueScalars(t *testing.T) {
-	tests := []struct {
-		src  string
-		want any
-	}{
-		{"42", 42},
-		{"-7", -7},
-		{"0x10", 16},
-		{"1.5", 1.5},
-		{"true", true},
-		{"False", false},
-		{"~", nil},
-		{`"42"`, "42"},
-		{"yes", "yes"}, // YAML 1.2: a string, not a bool
-		{"[1, a, {b: 2}]", []any{1, "a", map[string]any{"b": 2}}},
-	}
-	for _, tt := range tests {
-		n, err := ParseYAML("v.yml", []byte(tt.src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := NodeValue("v.yml", n)
-		if err != nil || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("NodeValue(%s) = %#v, %v; want %#v", tt.src, got, err, tt.want)
-		}
 	}
 }

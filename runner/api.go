@@ -16,16 +16,24 @@ type Options struct {
 	Playbook    string
 	Inventories []string
 	// ExtraVars are -e values in order: "k=v" pairs or "@file.yml".
-	ExtraVars         []string
-	Check             bool
-	Diff              bool
-	Limit             string
-	Tags              []string
-	SkipTags          []string
-	Forks             int // default 10
-	StartAtTask       string
-	Yes               bool // answer pause prompts
-	Verbosity         int  // -v count
+	ExtraVars   []string
+	Check       bool
+	Diff        bool
+	Limit       string
+	Tags        []string
+	SkipTags    []string
+	Forks       int // default 10
+	StartAtTask string
+	Yes         bool // answer pause prompts
+	// ListOnly loads the plan for list-hosts and list-tasks: plays, hosts and tasks, without
+	// checking each task for each host (a listing shows no task's arguments).
+	ListOnly bool
+	// RolesPath lists directories to find roles in after roles/ beside the playbook.
+	RolesPath []string
+	// ForceHandlers runs notified handlers on hosts that failed, as force_handlers does.
+	ForceHandlers bool
+	Verbosity     int // -v count
+	// JournalDir is where the run's journal goes; "" means .omsbook/runs beside the playbook.
 	JournalDir        string
 	AcceptNewHostKeys bool
 	// Stdin and Terminal serve pause's confirmation; Terminal false means no prompt can be
@@ -76,7 +84,17 @@ func Load(ctx context.Context, opts Options) (*Plan, error) { return load(ctx, o
 
 // Run executes the plan, sending every event to sink, and returns the exit code. Cancelling
 // ctx stops at once (sessions closed, remote commands killed); Stop asks for a soft stop.
-func (p *Plan) Run(ctx context.Context, sink events.Sink) int { return p.impl.run(ctx, sink) }
+// The run's events go to its journal too (see Start).
+func (p *Plan) Run(ctx context.Context, sink events.Sink) int {
+	if _, err := p.Start(); err != nil {
+		if sink != nil {
+			sink.Emit(events.Event{Kind: events.RunEnd, ExitCode: ExitBadInput, Msg: err.Error(), Time: p.impl.opts.Now()})
+		}
+		return ExitBadInput
+	}
+	defer p.impl.closeJournal(sink)
+	return p.impl.run(ctx, journalSink{j: p.impl.journal, next: sink})
+}
 
 // Stop lets running tasks finish, starts nothing new, and makes Run return ExitInterrupted
 // after the recap.

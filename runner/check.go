@@ -44,6 +44,8 @@ type checker struct {
 	// lazy are variables of this host and task only known at run time: play or task vars
 	// whose templates use register or set_fact names.
 	lazy map[string]bool
+	// ownVars is true once vars is the checker's own copy (task vars are added to it).
+	ownVars bool
 }
 
 // hostCheck is one host's view of a play while checking.
@@ -54,11 +56,17 @@ type hostCheck struct {
 }
 
 // checkTasks checks tasks (recursively through blocks) for one host.
-func (p *plan) checkTasks(pp *playPlan, tasks []*taskPlan, hc *hostCheck) error {
+func (p *plan) checkTasks(tasks []*taskPlan, hc *hostCheck) error {
 	for _, tp := range tasks {
+		if tp.include != nil {
+			if err := p.checkInclude(tp, hc); err != nil {
+				return err
+			}
+			continue
+		}
 		if tp.t.IsBlock() {
 			for _, list := range [][]*taskPlan{tp.block, tp.rescue, tp.always} {
-				if err := p.checkTasks(pp, list, hc); err != nil {
+				if err := p.checkTasks(list, hc); err != nil {
 					return err
 				}
 			}
@@ -67,65 +75,51 @@ func (p *plan) checkTasks(pp *playPlan, tasks []*taskPlan, hc *hostCheck) error 
 		if !tp.selected {
 			continue
 		}
-		if err := p.checkTask(pp, tp, hc); err != nil {
+		if err := p.checkTask(tp, hc); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
-	t, h := tp.t, hc.h
-	c := &checker{p: p, tp: tp, host: h.Name, vars: hc.vars, lazy: hc.lazy}
-	if len(tp.vars) > 0 {
-		c.vars = copyMap(hc.vars, len(tp.vars))
-		for _, k := range tp.varOrder {
-			v := tp.vars[k]
-			deferred, err := c.classifyValue(v.V, t.Loop != nil)
-			if err != nil {
-				return taskError(t, v.Pos, h.Name, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
-			}
-			if deferred {
-				// Known at run time only: templates that use it are checked then.
-				delete(c.vars, k)
-				c.lazy = copyBoolMap(c.lazy)
-				c.lazy[k] = true
-				continue
-			}
-			r, later, err := c.renderIfStatic(normalize(v.V))
-			if err != nil {
-				return taskError(t, v.Pos, h.Name, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
-			}
-			if later {
-				delete(c.vars, k)
-				c.lazy = copyBoolMap(c.lazy)
-				c.lazy[k] = true
-				continue
-			}
-			c.vars[k] = r
+// checkTask checks one task for one host: it walks the task's per-host keyword values (the
+// same list the executor renders), with the module arguments checked after vars and loop.
+func (p *plan) checkTask(tp *taskPlan, hc *hostCheck) error {
+	c := &checker{p: p, tp: tp, host: hc.h.Name, vars: hc.vars, lazy: hc.lazy}
+	if magic := tp.set.roleVars(); magic != nil {
+		c.vars, c.ownVars = copyMap(c.vars, len(magic)+4), true
+		for k, v := range magic {
+			c.vars[k] = v
 		}
 	}
-	if t.Loop != nil {
-		d, err := c.classifyValue(t.Loop.V, false)
-		if err != nil {
-			return taskError(t, t.Loop.Pos, h.Name, "loop: "+err.Error(), fixFor(err), err)
+	argsChecked := false
+	for _, v := range tp.set.values {
+		if !argsChecked && v.kw.Eval != playbook.Vars && v.kw.Eval != playbook.Items {
+			if err := c.checkModuleArgs(); err != nil {
+				return err
+			}
+			argsChecked = true
 		}
-		if s, ok := t.Loop.V.(string); ok && !d {
-			r, err := tmpl.Render(s, c.vars)
-			if err != nil {
-				return taskError(t, t.Loop.Pos, h.Name, "loop: "+err.Error(), fixFor(err), err)
-			}
-			if _, ok := toList(r); !ok {
-				return taskError(t, t.Loop.Pos, h.Name, fmt.Sprintf("loop: %q gives a %T, not a list", s, r), "give loop a list, or a template that renders to one", nil)
-			}
+		if err := c.checkValue(v); err != nil {
+			return err
 		}
 	}
+	if !argsChecked {
+		return c.checkModuleArgs()
+	}
+	return nil
+}
 
-	// Module arguments: render what can be rendered now, defer what needs run-time names.
-	// Once one host passed the full check of a task whose templated arguments are all declared
-	// strings without choices, the other hosts only need their templates rendered: coercion
-	// and the Validator would see the same shape. A module with template files has them
-	// rendered for every host, so it is always checked in full.
+// checkModuleArgs checks the module arguments for this host. Once one host passed the full
+// check of a task whose templated arguments are all declared strings without choices, the
+// other hosts only need their templates rendered: coercion and the Validator would see the
+// same shape. A module with template files has them rendered for every host, so it is always
+// checked in full.
+func (c *checker) checkModuleArgs() error {
+	tp := c.tp
+	if tp.mod == nil {
+		return nil // an include: it has keywords, no module arguments
+	}
 	_, hasTemplateFiles := tp.mod.(modules.TemplateFiler)
 	if hasTemplateFiles || !tp.argsShapeChecked || c.renderArgsOnly() != nil {
 		if err := c.checkArgs(); err != nil {
@@ -133,55 +127,102 @@ func (p *plan) checkTask(pp *playPlan, tp *taskPlan, hc *hostCheck) error {
 		}
 		tp.argsShapeChecked = tp.argsStringShaped
 	}
+	return nil
+}
 
-	// Conditions.
-	for _, progs := range []struct {
-		list       []*tmpl.Program
-		vals       []playbook.Value
-		withResult bool
-	}{
-		{tp.when, t.When, false},
-		{tp.failedWhen, t.FailedWhen, true},
-		{tp.changedWhen, t.ChangedWhen, true},
-	} {
-		for i, prog := range progs.list {
-			if err := c.checkCond(prog, progs.withResult); err != nil {
-				return taskError(t, progs.vals[i].Pos, h.Name, err.Error(), fixFor(err), err)
-			}
-		}
+// checkValue checks one per-host keyword value as its kind says: vars are rendered into the
+// host's view (or deferred), a loop must give a list, conditions may name only known
+// variables, a host name must name a host, a template must render.
+func (c *checker) checkValue(v kwValue) error {
+	host := c.host
+	fail := func(what string, err error) error {
+		return c.taskError(v.val.Pos, host, what+err.Error(), fixFor(err), err)
 	}
-	if tp.until != nil {
-		if err := c.checkCond(tp.until, true); err != nil {
-			return taskError(t, t.Until.Pos, h.Name, err.Error(), fixFor(err), err)
-		}
-	}
-
-	// delegate_to must name a host.
-	if t.DelegateTo != nil {
-		d, err := c.classifyValue(t.DelegateTo.V, t.Loop != nil)
+	switch v.kw.Eval {
+	case playbook.Vars:
+		return c.checkVar(v)
+	case playbook.Items:
+		d, err := c.classifyValue(v.val.V, false)
 		if err != nil {
-			return taskError(t, t.DelegateTo.Pos, h.Name, "delegate_to: "+err.Error(), fixFor(err), err)
+			return fail(v.kw.Name+": ", err)
 		}
-		if !d {
-			name, err := renderHostName(t.DelegateTo.V, c.vars)
+		if d {
+			return nil
+		}
+		if s, ok := v.val.V.(string); ok && v.kw.Name == "loop" {
+			r, err := tmpl.Render(s, c.vars)
 			if err != nil {
-				return taskError(t, t.DelegateTo.Pos, h.Name, "delegate_to: "+err.Error(), fixFor(err), err)
+				return fail("loop: ", err)
 			}
-			if _, ok := p.hostByName[name]; !ok {
-				return taskError(t, t.DelegateTo.Pos, h.Name, fmt.Sprintf("delegate_to %q: no such host in the inventory", name),
-					"name a node of the inventory or localhost", nil)
+			if _, ok := toList(r); !ok {
+				return c.taskError(v.val.Pos, host, fmt.Sprintf("loop: %q gives a %T, not a list", s, r), "give loop a list, or a template that renders to one", nil)
 			}
+			return nil
 		}
+		if _, err := loopItems(v, c.vars); err != nil {
+			return c.taskError(v.val.Pos, host, strings.TrimPrefix(err.Error(), v.val.Pos.String()+": "), "see what "+v.kw.Name+" takes in README's Coming from Ansible", err)
+		}
+	case playbook.Condition, playbook.ResultCondition:
+		if err := c.checkCond(v.prog, v.kw.Eval == playbook.ResultCondition); err != nil {
+			return c.taskError(v.val.Pos, host, err.Error(), fixFor(err), err)
+		}
+	case playbook.HostName:
+		d, err := c.classifyValue(v.val.V, c.tp.set.loops())
+		if err != nil || d {
+			if err != nil {
+				return fail(v.kw.Name+": ", err)
+			}
+			return nil
+		}
+		name, err := renderHostName(v.val.V, c.vars)
+		if err != nil {
+			return fail(v.kw.Name+": ", err)
+		}
+		target, ok := c.p.delegateHost(name)
+		if !ok {
+			return c.taskError(v.val.Pos, host, fmt.Sprintf("%s %q: no such host in the inventory", v.kw.Name, name), "name a node of the inventory or localhost", nil)
+		}
+		if err := c.p.hostErrs[target]; err != nil {
+			return err
+		}
+	case playbook.Template:
+		if _, err := c.classifyValue(v.val.V, c.tp.set.loops()); err != nil {
+			return c.taskError(v.val.Pos, host, fmt.Sprintf("%s %q: %v", v.kw.Name, v.key, err), fixFor(err), err)
+		}
+	default:
+		return fmt.Errorf("keyword %s: the check does not know how to treat its kind %d", v.kw.Name, v.kw.Eval)
 	}
+	return nil
+}
 
-	// environment values are templates too.
-	for _, env := range []map[string]playbook.Value{pp.play.Environment, t.Environment} {
-		for k, v := range env {
-			if _, err := c.classifyValue(v.V, t.Loop != nil); err != nil {
-				return taskError(t, v.Pos, h.Name, fmt.Sprintf("environment %q: %v", k, err), fixFor(err), err)
-			}
+// checkVar renders one task variable into the host's view, or marks it as known at run time
+// only when its template needs a name set then.
+func (c *checker) checkVar(v kwValue) error {
+	host, k := c.host, v.key
+	if _, isExtra := c.p.extra[k]; isExtra {
+		return nil // -e wins over every other variable, task and role vars too
+	}
+	if !c.ownVars {
+		c.vars, c.ownVars = copyMap(c.vars, 4), true
+	}
+	deferred, err := c.classifyValue(v.val.V, c.tp.set.loops())
+	if err != nil {
+		return c.taskError(v.val.Pos, host, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
+	}
+	var r any
+	if !deferred {
+		if r, deferred, err = c.renderIfStatic(normalize(v.val.V)); err != nil {
+			return c.taskError(v.val.Pos, host, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
 		}
 	}
+	if deferred {
+		// Known at run time only: templates that use it are checked then.
+		delete(c.vars, k)
+		c.lazy = copyBoolMap(c.lazy)
+		c.lazy[k] = true
+		return nil
+	}
+	c.vars[k] = r
 	return nil
 }
 
@@ -193,15 +234,15 @@ func (c *checker) checkArgs() error {
 	var deferredArgs map[string]bool
 	for _, name := range c.tp.argNames {
 		v := t.Args[name]
-		d, err := c.classifyValue(v.V, t.Loop != nil)
+		d, err := c.classifyValue(v.V, c.tp.set.loops())
 		if err != nil {
-			return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
+			return c.taskError(v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
 		}
 		later := d
 		r := v.V
 		if !d {
 			if r, later, err = c.renderIfStatic(normalize(v.V)); err != nil {
-				return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
+				return c.taskError(v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
 			}
 		}
 		raw[name] = r
@@ -220,11 +261,11 @@ func (c *checker) checkArgs() error {
 	}
 	args, err := c.tp.spec.Coerce(raw, func(name string, _ any) bool { return deferredArgs[name] })
 	if err != nil {
-		return taskError(t, t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+		return c.taskError(t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
 	}
 	if v, ok := c.tp.mod.(modules.Validator); ok {
 		if err := v.Validate(args); err != nil {
-			return taskError(t, t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+			return c.taskError(t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
 		}
 	}
 	if err := c.checkCondArgs(args, deferredArgs); err != nil {
@@ -246,7 +287,7 @@ func (c *checker) checkTemplateText(text string) error {
 		_, defined := c.vars[r]
 		switch {
 		case defined:
-		case c.p.runtimeNames[r] || c.lazy[r] || (c.tp.t.Loop != nil && r == c.tp.loopVar):
+		case c.p.runtimeNames[r] || c.lazy[r] || (c.tp.set.loops() && c.tp.isLoopVar(r)):
 			deferred = true
 		default:
 			undefined = append(undefined, r)
@@ -284,12 +325,12 @@ func (c *checker) checkTemplateFiles(args modules.Args, deferredArgs map[string]
 	t := c.tp.t
 	paths, err := tf.TemplateFiles(&modules.Host{Name: c.host, Vars: c.vars}, args)
 	if err != nil {
-		return taskError(t, t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+		return c.taskError(t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
 	}
 	for _, path := range paths {
 		text, err := c.p.templateFile(path)
 		if err != nil {
-			return taskError(t, t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "check that the template file is readable", err)
+			return c.taskError(t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "check that the template file is readable", err)
 		}
 		if err := c.checkTemplateText(text); err != nil {
 			// Point into the template file when the error knows where.
@@ -301,7 +342,7 @@ func (c *checker) checkTemplateFiles(args modules.Args, deferredArgs map[string]
 					pos.Col = 1 // a parse error knows its line only
 				}
 			}
-			return taskError(t, pos, c.host, fmt.Sprintf("module %s: template file: %v", t.Module, err), fixFor(err), err)
+			return c.taskError(pos, c.host, fmt.Sprintf("module %s: template file: %v", t.Module, err), fixFor(err), err)
 		}
 	}
 	return nil
@@ -329,10 +370,10 @@ func (c *checker) checkCondArgs(args modules.Args, deferredArgs map[string]bool)
 		for _, src := range srcs {
 			prog, err := tmpl.Compile(src, nil)
 			if err != nil {
-				return taskError(t, pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), "write an expr expression without braces, e.g. result.rc == 0", err)
+				return c.taskError(pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), "write an expr expression without braces, e.g. result.rc == 0", err)
 			}
 			if err := c.checkCond(prog, false); err != nil {
-				return taskError(t, pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), fixFor(err), err)
+				return c.taskError(pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), fixFor(err), err)
 			}
 		}
 	}
@@ -346,7 +387,7 @@ func (c *checker) renderArgsOnly() error {
 	t := c.tp.t
 	for _, name := range c.tp.templatedArgs {
 		v := t.Args[name]
-		d, err := c.classifyValue(v.V, t.Loop != nil)
+		d, err := c.classifyValue(v.V, c.tp.set.loops())
 		if err != nil {
 			return err
 		}
@@ -389,7 +430,7 @@ func (c *checker) classifyValue(v any, inLoop bool) (deferred bool, err error) {
 			if _, ok := c.vars[r]; ok {
 				continue
 			}
-			if c.p.runtimeNames[r] || c.lazy[r] || (inLoop && r == c.tp.loopVar) {
+			if c.p.runtimeNames[r] || c.lazy[r] || (inLoop && c.tp.isLoopVar(r)) {
 				deferred = true
 				continue
 			}
@@ -406,7 +447,7 @@ func (c *checker) checkCond(prog *tmpl.Program, withResult bool) error {
 		if _, ok := c.vars[n]; ok {
 			continue
 		}
-		if c.p.runtimeNames[n] || c.lazy[n] || (c.tp.t.Loop != nil && n == c.tp.loopVar) || (withResult && n == "result") {
+		if c.p.runtimeNames[n] || c.lazy[n] || (c.tp.set.loops() && c.tp.isLoopVar(n)) || (withResult && n == "result") {
 			continue
 		}
 		return fmt.Errorf("condition %q: unknown name %s", prog.Source, n)
@@ -470,4 +511,11 @@ func toList(v any) ([]any, bool) {
 		return []any{}, true
 	}
 	return nil, false
+}
+
+// taskError is taskError for the checked task, named as output shows it.
+func (c *checker) taskError(pos playbook.Pos, host, msg, fix string, err error) *playbook.Error {
+	e := taskError(c.tp.t, pos, host, msg, fix, err)
+	e.Task = c.tp.name
+	return e
 }

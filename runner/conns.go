@@ -29,17 +29,24 @@ func newConnPool(p *plan) *connPool {
 }
 
 // get returns the host's connection, dialing it the first time. A host that could not be
-// reached stays unreachable for the rest of the run: its error is kept.
-func (cp *connPool) get(ctx context.Context, name string) (transport.Conn, error) {
+// reached stays unreachable for the rest of the run: its error is kept. remoteUser (a play's
+// or task's remote_user) is the user to log in as where the inventory names none: as in
+// Ansible, the inventory's user wins over the keyword. Each user has its own connection.
+func (cp *connPool) get(ctx context.Context, name, remoteUser string) (transport.Conn, error) {
+	spec, known := cp.p.specs[name]
+	if known && spec.User != "" {
+		remoteUser = ""
+	}
+	key := name + "\x00" + remoteUser
 	cp.mu.Lock()
 	if cp.closed {
 		cp.mu.Unlock()
 		return nil, errors.New("the run was cancelled: connections are closed")
 	}
-	e, ok := cp.entries[name]
+	e, ok := cp.entries[key]
 	if !ok {
 		e = &connEntry{}
-		cp.entries[name] = e
+		cp.entries[key] = e
 	}
 	cp.mu.Unlock()
 
@@ -48,9 +55,11 @@ func (cp *connPool) get(ctx context.Context, name string) (transport.Conn, error
 	if e.dialed {
 		return e.conn, e.err
 	}
-	spec, ok := cp.p.specs[name]
-	if !ok {
+	if !known {
 		return nil, &transport.UnreachableError{Host: name, Err: errors.New("not in the inventory")}
+	}
+	if remoteUser != "" {
+		spec.User = remoteUser
 	}
 	if spec.Name == "" {
 		spec.Name = name

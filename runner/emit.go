@@ -8,6 +8,9 @@ import (
 	"github.com/omsbook/omsbook/secret"
 )
 
+// noLogMsg replaces the result of a no_log task everywhere it would be shown.
+const noLogMsg = "the output has been hidden due to no_log"
+
 // emitter masks every event and hands it to the sink, one at a time.
 type emitter struct {
 	mu      sync.Mutex
@@ -43,4 +46,28 @@ func (e *emitter) emit(ev events.Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.sink.Emit(ev)
+}
+
+// emitResult sends a HostResult event for a result, hiding what a no_log task did.
+func (r *run) emitResult(base events.Event, tp *taskPlan, res *result, item any) {
+	ev := base
+	ev.Status, ev.Msg, ev.Unknown, ev.Check, ev.Delegate, ev.Duration = res.status(), res.msg, res.unknown, res.check, res.delegate, res.dur
+	if ev.Msg == "" {
+		ev.Msg = res.skipReason
+	}
+	ev.Item = item
+	ev.Result = res.registered()
+	if res.diff != nil && r.p.opts.Diff {
+		d := res.diff
+		ev.Diff = &events.Diff{Before: d.Before, After: d.After, BeforeLabel: d.BeforeLabel, AfterLabel: d.AfterLabel}
+	}
+	if tp.set.noLog {
+		ev.Result = map[string]any{"censored": noLogMsg}
+		ev.Msg = noLogMsg
+		ev.Diff = nil
+		if item != nil {
+			ev.Item = "(hidden)"
+		}
+	}
+	r.em.emit(ev)
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/omsbook/omsbook/events"
 	"github.com/omsbook/omsbook/inventory"
-	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/modules/registry"
 	"github.com/omsbook/omsbook/playbook"
 )
 
@@ -482,12 +482,16 @@ func TestUntilRetries(t *testing.T) {
 	tests := []struct {
 		name      string
 		succeedAt int
-		retries   int
+		retries   string // the retries line, "" for none
 		wantCalls int
 		wantCode  int
 	}{
-		{"succeeds on the third try", 3, 5, 3, ExitOK},
-		{"gives up", 10, 2, 3, ExitFailed},
+		{"succeeds on the third try", 3, "retries: 5", 3, ExitOK},
+		{"gives up", 10, "retries: 2", 3, ExitFailed},
+		// As Ansible: retries N is N+1 attempts at most, retries 0 exactly one, and
+		// without retries the default of 3 gives 4.
+		{"retries 0 makes one attempt", 10, "retries: 0", 1, ExitFailed},
+		{"default retries make four attempts", 10, "", 4, ExitFailed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -499,7 +503,7 @@ func TestUntilRetries(t *testing.T) {
       flaky: {succeed_at: %d}
       register: f
       until: result.rc == 0 && f.rc == 0
-      retries: %d
+      %s
       delay: 1ms
     - rec: 'attempts {{ .f.attempts }}'
 `, tc.succeedAt, tc.retries), Options{}, nil)
@@ -1302,7 +1306,7 @@ func TestLoadErrorsMaskSecrets(t *testing.T) {
 }
 
 func TestGenericModulesForReal(t *testing.T) {
-	if _, ok := modules.Lookup("copy"); !ok {
+	if _, ok := registry.Lookup("copy"); !ok {
 		t.Skip("the copy module is not in the registry yet")
 	}
 	out := t.TempDir()

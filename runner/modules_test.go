@@ -166,6 +166,14 @@ func (factMod) Apply(ctx context.Context, h *modules.Host, args modules.Args) (m
 	return modules.Result{Facts: facts}, nil
 }
 
+func (factMod) DefinedVars(args map[string]any) []string {
+	var names []string
+	for k := range args {
+		names = append(names, k)
+	}
+	return names
+}
+
 func (m factMod) Check(ctx context.Context, h *modules.Host, args modules.Args) (modules.Result, error) {
 	return m.Apply(ctx, h, args)
 }

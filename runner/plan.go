@@ -1,11 +1,13 @@
 package runner
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/omsbook/omsbook/inventory"
+	"github.com/omsbook/omsbook/journal"
 	"github.com/omsbook/omsbook/modules"
 	"github.com/omsbook/omsbook/playbook"
 	"github.com/omsbook/omsbook/secret"
@@ -50,6 +53,20 @@ type plan struct {
 	runtimeNames map[string]bool
 
 	plays []*playPlan
+
+	// hostErrs are hosts whose inventory variables do not render: an error once a play (or a
+	// delegate_to) uses the host.
+	hostErrs map[string]error
+
+	// planning maps each play to its plan while it is being planned (includes read later
+	// resolve their notify against the play's handlers).
+	planning map[*playbook.Play]*playPlan
+
+	// promptIn reads vars_prompt answers (one reader for every prompt of the run).
+	promptIn *bufio.Reader
+
+	// journal records the run; opened by Plan.Start.
+	journal *journal.Journal
 
 	stopping atomic.Bool
 
@@ -97,10 +114,17 @@ type playPlan struct {
 	play  *playbook.Play
 	title string // the play's name as output shows it, set when it starts
 	hosts []*inventory.Host
-	tasks []*taskPlan
+	// sections are pre_tasks, tasks and post_tasks, each followed by a handler flush; tasks
+	// is all of them in order (for checks and listings).
+	sections [][]*taskPlan
+	tasks    []*taskPlan
+	// handlers run at the end of a section on the hosts where a task notified them.
+	handlers []*taskPlan
 	// varsFiles caches the contents of each vars_files path.
 	varsFiles map[string]map[string]any
 	playHosts []any // the play_hosts variable, shared by every host
+	// prompted are the play's vars_prompt answers.
+	prompted map[string]any
 	// rollbackHint is the play's rollback_hint var as rendered at run time, for the message
 	// that ends a failed run.
 	rollbackHint string
@@ -117,9 +141,8 @@ type taskPlan struct {
 	selected bool
 
 	block, rescue, always []*taskPlan
-	// vars are the task's vars with its enclosing blocks' below them.
-	vars     map[string]playbook.Value
-	varOrder []string
+	// set is what the task's keywords mean for it, merged from its play and blocks.
+	set settings
 
 	// argNames are the module arguments, sorted; templatedArgs those holding a template.
 	argNames, templatedArgs []string
@@ -129,9 +152,34 @@ type taskPlan struct {
 	// (argsShapeChecked), other hosts only need their templates rendered.
 	argsStringShaped, argsShapeChecked bool
 
-	when, failedWhen, changedWhen []*tmpl.Program
-	until                         *tmpl.Program
-	loopVar                       string
+	loopVar string
+	// handler: the task is one of the play's handlers; notify: the handlers it notifies.
+	handler bool
+	notify  []*taskPlan
+	// include is set for include_tasks: the files it runs, planned when first known.
+	include *includePlan
+}
+
+// roleTaskName is a task's shown name: in a role, "role : name", as ansible-playbook shows it.
+func roleTaskName(chain []*playbook.Task, t *playbook.Task) string {
+	if role := nearestRole(chain, t); role != nil && !t.IsBlock() {
+		return role.Name + " : " + displayName(t)
+	}
+	return displayName(t)
+}
+
+// nearestRole is the role a task belongs to: its own (a role's handler), or its innermost
+// enclosing role block's.
+func nearestRole(chain []*playbook.Task, t *playbook.Task) *playbook.Role {
+	if t.Role != nil && !t.IsBlock() {
+		return t.Role
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if chain[i].Role != nil {
+			return chain[i].Role
+		}
+	}
+	return nil
 }
 
 // displayName names a task as output shows it.
@@ -139,7 +187,10 @@ func displayName(t *playbook.Task) string {
 	if t.Name != "" {
 		return t.Name
 	}
-	if t.IsBlock() {
+	switch {
+	case t.Include != nil:
+		return t.Include.Keyword
+	case t.IsBlock():
 		return "block"
 	}
 	return t.Module
@@ -178,7 +229,7 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 		return nil, err
 	}
 	p.extra = extra
-	collectRuntimeNames(pb, p.runtimeNames)
+	collectRuntimeNames(pb, lookup, p.runtimeNames)
 	if err := p.loadInventory(); err != nil {
 		return nil, p.maskError(err)
 	}
@@ -248,7 +299,12 @@ func (p *plan) loadInventory() error {
 		}
 		p.addMagic(vars, h)
 		if _, err := resolveTemplates(vars, eligible, p.isRuntimeName); err != nil {
-			return &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: %v", h.Name, err), Fix: "define the variable in the inventory or with -e", Err: err}
+			// Said only if a play uses the host: inventory variables are rendered where they
+			// are used, so one that needs a node's variable does not break localhost.
+			if p.hostErrs == nil {
+				p.hostErrs = map[string]error{}
+			}
+			p.hostErrs[h.Name] = &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: %v", h.Name, err), Fix: "define the variable in the inventory or with -e", Err: err}
 		}
 		p.baseVars[h.Name] = vars
 		for _, name := range p.inv.Secrets {
@@ -330,27 +386,32 @@ func splitList(in []string) []string {
 	return out
 }
 
-// hasTaskNamed reports whether a task of the playbook (at any depth) has that name.
+// hasTaskNamed reports whether a task of the playbook (at any depth, in any section) has that
+// name: as written, as shown, or as shown in its role ("role : name").
 func hasTaskNamed(pb *playbook.Playbook, name string) bool {
-	var walk func(ts []*playbook.Task) bool
-	walk = func(ts []*playbook.Task) bool {
+	var walk func(ts []*playbook.Task, chain []*playbook.Task) bool
+	walk = func(ts []*playbook.Task, chain []*playbook.Task) bool {
 		for _, t := range ts {
-			if displayName(t) == name || t.Name == name || walk(t.Block) || walk(t.Rescue) || walk(t.Always) {
+			inner := append(chain[:len(chain):len(chain)], t)
+			if displayName(t) == name || t.Name == name || roleTaskName(chain, t) == name ||
+				walk(t.Block, inner) || walk(t.Rescue, inner) || walk(t.Always, inner) {
 				return true
 			}
 		}
 		return false
 	}
 	for _, pl := range pb.Plays {
-		if walk(pl.Tasks) {
-			return true
+		for _, section := range [][]*playbook.Task{pl.PreTasks, pl.RoleTasks, pl.Tasks, pl.PostTasks} {
+			if walk(section, nil) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
 // magicNames are the variables omsbook sets itself.
-var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "hostvars", "play_hosts"}
+var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "hostvars", "play_hosts", "role_name", "role_path"}
 
 // regionNodes lists a region's node names, computed once per region: every host of the
 // region shares the list (templates only read it).
@@ -371,18 +432,24 @@ func (p *plan) regionNodes(region string) []any {
 	return []any{}
 }
 
-// collectRuntimeNames finds every name a task may define at run time: register names and
-// set_fact keys.
-func collectRuntimeNames(pb *playbook.Playbook, out map[string]bool) {
+// collectRuntimeNames finds every name a task may define at run time: register names, and the
+// variables modules say they define (modules.VarDefiner).
+func collectRuntimeNames(pb *playbook.Playbook, lookup func(string) (modules.Module, bool), out map[string]bool) {
 	var walk func(ts []*playbook.Task)
 	walk = func(ts []*playbook.Task) {
 		for _, t := range ts {
 			if t.Register != "" {
 				out[t.Register] = true
 			}
-			if t.Module == "set_fact" {
-				for k := range t.Args {
-					out[k] = true
+			if m, ok := lookup(t.Module); ok && t.Module != "" {
+				if d, ok := m.(modules.VarDefiner); ok {
+					raw := make(map[string]any, len(t.Args))
+					for k, v := range t.Args {
+						raw[k] = v.V
+					}
+					for _, name := range d.DefinedVars(raw) {
+						out[name] = true
+					}
 				}
 			}
 			walk(t.Block)
@@ -398,6 +465,51 @@ func collectRuntimeNames(pb *playbook.Playbook, out map[string]bool) {
 // planPlay matches the play's hosts, builds every host's variables and checks every task.
 func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 	pp := &playPlan{play: pl, varsFiles: map[string]map[string]any{}}
+	if p.planning == nil {
+		p.planning = map[*playbook.Play]*playPlan{}
+	}
+	p.planning[pl] = pp
+	hosts, err := p.playHosts(pl)
+	if err != nil {
+		return nil, err
+	}
+	pp.hosts = hosts
+	if err := p.answerPrompts(pp); err != nil {
+		return nil, err
+	}
+	if err := p.planSections(pp); err != nil {
+		return nil, err
+	}
+	if p.opts.ListOnly {
+		return pp, nil
+	}
+	// Check every task for every host the play would run on.
+	for _, h := range pp.hosts {
+		vars, lazy, err := p.playVars(pp, h, nil)
+		if err != nil {
+			return nil, err
+		}
+		p.registerPlaySecrets(pl, vars)
+		hc := &hostCheck{h: h, vars: vars}
+		for _, lv := range lazy {
+			if hc.lazy == nil {
+				hc.lazy = map[string]bool{}
+			}
+			hc.lazy[lv.name] = true
+		}
+		if err := p.checkTasks(pp.tasks, hc); err != nil {
+			return nil, err
+		}
+		if err := p.checkTasks(pp.handlers, hc); err != nil {
+			return nil, err
+		}
+	}
+	return pp, nil
+}
+
+// playHosts are the hosts a play runs on: its pattern, within --limit, in its order:. A host
+// whose inventory variables do not render is an error here, where it is used.
+func (p *plan) playHosts(pl *playbook.Play) ([]*inventory.Host, error) {
 	matched, err := matchHosts(p.inv, pl.Hosts)
 	if err != nil {
 		return nil, &playbook.Error{Pos: pl.Pos, Msg: fmt.Sprintf("play %q: hosts %q: %v", pl.Name, pl.Hosts, err), Fix: "use a node name, a region, a group or a glob that the inventory defines", Err: err}
@@ -419,74 +531,70 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 		}
 		matched = out
 	}
-	pp.hosts = matched
-
-	var tasksErr error
-	pp.tasks, tasksErr = p.planTasks(pl.Tasks, pl.Tags, nil)
-	if tasksErr != nil {
-		return nil, tasksErr
-	}
-
-	// Check every task for every host the play would run on.
-	for _, h := range pp.hosts {
-		vars, lazy, err := p.playVars(pp, h, nil)
-		if err != nil {
-			return nil, err
-		}
-		p.registerPlaySecrets(pl, vars)
-		hc := &hostCheck{h: h, vars: vars}
-		for _, lv := range lazy {
-			if hc.lazy == nil {
-				hc.lazy = map[string]bool{}
-			}
-			hc.lazy[lv.name] = true
-		}
-		if err := p.checkTasks(pp, pp.tasks, hc); err != nil {
+	for _, h := range matched {
+		if err := p.hostErrs[h.Name]; err != nil {
 			return nil, err
 		}
 	}
-	return pp, nil
+	hosts := slices.Clone(matched)
+	orderHosts(hosts, pl.Order)
+	return hosts, nil
 }
 
-// planTasks resolves modules, compiles conditions and computes tags, recursively.
-func (p *plan) planTasks(ts []*playbook.Task, inherited []string, parent *taskPlan) ([]*taskPlan, error) {
+// planSections plans the play's sections (pre_tasks; roles and tasks; post_tasks) and its
+// handlers, and links each notify to its handlers.
+func (p *plan) planSections(pp *playPlan) error {
+	pl := pp.play
+	main := append(append([]*playbook.Task(nil), pl.RoleTasks...), pl.Tasks...)
+	for _, section := range [][]*playbook.Task{pl.PreTasks, main, pl.PostTasks} {
+		tps, err := p.planTasks(pl, section, pl.Tags, nil)
+		if err != nil {
+			return err
+		}
+		pp.sections = append(pp.sections, tps)
+		pp.tasks = append(pp.tasks, tps...)
+	}
+	handlers, err := p.planTasks(pl, pl.Handlers, pl.Tags, nil)
+	if err != nil {
+		return err
+	}
+	for _, h := range handlers {
+		// Handlers run where they are notified, whatever --tags selected.
+		h.handler, h.selected = true, true
+	}
+	pp.handlers = handlers
+	return resolveNotify(pp)
+}
+
+// planTasks resolves modules, merges each task's settings with its play's and enclosing
+// blocks' (chain, outermost first) and computes tags, recursively.
+func (p *plan) planTasks(pl *playbook.Play, ts []*playbook.Task, inherited []string, chain []*playbook.Task) ([]*taskPlan, error) {
 	out := make([]*taskPlan, 0, len(ts))
 	for _, t := range ts {
-		if parent != nil {
-			t = inheritFromBlock(parent.t, t)
-		}
-		tp := &taskPlan{t: t, name: displayName(t), loopVar: t.LoopVar}
+		tp := &taskPlan{t: t, name: roleTaskName(chain, t), loopVar: t.LoopVar, selected: true}
 		if tp.loopVar == "" {
 			tp.loopVar = "item"
 		}
 		tp.tags = mergeTags(inherited, t.Tags)
-		tp.vars, tp.varOrder = t.Vars, taskVarOrder(t)
-		if parent != nil && len(parent.vars) > 0 {
-			tp.vars = make(map[string]playbook.Value, len(parent.vars)+len(t.Vars))
-			tp.varOrder = nil
-			for _, k := range parent.varOrder {
-				tp.vars[k] = parent.vars[k]
-				tp.varOrder = append(tp.varOrder, k)
+		if t.Include != nil && t.Include.Dynamic {
+			if err := p.planInclude(pl, tp, inherited, chain); err != nil {
+				return nil, err
 			}
-			for _, k := range taskVarOrder(t) {
-				if _, dup := tp.vars[k]; !dup {
-					tp.varOrder = append(tp.varOrder, k)
-				}
-				tp.vars[k] = t.Vars[k]
-			}
+			out = append(out, tp)
+			continue
 		}
 		if t.IsBlock() {
+			inner := append(append([]*playbook.Task(nil), chain...), t)
 			var err error
-			if tp.block, err = p.planTasks(t.Block, tp.tags, tp); err != nil {
+			if tp.block, err = p.planTasks(pl, t.Block, tp.tags, inner); err != nil {
 				return nil, err
 			}
-			if tp.rescue, err = p.planTasks(t.Rescue, tp.tags, tp); err != nil {
+			if tp.rescue, err = p.planTasks(pl, t.Rescue, tp.tags, inner); err != nil {
 				return nil, err
 			}
-			if tp.always, err = p.planTasks(t.Always, tp.tags, tp); err != nil {
+			if tp.always, err = p.planTasks(pl, t.Always, tp.tags, inner); err != nil {
 				return nil, err
 			}
-			tp.selected = true
 			out = append(out, tp)
 			continue
 		}
@@ -498,21 +606,8 @@ func (p *plan) planTasks(ts []*playbook.Task, inherited []string, parent *taskPl
 		tp.analyseArgs()
 		tp.selected = tagSelected(tp.tags, p.opts.Tags, p.opts.SkipTags)
 		var err error
-		if tp.when, err = compileConds(t, t.When); err != nil {
+		if tp.set, err = resolveSettings(pl, chain, t); err != nil {
 			return nil, err
-		}
-		if tp.failedWhen, err = compileConds(t, t.FailedWhen); err != nil {
-			return nil, err
-		}
-		if tp.changedWhen, err = compileConds(t, t.ChangedWhen); err != nil {
-			return nil, err
-		}
-		if t.Until != nil {
-			progs, err := compileConds(t, []playbook.Value{*t.Until})
-			if err != nil {
-				return nil, err
-			}
-			tp.until = progs[0]
 		}
 		out = append(out, tp)
 	}
@@ -544,60 +639,6 @@ func (tp *taskPlan) analyseArgs() {
 	}
 	sort.Strings(tp.argNames)
 	sort.Strings(tp.templatedArgs)
-}
-
-// inheritFromBlock returns a copy of child with the keywords its enclosing block sets and it
-// does not: a block's when holds for every task in it (before the task's own), its
-// environment is merged below the task's, and become, check_mode, no_log, ignore_errors,
-// delegate_to, run_once and timeout apply unless the task says otherwise. block is itself
-// already merged with its own parents.
-func inheritFromBlock(block, child *playbook.Task) *playbook.Task {
-	c := *child
-	if len(block.When) > 0 {
-		c.When = append(append([]playbook.Value(nil), block.When...), child.When...)
-	}
-	if len(block.Environment) > 0 {
-		c.Environment = make(map[string]playbook.Value, len(block.Environment)+len(child.Environment))
-		for k, v := range block.Environment {
-			c.Environment[k] = v
-		}
-		for k, v := range child.Environment {
-			c.Environment[k] = v
-		}
-	}
-	if c.Become == nil {
-		c.Become = block.Become
-	}
-	if c.BecomeUser == "" {
-		c.BecomeUser = block.BecomeUser
-	}
-	if c.CheckMode == nil {
-		c.CheckMode = block.CheckMode
-	}
-	c.NoLog = c.NoLog || block.NoLog
-	c.IgnoreErrors = c.IgnoreErrors || block.IgnoreErrors
-	if c.DelegateTo == nil {
-		c.DelegateTo = block.DelegateTo
-	}
-	if c.RunOnce == "" {
-		c.RunOnce = block.RunOnce
-	}
-	if c.Timeout == 0 {
-		c.Timeout = block.Timeout
-	}
-	return &c
-}
-
-func compileConds(t *playbook.Task, vals []playbook.Value) ([]*tmpl.Program, error) {
-	var out []*tmpl.Program
-	for _, v := range vals {
-		prog, err := tmpl.CompileValue(v.V, nil)
-		if err != nil {
-			return nil, &playbook.Error{Pos: v.Pos, Task: displayName(t), Msg: err.Error(), Fix: "write an expr expression without braces, e.g. result.rc == 0", Err: err}
-		}
-		out = append(out, prog)
-	}
-	return out, nil
 }
 
 func mergeTags(a, b []string) []string {
@@ -670,6 +711,8 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 	base := p.hostByName[h.Name].Vars
 	vars := make(map[string]any, len(base)+len(pl.Vars)+len(facts)+len(p.extra)+12)
 	eligible := make(map[string]bool, len(base)+len(pl.Vars))
+	// Role defaults are the lowest of all, below the inventory.
+	addRoleVars(pl, vars, eligible, true)
 	for k, v := range base {
 		vars[k] = v
 		eligible[k] = true
@@ -678,43 +721,20 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 		vars[k] = normalize(pl.Vars[k].V)
 		eligible[k] = true
 	}
+	for k, v := range pp.prompted {
+		vars[k] = v // an answer is data, never a template
+		delete(eligible, k)
+	}
 	p.addMagic(vars, h)
 	for k, v := range p.extra {
 		vars[k] = v
 	}
 	// vars_files may be templates over the vars so far.
-	for _, vf := range pl.VarsFiles {
-		name, ok := vf.V.(string)
-		if !ok {
-			return nil, nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files entry %v is not a file name", vf.V), Fix: "list file names, relative to the playbook"}
-		}
-		if tmpl.IsTemplate(name) {
-			r, err := tmpl.RenderString(name, vars)
-			if err != nil {
-				return nil, nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files %q on %s: %v", name, h.Name, err), Fix: "define the variables the file name uses", Err: err}
-			}
-			name = r
-		}
-		path := relTo(p.baseDir, name)
-		m, ok := pp.varsFiles[path]
-		if !ok {
-			var err error
-			m, err = readVarsFile(path)
-			var inFile *playbook.Error
-			if errors.As(err, &inFile) {
-				// The file reads but its YAML is wrong: point into the file itself.
-				return nil, nil, inFile
-			}
-			if err != nil {
-				return nil, nil, &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files: cannot read %s: %v", path, err), Fix: "check the path (relative to the playbook's directory) and that the file is readable YAML", Err: err}
-			}
-			pp.varsFiles[path] = m
-		}
-		for k, v := range m {
-			vars[k] = v
-			eligible[k] = true
-		}
+	if err := p.addVarsFiles(pp, h, vars, eligible); err != nil {
+		return nil, nil, err
 	}
+	// Role vars come above the play's vars and vars_files, as Ansible's precedence has them.
+	addRoleVars(pl, vars, eligible, false)
 	for k, v := range facts {
 		vars[k] = v
 		delete(eligible, k)
@@ -761,19 +781,6 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 	return vars, lazyRaw, nil
 }
 
-// taskVarOrder lists a task's var names in the order written.
-func taskVarOrder(t *playbook.Task) []string {
-	if len(t.VarOrder) == len(t.Vars) {
-		return t.VarOrder
-	}
-	names := make([]string, 0, len(t.Vars))
-	for k := range t.Vars {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // playVarOrder lists a play's var names in the order written.
 func playVarOrder(pl *playbook.Play) []string {
 	if len(pl.VarOrder) == len(pl.Vars) {
@@ -809,6 +816,90 @@ func hostNamesAny(hs []*inventory.Host) []any {
 		out[i] = h.Name
 	}
 	return out
+}
+
+// addVarsFiles adds the play's vars_files to vars, each file name rendered for the host first
+// (it may be a template over the vars so far); every variable they set is eligible for
+// template resolution.
+func (p *plan) addVarsFiles(pp *playPlan, h *inventory.Host, vars map[string]any, eligible map[string]bool) error {
+	for _, vf := range pp.play.VarsFiles {
+		path, err := p.varsFilePath(pp, vf, h, vars)
+		if err != nil {
+			return err
+		}
+		m, ok := pp.varsFiles[path]
+		if !ok {
+			var err error
+			m, err = readVarsFile(path)
+			var inFile *playbook.Error
+			if errors.As(err, &inFile) {
+				// The file reads but its YAML is wrong: point into the file itself.
+				return inFile
+			}
+			if err != nil {
+				return &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files: cannot read %s: %v", path, err), Fix: "check the path (relative to the playbook's directory) and that the file is readable YAML", Err: err}
+			}
+			pp.varsFiles[path] = m
+		}
+		for k, v := range m {
+			vars[k] = v
+			eligible[k] = true
+		}
+	}
+	return nil
+}
+
+// varsFilePath renders a vars_files entry for a host to the file to read: a name, or (as
+// Ansible allows) a list of names of which the first that exists wins.
+func (p *plan) varsFilePath(pp *playPlan, vf playbook.Value, h *inventory.Host, vars map[string]any) (string, error) {
+	render := func(v any) (string, error) {
+		name, ok := v.(string)
+		if !ok {
+			return "", &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files entry %v is not a file name", v), Fix: "list file names, relative to the playbook, or lists of them (the first that exists wins)"}
+		}
+		if tmpl.IsTemplate(name) {
+			r, err := tmpl.RenderString(name, vars)
+			if err != nil {
+				return "", &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files %q on %s: %v", name, h.Name, err), Fix: "define the variables the file name uses", Err: err}
+			}
+			name = r
+		}
+		dir := p.baseDir
+		if pp.play.Dir != "" {
+			dir = pp.play.Dir // an imported playbook's files are beside it
+		}
+		return relTo(dir, name), nil
+	}
+	alts, isList := vf.V.([]any)
+	if !isList {
+		return render(vf.V)
+	}
+	var tried []string
+	for _, alt := range alts {
+		path, err := render(alt)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(path); err == nil {
+			return path, nil
+		}
+		tried = append(tried, path)
+	}
+	return "", &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files on %s: none of the alternatives exists (tried %s)", h.Name, strings.Join(tried, ", ")), Fix: "create one of them, or add a last alternative that always exists"}
+}
+
+// addRoleVars adds the play's roles' defaults (or vars) to vars, in the order the roles load.
+func addRoleVars(pl *playbook.Play, vars map[string]any, eligible map[string]bool, defaults bool) {
+	for _, role := range pl.Roles {
+		m, order := role.Vars, role.VarsOrder
+		if defaults {
+			m, order = role.Defaults, role.DefaultsOrder
+		}
+		for _, k := range order {
+			vars[k] = normalize(m[k].V)
+			eligible[k] = true
+		}
+	}
 }
 
 // taskError builds a positioned error for a task, naming the host when the problem is that host's.

@@ -250,15 +250,6 @@ func walkStrings(v any, f func(string)) {
 	}
 }
 
-// valuesToMap turns play or task vars (raw Values) into plain values.
-func valuesToMap(vals map[string]playbook.Value) map[string]any {
-	out := make(map[string]any, len(vals))
-	for k, v := range vals {
-		out[k] = normalize(v.V)
-	}
-	return out
-}
-
 // copyMap makes a shallow copy with room for extra entries.
 func copyMap(m map[string]any, extra int) map[string]any {
 	out := make(map[string]any, len(m)+extra)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/omsbook/omsbook/internal/shellquote"
 )
 
 // Become runs a command through sudo as Ansible does: the password goes to sudo's standard
@@ -87,7 +89,7 @@ func (g *becomeGate) announce() string { return "echo " + g.marker + " >&2" }
 
 // wrapShell returns the become command line for a shell command line (ssh).
 func (g *becomeGate) wrapShell(inner string) string {
-	return ShellJoin(g.sudoArgv()) + " /bin/sh -c " + ShellQuote(g.announce()+"; "+inner)
+	return shellquote.Join(g.sudoArgv()...) + " /bin/sh -c " + shellquote.QuoteIfNeeded(g.announce()+"; "+inner)
 }
 
 // wrapArgv returns the become argv for argv (local).

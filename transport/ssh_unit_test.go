@@ -18,26 +18,9 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
-)
 
-func TestShellQuote(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", "''"},
-		{"abc", "abc"},
-		{"/usr/bin/x", "/usr/bin/x"},
-		{"a b", "'a b'"},
-		{"it's", `'it'\''s'`},
-		{"$HOME", "'$HOME'"},
-		{"a;b", "'a;b'"},
-		{"*", "'*'"},
-		{"k=v,x", "k=v,x"},
-	}
-	for _, tt := range tests {
-		if got := ShellQuote(tt.in); got != tt.want {
-			t.Errorf("ShellQuote(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
+	"github.com/omsbook/omsbook/internal/shellquote"
+)
 
 // TestRemoteCommandLineRunsInAShell runs the built command lines with the machine's /bin/sh,
 // as sshd would with the login shell, and checks that every word arrives intact.
@@ -104,7 +87,7 @@ func TestRemoteCommandLineBecomeKeepsPasswordOff(t *testing.T) {
 	if strings.Contains(line, "s3cret-pw") {
 		t.Fatalf("become password on the command line: %q", line)
 	}
-	if !strings.Contains(line, "sudo -S -p "+ShellQuote(gate.prompt)+" -H -u bob -- /bin/sh -c") {
+	if !strings.Contains(line, "sudo -S -p "+shellquote.QuoteIfNeeded(gate.prompt)+" -H -u bob -- /bin/sh -c") {
 		t.Errorf("command line %q lacks the sudo wrapper with its own prompt", line)
 	}
 	if !strings.Contains(line, gate.marker) || strings.Contains(gate.prompt, "%") {

@@ -25,7 +25,9 @@ type cliFlags struct {
 	verbose           int
 	journalDir        string
 	acceptNewHostKeys bool
+	forceHandlers     bool
 	host              string
+	list              bool
 }
 
 // playbookCommands take a playbook and the flags of run.
@@ -59,9 +61,11 @@ func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
 		fs.CountVarP(&f.verbose, "verbose", "v", "more output: -v live command output, -vv result fields")
 		fs.StringVar(&f.journalDir, "journal-dir", "", "write the run journal in `DIR` (default .omsbook/runs beside the playbook)")
 		fs.BoolVar(&f.acceptNewHostKeys, "accept-new-host-keys", false, "record host keys that known_hosts lacks (never changed ones)")
+		fs.BoolVar(&f.forceHandlers, "force-handlers", false, "run notified handlers even on hosts that failed")
 	case name == "inventory":
 		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory `FILE` (repeat to merge several, later wins)")
 		fs.StringVar(&f.host, "host", "", "show only the host `NAME`")
+		fs.BoolVar(&f.list, "list", false, "print the groups and host variables as JSON, in the shape of ansible-inventory --list")
 	case name == "doc" || name == "version" || name == "help":
 	default:
 		return nil, nil

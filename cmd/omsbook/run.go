@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
+
+	"golang.org/x/term"
 
 	"github.com/omsbook/omsbook/events"
-	"github.com/omsbook/omsbook/journal"
 	"github.com/omsbook/omsbook/output"
 	"github.com/omsbook/omsbook/runner"
 )
@@ -33,6 +34,8 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 		Verbosity:         f.verbose,
 		JournalDir:        f.journalDir,
 		AcceptNewHostKeys: f.acceptNewHostKeys,
+		ForceHandlers:     f.forceHandlers,
+		RolesPath:         filepath.SplitList(os.Getenv("OMSBOOK_ROLES_PATH")),
 		// pause asks on stderr and reads the answer from stdin: an operator can answer when
 		// stdin is a terminal, even with the output sent to a file.
 		Stdin:    std.in,
@@ -41,13 +44,11 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 	}
 }
 
+// isTerminal reports whether v is a terminal (not merely a character device: /dev/null is
+// one too, and nobody can answer a prompt there).
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // load loads the plan for a command that takes PLAYBOOK -i INVENTORY.
@@ -56,7 +57,11 @@ func load(ctx context.Context, name string, args []string, std stdio) (*runner.P
 	if err != nil {
 		return nil, nil, "", err
 	}
-	plan, err := runner.Load(ctx, f.options(playbook, std))
+	opts := f.options(playbook, std)
+	// Listings show hosts and task names: like ansible-playbook's, they need no task's
+	// variables to be defined.
+	opts.ListOnly = name == "list-hosts" || name == "list-tasks"
+	plan, err := runner.Load(ctx, opts)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -66,17 +71,12 @@ func load(ctx context.Context, name string, args []string, std stdio) (*runner.P
 func cmdRun(args []string, std stdio) (int, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	plan, f, playbook, err := load(ctx, "run", args, std)
+	plan, f, _, err := load(ctx, "run", args, std)
 	if err != nil {
 		return runner.ExitBadInput, err
 	}
 
-	dir := f.journalDir
-	if dir == "" {
-		dir = journal.DefaultDir(playbook)
-	}
-	j, err := journal.Open(dir, playbook, time.Now())
-	if err != nil {
+	if _, err := plan.Start(); err != nil {
 		return runner.ExitBadInput, err
 	}
 
@@ -91,30 +91,10 @@ func cmdRun(args []string, std stdio) (int, error) {
 			Verbosity: f.verbose,
 		})
 	}
-	sink := stampJournal{path: j.Path(), next: events.Multi{j, out}}
-
 	stopSignals := handleSignals(plan, cancel, std)
-	code := plan.Run(ctx, sink)
+	code := plan.Run(ctx, out)
 	stopSignals()
-
-	if err := j.Close(); err != nil {
-		fmt.Fprintf(std.err, "warning: %v\n", err)
-	}
 	return code, nil
-}
-
-// stampJournal puts the journal's path on the RunEnd event, so that the text output prints it
-// last and the JSON output and journal record it.
-type stampJournal struct {
-	path string
-	next events.Sink
-}
-
-func (s stampJournal) Emit(e events.Event) {
-	if e.Kind == events.RunEnd && e.Journal == "" {
-		e.Journal = s.path
-	}
-	s.next.Emit(e)
 }
 
 // handleSignals makes the first SIGINT or SIGTERM a soft stop (running tasks finish, the recap

@@ -1,0 +1,54 @@
+package runner
+
+import (
+	"github.com/omsbook/omsbook/events"
+	"github.com/omsbook/omsbook/journal"
+)
+
+// Start opens the run's journal in Options.JournalDir (default .omsbook/runs beside the
+// playbook) and returns its path; Run then writes every event there as well as to its sink,
+// and names the journal on the RunEnd event. A journal that cannot be created is bad input:
+// nothing has run yet. Run calls Start itself when the caller did not.
+func (p *Plan) Start() (string, error) {
+	if p.impl.journal != nil {
+		return p.impl.journal.Path(), nil
+	}
+	dir := p.impl.opts.JournalDir
+	if dir == "" {
+		dir = journal.DefaultDir(p.impl.opts.Playbook)
+	}
+	j, err := journal.Open(dir, p.impl.opts.Playbook, p.impl.opts.Now())
+	if err != nil {
+		return "", err
+	}
+	p.impl.journal = j
+	return j.Path(), nil
+}
+
+// journalSink tees events into the journal and stamps its path on the RunEnd event, so that
+// the text output prints it last and the JSON output and the journal record it.
+type journalSink struct {
+	j    *journal.Journal
+	next events.Sink
+}
+
+func (s journalSink) Emit(e events.Event) {
+	if e.Kind == events.RunEnd && e.Journal == "" {
+		e.Journal = s.j.Path()
+	}
+	s.j.Emit(e)
+	if s.next != nil {
+		s.next.Emit(e)
+	}
+}
+
+// closeJournal closes the journal after the run; a write that failed is said on the sink, as
+// the last thing the run shows.
+func (p *plan) closeJournal(sink events.Sink) {
+	if p.journal == nil {
+		return
+	}
+	if err := p.journal.Close(); err != nil && sink != nil {
+		sink.Emit(events.Event{Kind: events.Warning, Time: p.opts.Now(), Msg: p.secrets.Mask(err.Error())})
+	}
+}
