@@ -2,11 +2,17 @@
 // omsbook's own, missingkey=error) and evaluates conditions written in the expr language. Parsed
 // templates and compiled expressions are cached by their source: the same few hundred sources
 // are rendered for every host of a run.
+//
+// Rendering is bounded (see Limits): the text or value one template produces, the time it
+// takes, its loop iterations and template calls, and what the functions that can build far
+// more than they are given (repeat, until, untilStep, seq, indent, printf, list, append, ...)
+// would build, which is refused before it is allocated. A template past a bound fails with an
+// *Error whose Limit is set, at validate as at run time.
 package tmpl
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -38,6 +44,9 @@ type Error struct {
 	MissingKey string
 	// Parse is true when the template does not parse (a syntax error, an unknown function).
 	Parse bool
+	// Limit is true when a bound of Limits stopped the rendering (output size, time, steps,
+	// or a function that would build too much).
+	Limit bool
 }
 
 func (e *Error) Error() string {
@@ -187,7 +196,10 @@ type compiled struct {
 	// fields is the chain of map keys of a whole-value template that is a plain field
 	// reference ({{ .a.b }}): Render looks it up without executing the template.
 	fields []string
-	err    error
+	// defines is set when the source defines or calls named templates: it then runs in an
+	// executor of its own, where no other source's definitions are visible.
+	defines bool
+	err     error
 }
 
 var (
@@ -218,6 +230,7 @@ func parseTemplate(src string) *compiled {
 		return &compiled{err: parseError(err)}
 	}
 	c := &compiled{t: t}
+	c.defines = instrument(t)
 	root := t.Tree.Root
 	if len(root.Nodes) != 1 {
 		return c
@@ -233,10 +246,79 @@ func parseTemplate(src string) *compiled {
 		}
 	}
 	// Append "| omsbook_capture_value" to the pipeline: it hands over the final value.
-	ident := parse.NewIdentifier(captureFunc).SetTree(t.Tree).SetPos(action.Pos)
-	cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: action.Pos, Args: []parse.Node{ident}}
-	action.Pipe.Cmds = append(action.Pipe.Cmds, cmd)
+	appendCommand(action.Pipe, captureFunc, action.Pos)
 	return c
+}
+
+// instrument rewrites every tree of t so that a rendering can be bounded (see Limits): each
+// range body and template definition starts by counting a step, and each range pipeline
+// ends in a check of what it ranges over. It reports whether t defines or calls named
+// templates.
+func instrument(t *template.Template) (defines bool) {
+	for _, tt := range t.Templates() {
+		if tt.Tree == nil || tt.Tree.Root == nil {
+			continue
+		}
+		if tt.Tree != t.Tree {
+			defines = true
+			prependStep(tt.Tree.Root)
+		}
+		if instrumentList(tt.Tree.Root) {
+			defines = true
+		}
+	}
+	return defines
+}
+
+// instrumentNode rewrites n and what it holds; it reports whether n calls a named template.
+func instrumentNode(n parse.Node) (calls bool) {
+	switch x := n.(type) {
+	case *parse.RangeNode:
+		appendCommand(x.Pipe, rangeFunc, x.Pipe.Pos)
+		if x.List != nil {
+			prependStep(x.List)
+		}
+		calls = instrumentList(x.List) || calls
+		calls = instrumentList(x.ElseList) || calls
+	case *parse.IfNode:
+		calls = instrumentList(x.List) || calls
+		calls = instrumentList(x.ElseList) || calls
+	case *parse.WithNode:
+		calls = instrumentList(x.List) || calls
+		calls = instrumentList(x.ElseList) || calls
+	case *parse.ListNode:
+		calls = instrumentList(x)
+	case *parse.TemplateNode:
+		calls = true
+	}
+	return calls
+}
+
+func instrumentList(l *parse.ListNode) (calls bool) {
+	if l == nil {
+		return false
+	}
+	for _, n := range l.Nodes {
+		if instrumentNode(n) {
+			calls = true
+		}
+	}
+	return calls
+}
+
+// appendCommand appends "| name" to pipe.
+func appendCommand(pipe *parse.PipeNode, name string, pos parse.Pos) {
+	ident := parse.NewIdentifier(name).SetPos(pos)
+	pipe.Cmds = append(pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos, Args: []parse.Node{ident}})
+}
+
+// prependStep puts a step-counting action first in l.
+func prependStep(l *parse.ListNode) {
+	ident := parse.NewIdentifier(tickFunc).SetPos(l.Pos)
+	cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: l.Pos, Args: []parse.Node{ident}}
+	pipe := &parse.PipeNode{NodeType: parse.NodePipe, Pos: l.Pos, Cmds: []*parse.CommandNode{cmd}}
+	action := &parse.ActionNode{NodeType: parse.NodeAction, Pos: l.Pos, Pipe: pipe}
+	l.Nodes = append([]parse.Node{action}, l.Nodes...)
 }
 
 // Render renders s against vars. A string without "{{" is returned as it is. A template that
@@ -256,20 +338,45 @@ func Render(s string, vars map[string]any) (any, error) {
 		}
 		// Fall through: text/template gives the precise error (or handles a non-map value).
 	}
-	var buf bytes.Buffer
-	if err := c.t.Execute(&buf, vars); err != nil {
+	out, err := execute(c, vars)
+	if err != nil {
 		// A capture may have happened before a later failure only when the capture is last,
 		// so nothing can be left behind; still, drop any token in the partial output.
-		takeCaptured(buf.String())
+		takeCaptured(out)
 		return nil, execError(err)
 	}
-	out := buf.String()
 	if c.whole {
 		if v, ok := takeCaptured(out); ok {
 			return v, nil
 		}
 	}
 	return out, nil
+}
+
+// execute runs c against vars within the current Limits and returns what it printed.
+func execute(c *compiled, vars map[string]any) (string, error) {
+	ex := getExecutor()
+	defer putExecutor(ex)
+	if c.defines {
+		// Definitions must not outlive the rendering: a fresh executor holds them.
+		ex = newExecutor()
+	}
+	ex.st.reset(CurrentLimits())
+	w := &limitWriter{st: ex.st}
+	if c.defines {
+		for _, tt := range c.t.Templates() {
+			if tt.Tree != nil {
+				if _, err := ex.t.AddParseTree(tt.Name(), tt.Tree); err != nil {
+					return "", err
+				}
+			}
+		}
+	}
+	// The executor's own template is "t", as the source's main one. (AddParseTree keeps an
+	// earlier tree when the new one is empty: set it in any case.)
+	ex.t.Tree = c.t.Tree
+	err := ex.t.Execute(w, vars)
+	return w.buf.String(), err
 }
 
 // RenderString renders s and formats a non-string result (a whole-value template) with fmt.
@@ -411,6 +518,18 @@ var (
 func execError(err error) error {
 	msg := err.Error()
 	e := &Error{Msg: msg}
+	var limit *limitError
+	if errors.As(err, &limit) {
+		e.Limit = true
+		defer func() {
+			e.Msg = limit.msg
+			for _, h := range hiddenFuncs {
+				if strings.Contains(e.At, h) {
+					e.At = ""
+				}
+			}
+		}()
+	}
 	if m := execRe.FindStringSubmatch(msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Col, _ = strconv.Atoi(m[2])
@@ -420,9 +539,11 @@ func execError(err error) error {
 	} else {
 		e.Msg = strings.TrimPrefix(msg, "template: ")
 	}
-	if strings.Contains(e.At, captureFunc) {
-		// The hidden capture stage is ours, not the user's: show the action without it.
-		e.At = strings.TrimSuffix(strings.TrimSuffix(e.At, ">"), " | "+captureFunc) + ">"
+	for _, h := range hiddenFuncs {
+		if strings.Contains(e.At, h) {
+			// The hidden stages are ours, not the user's: show the action without them.
+			e.At = strings.TrimSuffix(strings.TrimSuffix(e.At, ">"), " | "+h) + ">"
+		}
 	}
 	e.Msg = callRe.ReplaceAllString(e.Msg, "$1: ")
 	e.Msg = nilRe.ReplaceAllString(e.Msg, `cannot read key "$1" of a null value`)

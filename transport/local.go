@@ -33,11 +33,20 @@ func (l *Local) Local() bool { return true }
 func (l *Local) Close() error { return nil }
 
 // Exec runs cmd in its own process group, so that cancelling ctx kills the command and every
-// process it started.
+// process it started. A become command runs through sudo (see becomeGate).
 func (l *Local) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
-	argv, err := buildArgv(cmd)
+	var gate *becomeGate
+	if cmd.Become {
+		gate = newBecomeGate(cmd, l.Name)
+	}
+	argv, err := buildArgv(cmd, gate)
 	if err != nil {
 		return nil, err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if gate != nil {
+		gate.cancel = cancel
 	}
 	c := exec.Command(argv[0], argv[1:]...)
 	c.Dir = cmd.Dir
@@ -48,22 +57,36 @@ func (l *Local) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 		}
 	}
 	var stdout, stderr bytes.Buffer
-	c.Stdout = teeWriter(&stdout, cmd.Stdout)
-	c.Stderr = teeWriter(&stderr, cmd.Stderr)
-	c.Stdin = becomeStdin(cmd)
+	outW, errW := teeWriter(&stdout, cmd.Stdout), teeWriter(&stderr, cmd.Stderr)
+	// sudo's prompt and start marker come on stderr, or with it on the terminal.
+	var sudoOut *becomeFilter
+	switch {
+	case gate != nil && cmd.PTY:
+		sudoOut = gate.filter(outW.Write)
+		outW = sudoOut
+	case gate != nil:
+		sudoOut = gate.filter(errW.Write)
+		errW = sudoOut
+	}
+	c.Stdout, c.Stderr = outW, errW
+	ended := make(chan struct{})
 	var ptmx *os.File
 	if cmd.PTY {
 		// Start under a pseudo-terminal: it becomes the controlling terminal of a new session
 		// and the command's stdin, stdout and stderr (pty only assigns it to nil ones), so that
 		// prompts that need a terminal appear; input and output travel through its master side.
-		in, out := c.Stdin, c.Stdout
+		in, out := cmd.Stdin, c.Stdout
 		c.Stdin, c.Stdout, c.Stderr = nil, nil, nil
 		ptmx, err = pty.StartWithAttrs(c, nil, &syscall.SysProcAttr{Setsid: true, Setctty: true})
 		if err != nil {
 			return nil, fmt.Errorf("start %q under a pty: %w", argv[0], err)
 		}
 		defer ptmx.Close()
-		if in != nil {
+		switch {
+		case gate != nil:
+			// The terminal stays open for the output: input ends with ^D, not a close.
+			go gate.feed(ctx, ptmx, func() {}, in, ended)
+		case in != nil:
 			go func() { _, _ = io.Copy(ptmx, in) }()
 		}
 		copied := make(chan struct{})
@@ -73,15 +96,35 @@ func (l *Local) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 		}()
 		err = waitKill(ctx, c, copied)
 	} else {
+		var stdin io.WriteCloser
+		if gate != nil {
+			if stdin, err = c.StdinPipe(); err != nil {
+				return nil, fmt.Errorf("start %q: stdin: %w", argv[0], err)
+			}
+		} else {
+			c.Stdin = cmd.Stdin
+		}
 		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := c.Start(); err != nil {
 			return nil, fmt.Errorf("start %q: %w", argv[0], err)
 		}
+		if gate != nil {
+			go gate.feed(ctx, stdin, func() { stdin.Close() }, cmd.Stdin, ended)
+		}
 		err = waitKill(ctx, c, nil)
+	}
+	close(ended)
+	if sudoOut != nil {
+		sudoOut.flush()
 	}
 	res := &ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		res.RC, res.Signal = -1, "KILL"
+		if gate != nil {
+			if ferr := gate.failure(); ferr != nil {
+				return res, ferr
+			}
+		}
 		return res, fmt.Errorf("command killed: %w", ctxErr)
 	}
 	var exitErr *exec.ExitError
@@ -95,6 +138,11 @@ func (l *Local) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 		}
 	default:
 		return res, fmt.Errorf("run %q: %w", argv[0], err)
+	}
+	if gate != nil {
+		if ferr := gate.finish(res.RC); ferr != nil {
+			return res, ferr
+		}
 	}
 	return res, nil
 }
@@ -132,8 +180,8 @@ func teeWriter(keep *bytes.Buffer, live io.Writer) io.Writer {
 	return io.MultiWriter(keep, live)
 }
 
-// buildArgv turns a Cmd into the argv to execute, wrapped in sudo for Become.
-func buildArgv(cmd *Cmd) ([]string, error) {
+// buildArgv turns a Cmd into the argv to execute, wrapped in sudo by gate for Become.
+func buildArgv(cmd *Cmd, gate *becomeGate) ([]string, error) {
 	var argv []string
 	switch {
 	case len(cmd.Argv) > 0 && cmd.Shell != "":
@@ -145,36 +193,10 @@ func buildArgv(cmd *Cmd) ([]string, error) {
 	default:
 		return nil, errors.New("empty command")
 	}
-	if cmd.Become {
-		u := cmd.BecomeUser
-		if u == "" {
-			u = "root"
-		}
-		// -S reads the password from stdin, -p '' keeps the prompt out of the output.
-		argv = append([]string{"sudo", "-S", "-p", "", "-H", "-u", u, "--"}, argv...)
+	if gate != nil {
+		argv = gate.wrapArgv(argv)
 	}
 	return argv, nil
-}
-
-// BecomeArgvPrefix is the sudo wrapper used for Become, for transports that build a command
-// line of their own.
-func BecomeArgvPrefix(user string) []string {
-	if user == "" {
-		user = "root"
-	}
-	return []string{"sudo", "-S", "-p", "", "-H", "-u", user, "--"}
-}
-
-// becomeStdin puts the sudo password, if any, before the command's own input.
-func becomeStdin(cmd *Cmd) io.Reader {
-	if !cmd.Become || cmd.BecomePassword == "" {
-		return cmd.Stdin
-	}
-	pw := bytes.NewReader([]byte(cmd.BecomePassword + "\n"))
-	if cmd.Stdin == nil {
-		return pw
-	}
-	return io.MultiReader(pw, cmd.Stdin)
 }
 
 // Put writes r to dest through a temporary file in the same directory, renamed into place.

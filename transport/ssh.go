@@ -11,12 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
-
-	"github.com/omsbook/omsbook/internal/shellquote"
 )
 
 // Defaults of the ssh transport.
@@ -122,7 +122,7 @@ func DialSSH(ctx context.Context, spec Spec) (*SSHConn, error) {
 	if spec.Address == "" {
 		return nil, &UnreachableError{Host: name, Err: errors.New("no address"), Hint: "set the node's address"}
 	}
-	auth, release, err := authMethods(spec)
+	auth, plan, release, err := authMethods(spec)
 	if err != nil {
 		return nil, &UnreachableError{Host: name, Err: err}
 	}
@@ -138,9 +138,11 @@ func DialSSH(ctx context.Context, spec Spec) (*SSHConn, error) {
 		}
 		jconn, err := dialTCP(ctx, jaddr, spec.ConnectTimeout)
 		if err != nil {
-			return nil, &UnreachableError{Host: name, Err: fmt.Errorf("jump host %s: %w", jaddr, err)}
+			jhost, _, _ := net.SplitHostPort(jaddr)
+			return nil, &UnreachableError{Host: name, Err: dialError(ctx, "jump host "+juser+"@"+jhost, jaddr, "", spec.ConnectTimeout, err),
+				Hint: "check the jump host's address and port, and that sshd runs there"}
 		}
-		jump, err = handshake(ctx, jconn, jaddr, juser, auth, spec)
+		jump, err = handshake(ctx, jconn, jaddr, juser, auth, plan, spec)
 		if err != nil {
 			var u *UnreachableError
 			if errors.As(err, &u) {
@@ -154,15 +156,17 @@ func DialSSH(ctx context.Context, spec Spec) (*SSHConn, error) {
 		cancel()
 		if err != nil {
 			jump.Close()
-			return nil, &UnreachableError{Host: name, Err: fmt.Errorf("connect to %s through jump host %s: %w", target, jaddr, err)}
+			return nil, &UnreachableError{Host: name, Err: dialError(ctx, "address "+spec.Address, target, "through jump host "+juser+"@"+jaddr, spec.ConnectTimeout, err),
+				Hint: "check the address and port as the jump host sees them, and that sshd runs there"}
 		}
 	} else {
 		netConn, err = dialTCP(ctx, target, spec.ConnectTimeout)
 		if err != nil {
-			return nil, &UnreachableError{Host: name, Err: err, Hint: "check the address and port, and that sshd runs there"}
+			return nil, &UnreachableError{Host: name, Err: dialError(ctx, "address "+spec.Address, target, "", spec.ConnectTimeout, err),
+				Hint: "check the address and port, and that sshd runs there"}
 		}
 	}
-	client, err := handshake(ctx, netConn, target, spec.User, auth, spec)
+	client, err := handshake(ctx, netConn, target, spec.User, auth, plan, spec)
 	if err != nil {
 		if jump != nil {
 			jump.Close()
@@ -206,6 +210,42 @@ func dialTCP(ctx context.Context, addr string, timeout time.Duration) (net.Conn,
 	return d.DialContext(ctx, "tcp", addr)
 }
 
+// dialError says what a failed connection tried: "connect to address 10.0.0.11 port 22
+// (through jump host admin@bastion:22, timeout 10s): connection refused".
+func dialError(ctx context.Context, what, addr, via string, timeout time.Duration, err error) error {
+	_, port, _ := net.SplitHostPort(addr)
+	var cause string
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	var errno syscall.Errno
+	switch {
+	case ctx.Err() != nil:
+		cause = ctx.Err().Error()
+	case errors.As(err, &dnsErr):
+		cause = "cannot resolve " + dnsErr.Name + ": " + dnsErr.Err
+	case errors.As(err, &netErr) && netErr.Timeout():
+		cause = "no answer within the timeout"
+	case errors.As(err, &errno):
+		cause = errno.Error()
+	default:
+		cause = err.Error()
+	}
+	tried := fmt.Sprintf("timeout %v", timeout)
+	if via != "" {
+		tried = via + ", " + tried
+	}
+	return &wrappedError{msg: fmt.Sprintf("connect to %s port %s (%s): %s", what, port, tried, cause), err: err}
+}
+
+// wrappedError is an error with a message of its own that still unwraps to its cause.
+type wrappedError struct {
+	msg string
+	err error
+}
+
+func (e *wrappedError) Error() string { return e.msg }
+func (e *wrappedError) Unwrap() error { return e.err }
+
 // parseJump splits "user@host:port" (user and port optional).
 func parseJump(jump, defaultUser string) (user, addr string, err error) {
 	user = defaultUser
@@ -230,11 +270,13 @@ func parseJump(jump, defaultUser string) (user, addr string, err error) {
 
 // handshake runs the SSH handshake on conn, verifying the host key, within the connect
 // timeout and the context.
-func handshake(ctx context.Context, conn net.Conn, addr, user string, auth []ssh.AuthMethod, spec Spec) (*ssh.Client, error) {
+func handshake(ctx context.Context, conn net.Conn, addr, user string, auth []ssh.AuthMethod, plan *authPlan, spec Spec) (*ssh.Client, error) {
 	hk := &hostKeyChecker{file: spec.KnownHosts, acceptNew: spec.AcceptNewHostKeys}
+	tracker := &authTracker{}
 	cfg := &ssh.ClientConfig{
 		User:              user,
 		Auth:              auth,
+		AuthCallback:      tracker.callback,
 		HostKeyCallback:   hk.check,
 		HostKeyAlgorithms: knownHostKeyAlgorithms(spec.KnownHosts, addr),
 		Timeout:           spec.ConnectTimeout,
@@ -244,12 +286,14 @@ func handshake(ctx context.Context, conn net.Conn, addr, user string, auth []ssh
 	done := make(chan struct{})
 	timer := time.NewTimer(spec.ConnectTimeout)
 	defer timer.Stop()
+	var timedOut atomic.Bool
 	go func() {
 		select {
 		case <-done:
 		case <-ctx.Done():
 			conn.Close()
 		case <-timer.C:
+			timedOut.Store(true)
 			conn.Close()
 		}
 	}()
@@ -263,9 +307,16 @@ func handshake(ctx context.Context, conn net.Conn, addr, user string, auth []ssh
 		if ctx.Err() != nil {
 			return nil, &UnreachableError{Err: fmt.Errorf("ssh handshake with %s: %w", addr, ctx.Err())}
 		}
-		if strings.Contains(err.Error(), "unable to authenticate") {
-			return nil, &UnreachableError{Err: fmt.Errorf("ssh login as %s at %s: %w", user, addr, err),
-				Hint: "check the user, ssh_key, ssh_password or the keys in ssh-agent"}
+		if timedOut.Load() {
+			return nil, &UnreachableError{Err: &wrappedError{msg: fmt.Sprintf("ssh handshake with %s: no answer within the connect timeout of %v", addr, spec.ConnectTimeout), err: err},
+				Hint: "the port accepts connections but sshd does not answer: is the host overloaded or hung?"}
+		}
+		if authErr := tracker.failure(user, addr, plan, err); authErr != nil {
+			return nil, &UnreachableError{Err: authErr, Hint: "check the user, ssh_key, ssh_password or the keys in ssh-agent"}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil, &UnreachableError{Err: &wrappedError{msg: fmt.Sprintf("ssh handshake with %s: the connection was closed before the handshake finished", addr), err: err},
+				Hint: "is it sshd that listens there, and does it accept this client (MaxStartups, tcp wrappers, a firewall)?"}
 		}
 		return nil, &UnreachableError{Err: fmt.Errorf("ssh handshake with %s: %w", addr, err)}
 	}
@@ -415,9 +466,14 @@ func (c *SSHConn) execContext(ctx context.Context) (context.Context, context.Can
 }
 
 // Exec runs cmd as a new session on the connection. Cancelling ctx kills the command and
-// every process it started on the host, then returns ctx's error.
+// every process it started on the host, then returns ctx's error. A become command runs
+// through sudo (see becomeGate).
 func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
-	line, err := remoteCommandLine(cmd)
+	var gate *becomeGate
+	if cmd.Become {
+		gate = newBecomeGate(cmd, c.name)
+	}
+	line, err := remoteCommandLine(cmd, gate)
 	if err != nil {
 		return nil, err
 	}
@@ -428,6 +484,11 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 	defer end()
 	ctx, stop := c.execContext(ctx)
 	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if gate != nil {
+		gate.cancel = cancel
+	}
 
 	if err := c.acquire(ctx, c.execSem); err != nil {
 		return nil, err
@@ -441,18 +502,30 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 
 	var stdout, stderr lockedBuffer
 	outW := teeWriter(&stdout.buf, cmd.Stdout)
-	filter := newPgidFilter(func(p []byte) (int, error) {
+	toStdout := func(p []byte) (int, error) {
 		stdout.mu.Lock()
 		defer stdout.mu.Unlock()
 		return outW.Write(p)
-	})
-	sess.Stdout = filter
+	}
 	errW := teeWriter(&stderr.buf, cmd.Stderr)
-	sess.Stderr = writerFunc(func(p []byte) (int, error) {
+	toStderr := func(p []byte) (int, error) {
 		stderr.mu.Lock()
 		defer stderr.mu.Unlock()
 		return errW.Write(p)
-	})
+	}
+	// sudo's prompt and start marker come on stderr, or with it on the terminal.
+	var sudoOut *becomeFilter
+	switch {
+	case gate != nil && cmd.PTY:
+		sudoOut = gate.filter(toStdout)
+		toStdout = sudoOut.Write
+	case gate != nil:
+		sudoOut = gate.filter(toStderr)
+		toStderr = sudoOut.Write
+	}
+	filter := newPgidFilter(toStdout)
+	sess.Stdout = filter
+	sess.Stderr = writerFunc(toStderr)
 	if cmd.PTY {
 		// No echo: answers typed to a prompt (possibly secret) must not come back as output.
 		modes := ssh.TerminalModes{ssh.ECHO: 0, ssh.TTY_OP_ISPEED: 38400, ssh.TTY_OP_OSPEED: 38400}
@@ -470,19 +543,31 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 		}
 		return nil, fmt.Errorf("host %s: start command: %w", c.name, err)
 	}
+	ended := make(chan struct{})
+	waited := make(chan error, 1)
+	go func() {
+		err := sess.Wait()
+		close(ended)
+		waited <- err
+	}()
 	// Stdin is copied outside the session so that a reader that never ends cannot keep Wait
 	// from returning.
 	go func() {
-		if in := becomeStdin(cmd); in != nil {
-			_, _ = io.Copy(stdinPipe, ctxReader{ctx, in})
+		if gate != nil {
+			gate.feed(ctx, stdinPipe, func() { stdinPipe.Close() }, cmd.Stdin, ended)
+			return
+		}
+		if cmd.Stdin != nil {
+			_, _ = io.Copy(stdinPipe, ctxReader{ctx, cmd.Stdin})
 		}
 		stdinPipe.Close()
 	}()
-	waited := make(chan error, 1)
-	go func() { waited <- sess.Wait() }()
 
 	result := func() *ExecResult {
 		filter.flush()
+		if sudoOut != nil {
+			sudoOut.flush()
+		}
 		stdout.mu.Lock()
 		defer stdout.mu.Unlock()
 		stderr.mu.Lock()
@@ -501,6 +586,11 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 		}
 		res := result()
 		res.RC, res.Signal = -1, "KILL"
+		if gate != nil {
+			if ferr := gate.failure(); ferr != nil {
+				return res, ferr
+			}
+		}
 		if c.ctx.Err() != nil && ctx.Err() != nil {
 			return res, fmt.Errorf("host %s: command killed: connection closed", c.name)
 		}
@@ -518,6 +608,11 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 	default:
 		// No exit status: the connection went away under the command.
 		return res, c.unreachable("command", err)
+	}
+	if gate != nil {
+		if ferr := gate.finish(res.RC); ferr != nil {
+			return res, ferr
+		}
 	}
 	return res, nil
 }
@@ -538,12 +633,14 @@ func (c *SSHConn) killRemote(filter *pgidFilter, cmd *Cmd) {
 	}
 	script := killTreeScript(pgid)
 	if cmd.Become {
-		c.runKill(ctx, shellquote.Join(BecomeArgvPrefix(cmd.BecomeUser)...)+" /bin/sh -c "+shellquote.QuoteIfNeeded(script), cmd.BecomePassword)
+		gate := newBecomeGate(&Cmd{BecomeUser: cmd.BecomeUser, BecomePassword: cmd.BecomePassword}, c.name)
+		c.runKill(ctx, "exec "+gate.wrapShell(script), gate)
 	}
-	c.runKill(ctx, script, "")
+	c.runKill(ctx, script, nil)
 }
 
-func (c *SSHConn) runKill(ctx context.Context, line, password string) {
+// runKill runs a kill command line; gate, when set, answers sudo's prompt for it.
+func (c *SSHConn) runKill(ctx context.Context, line string, gate *becomeGate) {
 	if err := c.acquire(ctx, c.killSem); err != nil {
 		return
 	}
@@ -553,8 +650,15 @@ func (c *SSHConn) runKill(ctx context.Context, line, password string) {
 		return
 	}
 	defer sess.Close()
-	if password != "" {
-		sess.Stdin = strings.NewReader(password + "\n")
+	ended := make(chan struct{})
+	defer close(ended)
+	if gate != nil {
+		sess.Stderr = gate.filter(func(p []byte) (int, error) { return len(p), nil })
+		stdin, err := sess.StdinPipe()
+		if err != nil {
+			return
+		}
+		go gate.feed(ctx, stdin, func() { stdin.Close() }, nil, ended)
 	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Run(line) }()

@@ -28,17 +28,38 @@ func expandHome(p string) string {
 	return p
 }
 
+// authPlan is what authMethods offers, in words, for the message of a failed login.
+type authPlan struct {
+	keys     []string // "key ~/.ssh/id_ed25519", "agent key me@laptop"
+	password bool
+}
+
 // authMethods gathers the ways to log in: the agent's keys, the key file (or the default key
 // files) and the password. The returned func releases the agent connection; call it once the
 // handshakes are done.
-func authMethods(spec Spec) ([]ssh.AuthMethod, func(), error) {
+func authMethods(spec Spec) ([]ssh.AuthMethod, *authPlan, func(), error) {
 	var signers []ssh.Signer
+	plan := &authPlan{}
 	release := func() {}
 	if sock := os.Getenv("SSH_AUTH_SOCK"); sock != "" {
 		if conn, err := net.Dial("unix", sock); err == nil {
 			release = func() { conn.Close() }
-			if s, err := agent.NewClient(conn).Signers(); err == nil {
+			ag := agent.NewClient(conn)
+			if s, err := ag.Signers(); err == nil {
 				signers = append(signers, s...)
+				comments := map[string]string{}
+				if keys, err := ag.List(); err == nil {
+					for _, k := range keys {
+						comments[string(k.Marshal())] = k.Comment
+					}
+				}
+				for _, sg := range s {
+					name := comments[string(sg.PublicKey().Marshal())]
+					if name == "" {
+						name = ssh.FingerprintSHA256(sg.PublicKey())
+					}
+					plan.keys = append(plan.keys, "agent key "+name)
+				}
 			}
 		}
 	}
@@ -46,14 +67,16 @@ func authMethods(spec Spec) ([]ssh.AuthMethod, func(), error) {
 		s, err := loadKeyFile(expandHome(spec.SSHKey))
 		if err != nil {
 			release()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		signers = append(signers, s)
+		plan.keys = append(plan.keys, "key "+spec.SSHKey)
 	} else if home, err := os.UserHomeDir(); err == nil {
 		for _, name := range defaultKeyFiles {
 			// Default keys are a convenience: an unreadable or encrypted one is skipped.
 			if s, err := loadKeyFile(filepath.Join(home, ".ssh", name)); err == nil {
 				signers = append(signers, s)
+				plan.keys = append(plan.keys, "key ~/.ssh/"+name)
 			}
 		}
 	}
@@ -62,6 +85,7 @@ func authMethods(spec Spec) ([]ssh.AuthMethod, func(), error) {
 		methods = append(methods, ssh.PublicKeys(signers...))
 	}
 	if pw := spec.SSHPassword; pw != "" {
+		plan.password = true
 		methods = append(methods, ssh.Password(pw),
 			ssh.KeyboardInteractive(func(_, _ string, questions []string, _ []bool) ([]string, error) {
 				answers := make([]string, len(questions))
@@ -73,10 +97,96 @@ func authMethods(spec Spec) ([]ssh.AuthMethod, func(), error) {
 	}
 	if len(methods) == 0 {
 		release()
-		return nil, nil, errors.New("no ssh credentials: set ssh_key or ssh_password, start an ssh-agent (SSH_AUTH_SOCK), or create ~/.ssh/id_ed25519")
+		return nil, nil, nil, errors.New("no ssh credentials: set ssh_key or ssh_password, start an ssh-agent (SSH_AUTH_SOCK), or create ~/.ssh/id_ed25519")
 	}
-	return methods, release, nil
+	return methods, plan, release, nil
 }
+
+// authTracker follows a login through x/crypto's AuthCallback, which sees each step: the
+// methods the server accepts and those tried so far.
+type authTracker struct {
+	mu      sync.Mutex
+	started bool
+	allowed []string
+	tried   []string
+}
+
+func (a *authTracker) callback(ctx *ssh.ClientAuthContext) (ssh.AuthMethod, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.started = true
+	if ctx.AllowedMethods != nil {
+		a.allowed = ctx.AllowedMethods
+	}
+	a.tried = ctx.TriedMethods
+	return nil, nil // go on with the next method of ClientConfig.Auth
+}
+
+// failure describes a login that failed: which methods were tried, how each failed, and what
+// the server accepts. Nil when the login never got that far.
+func (a *authTracker) failure(user, addr string, plan *authPlan, err error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.started {
+		return nil
+	}
+	tried := map[string]bool{}
+	for _, m := range a.tried {
+		tried[m] = true
+	}
+	allowed := map[string]bool{}
+	for _, m := range a.allowed {
+		allowed[m] = true
+	}
+	var parts []string
+	if len(plan.keys) > 0 {
+		switch {
+		case tried["publickey"] && len(plan.keys) == 1:
+			parts = append(parts, "publickey ("+plan.keys[0]+" refused)")
+		case tried["publickey"]:
+			parts = append(parts, "publickey (refused: "+strings.Join(plan.keys, ", ")+")")
+		case !allowed["publickey"]:
+			parts = append(parts, "publickey (not accepted by the server)")
+		}
+	}
+	if plan.password {
+		switch {
+		case tried["password"]:
+			parts = append(parts, "password (refused)")
+		case !allowed["password"]:
+			parts = append(parts, "password (not accepted by the server)")
+		}
+		if tried["keyboard-interactive"] {
+			parts = append(parts, "keyboard-interactive (refused)")
+		}
+	}
+	msg := fmt.Sprintf("ssh login as %s@%s failed: tried %s", user, addr, strings.Join(parts, ", "))
+	if len(parts) == 0 {
+		msg = fmt.Sprintf("ssh login as %s@%s failed: no method offered is accepted by the server", user, addr)
+	}
+	var accepts []string
+	for _, m := range a.allowed {
+		if m != "none" {
+			accepts = append(accepts, m)
+		}
+	}
+	if len(accepts) > 0 {
+		msg += "; the server accepts " + strings.Join(accepts, ", ")
+	}
+	if err != nil && strings.HasPrefix(err.Error(), "ssh: disconnect") {
+		msg += " (" + strings.TrimPrefix(err.Error(), "ssh: ") + ")" // e.g. too many authentication failures
+	}
+	return &authError{msg: msg, err: err}
+}
+
+// authError is a failed login; it wraps x/crypto's error, which says less.
+type authError struct {
+	msg string
+	err error
+}
+
+func (e *authError) Error() string { return e.msg }
+func (e *authError) Unwrap() error { return e.err }
 
 // keyCache keeps parsed key files: with hundreds of hosts, each key is read and parsed once.
 var keyCache sync.Map // path -> ssh.Signer

@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -128,7 +129,7 @@ func (c *SSHConn) Put(ctx context.Context, r io.Reader, dest string, mode fs.Fil
 		tmp := path.Join(path.Dir(dest), "."+path.Base(dest)+".omsbook-"+randomSuffix())
 		f, err := cl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 		if err != nil {
-			return fmt.Errorf("host %s: %s: create %s: %w", c.name, what, tmp, err)
+			return fmt.Errorf("host %s: %s: create %s: %w", c.name, what, tmp, c.whyWriteFailed(ctx, cl, path.Dir(dest), err))
 		}
 		ok := false
 		defer func() {
@@ -141,13 +142,13 @@ func (c *SSHConn) Put(ctx context.Context, r io.Reader, dest string, mode fs.Fil
 			return fmt.Errorf("host %s: %s: %w", c.name, what, err)
 		}
 		if _, err := f.ReadFromWithConcurrency(ctxReader{ctx, r}, 0); err != nil {
-			return fmt.Errorf("host %s: %s: %w", c.name, what, err)
+			return fmt.Errorf("host %s: %s: %w", c.name, what, c.whyWriteFailed(ctx, cl, path.Dir(dest), err))
 		}
 		if err := f.Chmod(mode & fs.ModePerm); err != nil {
 			return fmt.Errorf("host %s: %s: chmod: %w", c.name, what, err)
 		}
 		if err := f.Close(); err != nil {
-			return fmt.Errorf("host %s: %s: %w", c.name, what, err)
+			return fmt.Errorf("host %s: %s: %w", c.name, what, c.whyWriteFailed(ctx, cl, path.Dir(dest), err))
 		}
 		if err := cl.PosixRename(tmp, dest); err != nil {
 			return fmt.Errorf("host %s: %s: rename into place: %w", c.name, what, err)
@@ -156,6 +157,81 @@ func (c *SSHConn) Put(ctx context.Context, r io.Reader, dest string, mode fs.Fil
 		return nil
 	})
 }
+
+// whyWriteFailed looks for the cause of a failed write into dir, which sftp reports as a
+// bare SSH_FX_FAILURE: when the filesystem of dir has (next to) no free space or inodes left,
+// the error says so and satisfies errors.Is(err, syscall.ENOSPC). It asks the host with the
+// statvfs extension of OpenSSH's sftp server, or with df when the server lacks it. Other
+// errors, and those whose cause it cannot tell, are returned as they are.
+func (c *SSHConn) whyWriteFailed(ctx context.Context, cl *sftp.Client, dir string, err error) error {
+	var status *sftp.StatusError
+	if ctx.Err() != nil || !errors.As(err, &status) || status.FxCode() != sftp.ErrSSHFxFailure {
+		return err
+	}
+	var free, size, inodes int64 = -1, -1, -1
+	if st, serr := cl.StatVFS(dir); serr == nil {
+		free, size = int64(min(st.Bavail, st.Bfree)*st.Frsize), int64(st.Blocks*st.Frsize)
+		if st.Files > 0 {
+			inodes = int64(st.Favail)
+		}
+	} else if free, size = c.dfFree(ctx, dir); free < 0 {
+		return err
+	}
+	switch {
+	case inodes == 0:
+		return &wrappedErrors{msg: fmt.Sprintf("no space left on device: no free inodes on the filesystem of %s: %v", dir, err), errs: []error{syscall.ENOSPC, err}}
+	case free >= 0 && free < lowSpace:
+		return &wrappedErrors{msg: fmt.Sprintf("no space left on device: %s free of %s on the filesystem of %s: %v", sizeText(free), sizeText(size), dir, err),
+			errs: []error{syscall.ENOSPC, err}}
+	}
+	return err
+}
+
+// lowSpace is the free space below which a failed write is put down to a full filesystem.
+const lowSpace = 1 << 20
+
+// dfFree asks df on the host for the free and total bytes of the filesystem of dir; -1 when
+// it cannot tell.
+func (c *SSHConn) dfFree(ctx context.Context, dir string) (free, size int64) {
+	res, err := c.Exec(ctx, &Cmd{Argv: []string{"df", "-Pk", dir}})
+	if err != nil || res.RC != 0 {
+		return -1, -1
+	}
+	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) < 4 {
+		return -1, -1
+	}
+	total, err1 := strconv.ParseInt(f[1], 10, 64)
+	avail, err2 := strconv.ParseInt(f[3], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1, -1
+	}
+	return avail << 10, total << 10
+}
+
+func sizeText(n int64) string {
+	switch {
+	case n < 0:
+		return "?"
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// wrappedErrors is an error with a message of its own that unwraps to several causes.
+type wrappedErrors struct {
+	msg  string
+	errs []error
+}
+
+func (e *wrappedErrors) Error() string   { return e.msg }
+func (e *wrappedErrors) Unwrap() []error { return e.errs }
 
 // Get streams the file src on the host to w.
 func (c *SSHConn) Get(ctx context.Context, src string, w io.Writer) error {

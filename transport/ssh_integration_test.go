@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 	if labDir != "" {
 		os.RemoveAll(labDir)
 	}
+	stopSecLab()
 	os.Exit(code)
 }
 
@@ -431,22 +432,10 @@ func TestSSHCloseKillsRunningCommands(t *testing.T) {
 	}
 }
 
-// becomePassword is the test user's password: the one all packages' tests use (see
-// sshd.TestUserPassword), since they may run at once.
-const becomePassword = sshd.TestUserPassword
-
 func TestSSHBecomePasswordNeverInArgv(t *testing.T) {
-	c := lab(t)
-	if err := sshd.EnsureUser(sshd.TestUser, becomePassword, true); err != nil {
-		t.Fatal(err)
-	}
-	spec := nodeSpec(c, 1)
-	spec.User = sshd.TestUser
-	conn, err := DialSSH(t.Context(), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	sec := seclab(t)
+	becomePassword := sec.password
+	conn := sec.dial(t, secSudoUser)
 
 	// Sample every process's command line while become commands run.
 	stop := make(chan struct{})
@@ -478,9 +467,13 @@ func TestSSHBecomePasswordNeverInArgv(t *testing.T) {
 	}{
 		{"root", Cmd{Shell: "sleep 0.5; id -un", Become: true, BecomePassword: becomePassword}, "root\n"},
 		{"with stdin", Cmd{Argv: []string{"sh", "-c", "sleep 0.3; id -un; cat"}, Become: true, BecomePassword: becomePassword, Stdin: strings.NewReader("input after the password\n")}, "root\ninput after the password\n"},
+		{"stdin is the task's only", Cmd{Argv: []string{"cat"}, Become: true, BecomePassword: becomePassword, Stdin: strings.NewReader("exactly this\n")}, "exactly this\n"},
+		{"no stdin is empty", Cmd{Shell: "cat; echo end", Become: true, BecomePassword: becomePassword}, "end\n"},
 		{"other user", Cmd{Argv: []string{"id", "-un"}, Become: true, BecomeUser: "nobody", BecomePassword: becomePassword}, "nobody\n"},
 		{"dir and env", Cmd{Shell: `pwd; echo "$X"`, Dir: "/tmp", Env: map[string]string{"X": "kept"}, Become: true, BecomePassword: becomePassword}, "/tmp\nkept\n"},
-		{"without become", Cmd{Argv: []string{"id", "-un"}}, sshd.TestUser + "\n"},
+		{"stderr kept, prompt gone", Cmd{Shell: "echo to-stderr >&2; id -un", Become: true, BecomePassword: becomePassword}, "root\n"},
+		{"pty", Cmd{Shell: `read -r line; echo "got:$line"; id -un`, PTY: true, Become: true, BecomePassword: becomePassword, Stdin: strings.NewReader("typed\n")}, "got:typed\r\nroot\r\n"},
+		{"without become", Cmd{Argv: []string{"id", "-un"}}, secSudoUser + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -491,15 +484,23 @@ func TestSSHBecomePasswordNeverInArgv(t *testing.T) {
 			if string(res.Stdout) != tt.want || res.RC != 0 {
 				t.Errorf("stdout %q rc %d stderr %q, want %q", res.Stdout, res.RC, res.Stderr, tt.want)
 			}
-			if bytes.Contains(res.Stdout, []byte(becomePassword)) || bytes.Contains(res.Stderr, []byte(becomePassword)) {
+			all := string(res.Stdout) + string(res.Stderr)
+			if strings.Contains(all, becomePassword) {
 				t.Errorf("password echoed in output")
+			}
+			if strings.Contains(all, "omsbook-sudo-") || strings.Contains(all, "omsbook-become-") {
+				t.Errorf("sudo's prompt or the start marker shows: stdout %q stderr %q", res.Stdout, res.Stderr)
+			}
+			if tt.name == "stderr kept, prompt gone" && string(res.Stderr) != "to-stderr\n" {
+				t.Errorf("stderr %q, want exactly the command's", res.Stderr)
 			}
 		})
 	}
-	// A wrong password fails as a command, not as the connection.
+	// A wrong password fails as a command, not as the connection, and says why.
 	res, err := conn.Exec(t.Context(), &Cmd{Argv: []string{"true"}, Become: true, BecomePassword: "wrong"})
-	if err != nil || res.RC == 0 {
-		t.Errorf("become with a wrong password: %v rc %v, want a non-zero rc", err, res)
+	var be *BecomeError
+	if !errors.As(err, &be) || IsUnreachable(err) || res == nil || res.RC == 0 {
+		t.Errorf("become with a wrong password: %v rc %v, want a *BecomeError and a non-zero rc", err, res)
 	}
 	// A become command past its timeout is killed too, root-owned children included.
 	ctx, cancel := context.WithTimeout(t.Context(), 800*time.Millisecond)
@@ -517,6 +518,88 @@ func TestSSHBecomePasswordNeverInArgv(t *testing.T) {
 		t.Errorf("become password visible in a process's argv: %s", l)
 	}
 	t.Logf("sampled every process's cmdline %d times during become commands: password never seen", samples)
+}
+
+// TestSSHBecomeWithoutPrompt: where sudo does not ask (NOPASSWD, or root), the password is
+// never sent: a command that reads its input gets exactly the task's.
+func TestSSHBecomeWithoutPrompt(t *testing.T) {
+	sec := seclab(t)
+	for _, login := range []string{secNoPwUser, "root"} {
+		conn := sec.dial(t, login)
+		tests := []struct {
+			name string
+			cmd  Cmd
+			want string
+		}{
+			{"stdin", Cmd{Argv: []string{"cat"}, Stdin: strings.NewReader("only the task's input\n")}, "only the task's input\n"},
+			{"no stdin", Cmd{Shell: "cat; id -un"}, "root\n"},
+			{"pty", Cmd{Shell: `read -r l; echo "[$l]"`, PTY: true, Stdin: strings.NewReader("line\n")}, "[line]\r\n"},
+			{"become another user", Cmd{Shell: "cat; id -un", BecomeUser: "nobody"}, "nobody\n"},
+		}
+		for _, tt := range tests {
+			t.Run(login+"/"+tt.name, func(t *testing.T) {
+				cmd := tt.cmd
+				cmd.Become, cmd.BecomePassword = true, sec.password
+				res, err := conn.Exec(t.Context(), &cmd)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(res.Stdout) != tt.want || res.RC != 0 {
+					t.Errorf("stdout %q rc %d stderr %q, want %q", res.Stdout, res.RC, res.Stderr, tt.want)
+				}
+				if strings.Contains(string(res.Stdout)+string(res.Stderr), sec.password) {
+					t.Errorf("the password reached the command: %q %q", res.Stdout, res.Stderr)
+				}
+			})
+		}
+	}
+}
+
+// TestSSHBecomeRefused: a wrong password, or none where sudo asks for one, gives a clear
+// error at once, for a command with and without a terminal; the command never runs.
+func TestSSHBecomeRefused(t *testing.T) {
+	sec := seclab(t)
+	conn := sec.dial(t, secSudoUser)
+	tests := []struct {
+		name     string
+		password string
+		pty      bool
+		want     string
+	}{
+		{"wrong password", "not-the-Password", false, "host sec1: become root: sudo refused the become password (Sorry, try again.)"},
+		{"wrong password, pty", "not-the-Password", true, "host sec1: become root: sudo refused the become password"},
+		{"no password", "", false, "host sec1: become root: sudo asks for a password and none is set: set become_password"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			marker := filepath.Join(t.TempDir(), "ran")
+			t0 := time.Now()
+			res, err := conn.Exec(t.Context(), &Cmd{Shell: "touch " + marker + "; cat", PTY: tt.pty, Stdin: strings.NewReader("input\n"),
+				Become: true, BecomePassword: tt.password})
+			took := time.Since(t0)
+			var be *BecomeError
+			if !errors.As(err, &be) || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("exec: %v, want a *BecomeError starting %q", err, tt.want)
+			}
+			if res == nil || res.RC == 0 {
+				t.Errorf("result %+v, want a non-zero rc", res)
+			}
+			if took > 10*time.Second {
+				t.Errorf("refusal took %v", took)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("the command ran")
+			}
+			if tt.password != "" && strings.Contains(string(res.Stdout)+string(res.Stderr)+err.Error(), tt.password) {
+				t.Errorf("the wrong password shows: %q %q", res.Stdout, res.Stderr)
+			}
+			t.Logf("%v after %v", err, took.Round(time.Millisecond))
+		})
+	}
+	// The connection is fine afterwards.
+	if res, err := conn.Exec(t.Context(), &Cmd{Argv: []string{"id", "-un"}, Become: true, BecomePassword: sec.password}); err != nil || string(res.Stdout) != "root\n" {
+		t.Errorf("become after refusals: %v %+v", err, res)
+	}
 }
 
 // patternReader yields size bytes of deterministic pseudo-random data.
@@ -733,37 +816,30 @@ func TestSSHBadCredentialsAreUnreachable(t *testing.T) {
 	}
 }
 
-// TestSSHPasswordAuth logs in with a password only, on a node of its own (127.0.0.103, port
-// 2225) whose sshd allows password logins for the test user.
+// TestSSHPasswordAuth logs in with a password only, on the security node, whose sshd allows
+// password logins for its users.
 func TestSSHPasswordAuth(t *testing.T) {
-	lab(t)
-	if err := sshd.EnsureUser(sshd.TestUser, becomePassword, true); err != nil {
-		t.Fatal(err)
-	}
+	sec := seclab(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	pc, err := sshd.Start(ctx, sshd.Config{Dir: t.TempDir(), Addrs: []string{"127.0.0.103"}, Port: 2225, User: sshd.TestUser, Password: becomePassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Stop()
 	t.Setenv("SSH_AUTH_SOCK", "")
 	t.Setenv("HOME", t.TempDir()) // no default key files either: the password is the only way in
-	spec := Spec{Name: "pw-node", Address: "127.0.0.103", Port: 2225, User: sshd.TestUser, SSHPassword: becomePassword, KnownHosts: pc.KnownHosts}
+	spec := sec.spec(secSudoUser)
+	spec.Name, spec.SSHKey, spec.SSHPassword = "pw-node", "", sec.password
 	conn, err := DialSSH(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	res, err := conn.Exec(ctx, &Cmd{Argv: []string{"id", "-un"}})
-	if err != nil || string(res.Stdout) != sshd.TestUser+"\n" {
+	if err != nil || string(res.Stdout) != secSudoUser+"\n" {
 		t.Fatalf("exec after password login: %v %+v", err, res)
 	}
 	spec.SSHPassword = "wrong-password"
 	if _, err := DialSSH(ctx, spec); !IsUnreachable(err) {
 		t.Errorf("wrong password: %v, want unreachable", err)
 	}
-	if _, err := DialSSH(ctx, Spec{Address: "127.0.0.103", Port: 2225, User: sshd.TestUser, KnownHosts: pc.KnownHosts}); err == nil || !strings.Contains(err.Error(), "no ssh credentials") {
+	if _, err := DialSSH(ctx, Spec{Address: secAddr, Port: secPort, User: secSudoUser, KnownHosts: sec.cluster.KnownHosts}); err == nil || !strings.Contains(err.Error(), "no ssh credentials") {
 		t.Errorf("no credentials at all: %v", err)
 	}
 }

@@ -20,10 +20,10 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // what a cancelled command must kill.
 const pgidMarker = "\x1eomsbook-pgid:"
 
-// remoteCommandLine builds the command line sent to sshd for cmd. The login shell first reports
-// its pid (see pgidMarker), then replaces itself (exec) with the command, so that the command's
-// exit status or killing signal is what sshd reports.
-func remoteCommandLine(cmd *Cmd) (string, error) {
+// remoteCommandLine builds the command line sent to sshd for cmd, wrapped in sudo by gate for
+// Become. The login shell first reports its pid (see pgidMarker), then replaces itself (exec)
+// with the command, so that the command's exit status or killing signal is what sshd reports.
+func remoteCommandLine(cmd *Cmd, gate *becomeGate) (string, error) {
 	var prog string
 	switch {
 	case len(cmd.Argv) > 0 && cmd.Shell != "":
@@ -54,8 +54,11 @@ func remoteCommandLine(cmd *Cmd) (string, error) {
 
 	body := inner.String()
 	if cmd.Become {
+		if gate == nil {
+			return "", errors.New("become command without its sudo gate")
+		}
 		// Directory and environment apply inside sudo, which would reset them otherwise.
-		body = "exec " + shellquote.Join(BecomeArgvPrefix(cmd.BecomeUser)...) + " /bin/sh -c " + shellquote.QuoteIfNeeded(inner.String())
+		body = "exec " + gate.wrapShell(inner.String())
 	}
 	return `printf '` + pgidMarker + `%s\n' "$$"; ` + body, nil
 }

@@ -14,9 +14,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/omsbook/omsbook/internal/shellquote"
 )
 
 // TestRemoteCommandLineRunsInAShell runs the built command lines with the machine's /bin/sh,
@@ -35,7 +38,7 @@ func TestRemoteCommandLineRunsInAShell(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			line, err := remoteCommandLine(&tt.cmd)
+			line, err := remoteCommandLine(&tt.cmd, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,22 +71,33 @@ func TestRemoteCommandLineErrors(t *testing.T) {
 		{"bad env name", Cmd{Shell: "true", Env: map[string]string{"A-B": "1"}}, "not valid"},
 	}
 	for _, tt := range tests {
-		if _, err := remoteCommandLine(&tt.cmd); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := remoteCommandLine(&tt.cmd, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error = %v, want it to mention %q", tt.name, err, tt.want)
 		}
 	}
 }
 
 func TestRemoteCommandLineBecomeKeepsPasswordOff(t *testing.T) {
-	line, err := remoteCommandLine(&Cmd{Argv: []string{"id"}, Become: true, BecomeUser: "bob", BecomePassword: "s3cret-pw"})
+	cmd := &Cmd{Argv: []string{"id"}, Become: true, BecomeUser: "bob", BecomePassword: "s3cret-pw"}
+	gate := newBecomeGate(cmd, "h")
+	line, err := remoteCommandLine(cmd, gate)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(line, "s3cret-pw") {
 		t.Fatalf("become password on the command line: %q", line)
 	}
-	if !strings.Contains(line, "sudo -S -p '' -H -u bob -- /bin/sh -c") {
-		t.Errorf("command line %q lacks the sudo wrapper", line)
+	if !strings.Contains(line, "sudo -S -p "+shellquote.QuoteIfNeeded(gate.prompt)+" -H -u bob -- /bin/sh -c") {
+		t.Errorf("command line %q lacks the sudo wrapper with its own prompt", line)
+	}
+	if !strings.Contains(line, gate.marker) || strings.Contains(gate.prompt, "%") {
+		t.Errorf("command line %q lacks the start marker, or the prompt %q has a %% escape", line, gate.prompt)
+	}
+	if other := newBecomeGate(cmd, "h"); other.prompt == gate.prompt || other.marker == gate.marker {
+		t.Errorf("two commands share a prompt or marker: %q %q", gate.prompt, gate.marker)
+	}
+	if _, err := remoteCommandLine(cmd, nil); err == nil {
+		t.Error("a become command line was built without its gate")
 	}
 }
 
@@ -306,5 +320,57 @@ func writeTestPrivateKey(t *testing.T, path string) {
 	}
 	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDialErrorsSayWhatWasTried(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	key := filepath.Join(t.TempDir(), "id")
+	writeTestPrivateKey(t, key)
+	kh := filepath.Join(t.TempDir(), "kh")
+	tests := []struct {
+		name string
+		spec Spec
+		want string
+	}{
+		{"refused", Spec{Name: "gone", Address: "127.0.0.1", Port: port, SSHKey: key, KnownHosts: kh, ConnectTimeout: 3 * time.Second},
+			"host gone unreachable: connect to address 127.0.0.1 port " + strconv.Itoa(port) + " (timeout 3s): connection refused"},
+		{"refused jump host", Spec{Name: "behind", Address: "10.0.0.1", Jump: "ops@127.0.0.1:" + strconv.Itoa(port), SSHKey: key, KnownHosts: kh, ConnectTimeout: 2 * time.Second},
+			"host behind unreachable: connect to jump host ops@127.0.0.1 port " + strconv.Itoa(port) + " (timeout 2s): connection refused"},
+		{"unresolvable", Spec{Name: "nowhere", Address: "nosuch.invalid", SSHKey: key, KnownHosts: kh, ConnectTimeout: 2 * time.Second},
+			"host nowhere unreachable: connect to address nosuch.invalid port 22 (timeout 2s): cannot resolve nosuch.invalid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Dial(t.Context(), tt.spec)
+			if !IsUnreachable(err) || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("dial error\n got %v\nwant it to start with %q", err, tt.want)
+			}
+		})
+	}
+	// A port that accepts but never speaks SSH: the handshake's timeout says so.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	sp := silent.Addr().(*net.TCPAddr).Port
+	_, err = Dial(t.Context(), Spec{Name: "mute", Address: "127.0.0.1", Port: sp, SSHKey: key, KnownHosts: kh, ConnectTimeout: 300 * time.Millisecond})
+	if want := "ssh handshake with 127.0.0.1:" + strconv.Itoa(sp) + ": no answer within the connect timeout of 300ms"; !IsUnreachable(err) || !strings.Contains(err.Error(), want) {
+		t.Errorf("dial a silent port: %v, want %q", err, want)
 	}
 }

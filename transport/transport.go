@@ -54,8 +54,11 @@ type Cmd struct {
 	Stderr io.Writer
 	// PTY runs the command under a pseudo-terminal (stderr is merged into stdout).
 	PTY bool
-	// Become runs the command through sudo as BecomeUser (default root). BecomePassword, when
-	// set, is written to sudo's standard input before Stdin, never on a command line.
+	// Become runs the command through sudo as BecomeUser (default root). BecomePassword is
+	// sent to sudo's standard input only in answer to sudo's own password prompt, never on a
+	// command line and never when sudo does not ask (root, NOPASSWD, a cached login); the
+	// command's input is then exactly Stdin. When sudo refuses the password, or asks for one
+	// and none is set, Exec returns a *BecomeError.
 	Become         bool
 	BecomeUser     string
 	BecomePassword string

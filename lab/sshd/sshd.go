@@ -36,7 +36,8 @@
 //
 // Addresses and ports are shared machine-wide: each package's tests use their own. This
 // package's tests use 127.0.0.101-103 port 2223 (and, opt-in, 127.0.1.x port 2229); the
-// transport tests 127.0.0.101-103 port 2222 and 127.0.0.103 port 2225.
+// transport tests 127.0.0.101-103 port 2222, 127.0.0.103 port 2225, 127.0.0.104 port 2226 and
+// 127.0.0.105 port 22.
 package sshd
 
 import (
@@ -95,6 +96,12 @@ type Config struct {
 	Password string
 	// NamePrefix names the nodes NamePrefix1, NamePrefix2, ...; "" means "node".
 	NamePrefix string
+	// ExtraConfig lines are appended to every node's sshd_config (e.g. HostCertificate).
+	ExtraConfig []string
+	// Setup is shell commands run inside each node's private mount namespace before sshd
+	// starts (e.g. a tmpfs or bind mounts that only the node's sessions see). They must not
+	// change anything outside the namespace.
+	Setup []string
 }
 
 // Cluster is a set of running nodes.
@@ -362,6 +369,7 @@ func (c *Cluster) sshdConfig(n *Node, hostKey string) string {
 		"Subsystem sftp internal-sftp",
 		"AcceptEnv LANG LC_*",
 	}
+	lines = append(lines, c.cfg.ExtraConfig...)
 	return strings.Join(lines, "\n") + "\n"
 }
 
@@ -408,15 +416,18 @@ func catPath() string {
 // node's mount namespace.
 var cleanHomeFiles = []string{"/root/.bashrc", "/root/.profile", "/root/.bash_profile", "/root/.bash_login", "/root/.bash_logout"}
 
-// launchScript runs inside the new mount namespace: hide the start-up files, then become sshd
-// (exec keeps the pid, so the recorded pid is sshd's).
-func launchScript(config string) string {
+// launchScript runs inside the new mount namespace: hide the start-up files, run the setup
+// commands, then become sshd (exec keeps the pid, so the recorded pid is sshd's).
+func launchScript(config string, setup []string) string {
 	var b strings.Builder
 	b.WriteString("set -e; ")
 	for _, f := range cleanHomeFiles {
 		if _, err := os.Stat(f); err == nil {
 			fmt.Fprintf(&b, "mount --bind /dev/null %s; ", f)
 		}
+	}
+	for _, cmd := range setup {
+		b.WriteString(cmd + "; ")
 	}
 	fmt.Fprintf(&b, "exec %s -D -e -f %s", SSHDPath, config)
 	return b.String()
@@ -445,7 +456,7 @@ func (c *Cluster) StartNode(ctx context.Context, i int) error {
 		return fmt.Errorf("sshd: %s log: %w", n.Name, err)
 	}
 	config := filepath.Join(n.Dir, "sshd_config")
-	cmd := exec.Command("unshare", "-m", "--propagation", "private", "/bin/sh", "-c", launchScript(config))
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "/bin/sh", "-c", launchScript(config, c.cfg.Setup))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group: a Ctrl-C meant for the test run does not reach it, and Stop can
 	// kill the listener together with the connection handlers it forked.
