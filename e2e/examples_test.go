@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/omsbook/omsbook/internal/testutil"
 	"io"
 	"io/fs"
 	"os"
@@ -50,7 +51,7 @@ func TestExamples(t *testing.T) {
 		t.Skip("integration test: starts real sshd nodes (run without -short)")
 	}
 	if err := sshd.Available(); err != nil {
-		skipOrFail(t, "sshd nodes cannot run here: %v", err)
+		testutil.SkipOrFail(t, "sshd nodes cannot run here: %v", err)
 	}
 	for _, ex := range examples {
 		t.Run(ex.name, func(t *testing.T) {
