@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/lab/sshd"
 )
 
@@ -23,10 +24,7 @@ const testPort = 2223
 func startTestNodes(tb testing.TB) *sshd.Cluster {
 	tb.Helper()
 	if err := sshd.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("CI=true and the sshd nodes cannot run: %v", err)
-		}
-		tb.Skipf("skipping: real sshd nodes unavailable: %v", err)
+		testutil.SkipOrFail(tb, "real sshd nodes unavailable: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

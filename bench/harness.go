@@ -239,7 +239,7 @@ func ClientKex(ctx context.Context) []string {
 
 // setup is the files of one case, for both tools.
 type setup struct {
-	omsInv, ansInv, playbook, ansCfg string
+	omsInv, ansInv, playbook string
 }
 
 // writeCase writes inventories for hosts[:n] and the playbook text under WorkDir/<name>.

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/lab"
 )
 
@@ -55,15 +56,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// skipOrFail skips when the lab cannot run here, and fails instead under CI=true.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // upLab brings a lab instance up for one test and tears it down when the test ends.
 func upLab(t *testing.T, cfg lab.Config) *lab.Lab {
 	t.Helper()
@@ -73,7 +65,7 @@ func upLab(t *testing.T, cfg lab.Config) *lab.Lab {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if err := lab.Prerequisites(ctx, repoRoot); err != nil {
-		skipOrFail(t, "lab prerequisites missing: %v", err)
+		testutil.SkipOrFail(t, "lab prerequisites missing: %v", err)
 	}
 	if cfg.ModuleRoot == "" {
 		cfg.ModuleRoot = repoRoot

@@ -31,7 +31,8 @@ const (
 	Skipped     Status = "skipped"
 	Unreachable Status = "unreachable"
 	Rescued     Status = "rescued"
-	Ignored     Status = "ignored" // failed, but ignore_errors
+	Ignored     Status = "ignored"  // failed, but ignore_errors
+	Included    Status = "included" // include_tasks: Msg is the file a host runs next
 )
 
 // Event is one thing that happened.
@@ -78,6 +79,8 @@ type Stats struct {
 	Skipped     int `json:"skipped"`
 	Rescued     int `json:"rescued"`
 	Ignored     int `json:"ignored"`
+	// Unknown counts the results a check could not tell (they count as ok or changed too).
+	Unknown int `json:"unknown,omitempty"`
 }
 
 // Sink receives events. Emit is called from one goroutine at a time.

@@ -26,7 +26,8 @@ type Inventory struct {
 
 	byName      map[string]*Host
 	regionNodes map[string][]string
-	local       *Host // the implicit controller host
+	local       *Host  // the implicit controller host
+	model       *model // the group graph variables are merged over (model.go)
 }
 
 // Host is one node.

@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,29 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/yamlsrc"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/<name>.golden, or rewrites it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("missing golden file (run go test ./inventory -update): %v", err)
-	}
-	if got != strings.TrimSuffix(string(want), "\n") {
-		t.Fatalf("%s:\n got: %s\nwant: %s", path, got, want)
-	}
-}
 
 func names(hs []*Host) []string {
 	out := make([]string, len(hs))
@@ -250,7 +229,7 @@ func TestMatchErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Match(%q): no error", tt.pattern)
 			}
-			golden(t, "errors/"+tt.name, err.Error())
+			testutil.Golden(t, filepath.Join("testdata", "errors/"+tt.name+".golden"), []byte(err.Error()+"\n"))
 		})
 	}
 }
@@ -275,7 +254,7 @@ func TestLoadErrors(t *testing.T) {
 			if pe.Pos.File != f {
 				t.Fatalf("error names %q, want the file %q", pe.Pos.File, f)
 			}
-			golden(t, "errors/"+name, err.Error())
+			testutil.Golden(t, filepath.Join("testdata", "errors/"+name+".golden"), []byte(err.Error()+"\n"))
 		})
 	}
 }

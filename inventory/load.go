@@ -79,6 +79,7 @@ type rawGroup struct {
 	pos     yamlsrc.Pos
 	members []string
 	posOf   []yamlsrc.Pos
+	vars    map[string]any // written in the mapping form {hosts: [...], vars: {...}}
 }
 
 // raw is one or more inventory files merged, before defaults are applied.
@@ -91,29 +92,26 @@ type raw struct {
 }
 
 // Load reads inventory files and merges them in order: a later file adds nodes, regions and
-// groups and overrides settings and variables of the same name. Every error is a
+// groups and overrides settings and variables of the same name. A path may also name an
+// Ansible inventory (INI or YAML) or a directory of inventory files, and group_vars/ and
+// host_vars/ beside them are read (source.go, groupvars.go). Every error is a
 // *yamlsrc.Error naming the file (and line and column when known).
 func Load(paths ...string) (*Inventory, error) {
-	r := &raw{vars: map[string]any{}}
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: p}, Msg: "cannot read inventory: " + errText(err), Fix: "check the path given with -i", Err: err}
-		}
-		if err := r.decodeFile(p, data); err != nil {
-			return nil, err
-		}
-	}
-	return r.build(paths)
-}
-
-// Parse decodes one inventory from data as if read from file (for tests and tools).
-func Parse(file string, data []byte) (*Inventory, error) {
-	r := &raw{vars: map[string]any{}}
-	if err := r.decodeFile(file, data); err != nil {
+	srcs, varDirs, err := readSources(paths)
+	if err != nil {
 		return nil, err
 	}
-	return r.build([]string{file})
+	return loadSources(paths, srcs, varDirs)
+}
+
+// Parse decodes one inventory from data as if read from file (for tests and tools). It
+// reads no group_vars/ or host_vars/.
+func Parse(file string, data []byte) (*Inventory, error) {
+	src, err := detect(file, data)
+	if err != nil {
+		return nil, err
+	}
+	return loadSources([]string{file}, []*source{src}, nil)
 }
 
 func errText(err error) string {
@@ -428,11 +426,15 @@ func (r *raw) decodeGroups(file string, n *yaml.Node) error {
 		if err := checkName(kv.Key, kv.KeyPos, "group"); err != nil {
 			return err
 		}
-		items, err := yamlsrc.Sequence(file, kv.Value, "group "+kv.Key)
+		g := &rawGroup{name: kv.Key, pos: kv.KeyPos}
+		members, what, err := g.decodeMapping(file, kv)
 		if err != nil {
 			return err
 		}
-		g := &rawGroup{name: kv.Key, pos: kv.KeyPos}
+		items, err := yamlsrc.Sequence(file, members, what)
+		if err != nil {
+			return err
+		}
 		for _, it := range items {
 			name, err := yamlsrc.Scalar(file, it, "a member of group "+kv.Key)
 			if err != nil {

@@ -13,6 +13,11 @@ have mysql || need+=(mariadb-client)
 have busybox || need+=(busybox-static)
 [ -x /usr/bin/bash-static ] || [ -x /bin/bash-static ] || need+=(bash-static)
 have sudo || need+=(sudo)
+# The oracles of the tests that hold omsbook against Ansible: ansible-inventory and
+# ansible-playbook, both in Debian's ansible-core (the ansible package adds only its 250 MB
+# of collections, which the tests do not use).
+have ansible-inventory || need+=(ansible-core)
+have ansible-playbook || need+=(ansible-core)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

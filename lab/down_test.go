@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/omsbook/omsbook/internal/testutil"
 )
 
 // TestDownAllOfDeadLab tears down, from its state file alone, a lab whose processes and
@@ -18,7 +20,7 @@ func TestDownAllOfDeadLab(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := dockerAvailable(ctx); err != nil {
-		skipOrFail(t, "%v", err)
+		testutil.SkipOrFail(t, "%v", err)
 	}
 	root := t.TempDir()
 	l, err := Plan(Config{Name: "dead", RootDir: root, FirstIP: "127.0.0.21"})

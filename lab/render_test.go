@@ -1,35 +1,15 @@
 package lab
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/omsbook/omsbook/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/<name>, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./lab -run %s -update to create it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (go test ./lab -run %s -update rewrites it):\n--- got\n%s\n--- want\n%s", name, t.Name(), got, want)
-	}
-}
 
 // planFor plans a lab with fixed paths, so that its files do not depend on the machine.
 func planFor(t *testing.T, cfg Config) *Lab {
@@ -57,9 +37,9 @@ func TestGoldenFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l := planFor(t, tc.cfg)
 			inv := l.InventoryYAML()
-			golden(t, tc.name+".inventory.yml", inv)
+			testutil.Golden(t, filepath.Join("testdata", tc.name+".inventory.yml"), []byte(inv))
 			for _, r := range l.Regions {
-				golden(t, tc.name+"."+r.Name+".config.yaml", l.ConfigYAML(r))
+				testutil.Golden(t, filepath.Join("testdata", tc.name+"."+r.Name+".config.yaml"), []byte(l.ConfigYAML(r)))
 			}
 			// Both must be valid YAML.
 			var v map[string]any

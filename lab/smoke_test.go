@@ -9,18 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/transport"
 )
-
-// skipOrFail skips an integration test whose components are missing, or fails it under
-// CI=true, where the lab must be complete.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // smokeConfig is the smoke test's lab: instance "smoke" on 127.0.0.21..23 only, 2 regions and
 // 3 nodes, so that it never meets the default lab (127.0.0.11..) or other tests.
@@ -37,7 +28,7 @@ func TestLabSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if err := Prerequisites(ctx, ""); err != nil {
-		skipOrFail(t, "lab prerequisites missing: %v", err)
+		testutil.SkipOrFail(t, "lab prerequisites missing: %v", err)
 	}
 
 	start := time.Now()
@@ -269,7 +260,7 @@ func TestLabUpFailureCleansUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := Prerequisites(ctx, ""); err != nil {
-		skipOrFail(t, "lab prerequisites missing: %v", err)
+		testutil.SkipOrFail(t, "lab prerequisites missing: %v", err)
 	}
 	cfg := smokeConfig()
 	planned, err := Plan(cfg)

@@ -1,6 +1,11 @@
-// Package modules holds the Module contract and every module omsbook ships. A module declares
-// its arguments so that validate and doc need no I/O, probes read-only in Check, and makes the
-// host so in Apply, idempotently. Modules return results; they never print.
+// Package modules holds the contract every module of omsbook keeps: the Module interface and
+// its optional abilities (Validator, TemplateFiler), the Host a module runs for, its Result
+// and Diff, and the declared arguments (Spec, Arg, Field) with their coercion (Args). A module
+// declares its arguments so that validate and doc need no I/O, probes read-only in Check, and
+// makes the host so in Apply, idempotently. Modules return results; they never print.
+//
+// The modules themselves live in modules/builtin (the generic ones) and modules/oms (Docker,
+// the MetaDB and OMS itself); modules/registry lists them all.
 package modules
 
 import (
@@ -58,8 +63,6 @@ type Host struct {
 	Controller transport.Conn
 	// Vars are the task's variables for this host, read-only.
 	Vars map[string]any
-	// CheckMode is true under --check or check_mode: true; Check is called then, never Apply.
-	CheckMode bool
 	// Diff is true when the user asked for --diff.
 	Diff bool
 	// Become, BecomeUser and BecomePassword are the task's privilege settings; a module that

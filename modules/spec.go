@@ -140,7 +140,7 @@ func (s Spec) Coerce(raw map[string]any, deferred func(name string, v any) bool)
 			out[a.Name] = v
 			continue
 		}
-		cv, err := coerce(a.Type, v)
+		cv, err := a.Type.Coerce(v)
 		if err != nil {
 			return nil, fmt.Errorf("argument %q: %w", a.Name, err)
 		}
@@ -177,7 +177,10 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
-func coerce(t Type, v any) (any, error) {
+// Coerce converts one value to the type t as Spec.Coerce does each argument's (a number for an
+// Int may be written as a string, a single string stands for a list of one); a value that does
+// not fit is an error that names both types.
+func (t Type) Coerce(v any) (any, error) {
 	switch t {
 	case Any, "":
 		return v, nil

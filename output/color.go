@@ -60,6 +60,8 @@ func fieldColor(field string) color {
 		return colorChanged
 	case "unreachable", "failed":
 		return colorFailed
+	case "unknown":
+		return colorUnknown
 	}
 	return colorSkipped
 }

@@ -43,6 +43,8 @@ type Text struct {
 	taskStart time.Time
 	taskLast  time.Time     // time of the task's last event
 	taskMax   time.Duration // longest host result, when events carry no times
+	// check: the run is a dry run, so the recap counts the results it could not tell.
+	check bool
 }
 
 // NewText returns a text sink writing to w.
@@ -72,6 +74,7 @@ func (t *Text) Emit(e events.Event) {
 	defer t.mu.Unlock()
 	switch e.Kind {
 	case events.RunStart:
+		t.check = e.Check
 		if e.Check {
 			t.printf("%s\n", t.paint(colorCheck, "CHECK MODE: nothing will be changed; results say what would change"))
 		}
@@ -188,8 +191,11 @@ func (t *Text) hostResult(e events.Event) {
 		}
 	case e.Status == events.Unreachable:
 		t.printf("%s\n", t.paint(colorFailed, "unreachable: "+target+": "+orDefault(e.Msg, "host unreachable")))
+	case e.Status == events.Included:
+		t.printf("%s\n", t.paint(colorSkipped, "included: "+e.Msg+" for "+e.Host))
 	case e.Status == events.Skipped:
-		line := "skipped: " + target
+		// As ansible-playbook prints it.
+		line := "skipping: " + target
 		if e.Msg != "" && t.opts.Verbosity > 0 {
 			line += ": " + e.Msg
 		}
@@ -269,6 +275,15 @@ func statsValues(s *events.Stats) []int {
 	return []int{s.OK, s.Changed, s.Unreachable, s.Failed, s.Skipped, s.Rescued, s.Ignored}
 }
 
+// recapColumns are the recap's columns and one host's values: a dry run adds how many results
+// it could not tell (unknown), so that changed=1 does not hide three unknowns.
+func (t *Text) recapColumns(s *events.Stats) ([]string, []int) {
+	if !t.check {
+		return recapFields, statsValues(s)
+	}
+	return append(recapFields[:len(recapFields):len(recapFields)], "unknown"), append(statsValues(s), s.Unknown)
+}
+
 func (t *Text) recap(stats map[string]*events.Stats) {
 	t.printf("\n%s\n", recapHeader())
 	hosts := make([]string, 0, len(stats))
@@ -281,12 +296,14 @@ func (t *Text) recap(stats map[string]*events.Stats) {
 	}
 	sort.Strings(hosts)
 	// Each column is as wide as its widest value, so the columns line up.
-	widths := make([]int, len(recapFields))
+	fields, _ := t.recapColumns(&events.Stats{})
+	widths := make([]int, len(fields))
 	for _, h := range hosts {
 		if stats[h] == nil {
 			stats[h] = &events.Stats{}
 		}
-		for i, v := range statsValues(stats[h]) {
+		_, values := t.recapColumns(stats[h])
+		for i, v := range values {
 			if n := len(fmt.Sprint(v)); n > widths[i] {
 				widths[i] = n
 			}
@@ -297,14 +314,15 @@ func (t *Text) recap(stats map[string]*events.Stats) {
 		var b strings.Builder
 		b.WriteString(t.paint(hostColor(s), fmt.Sprintf("%-*s", nameWidth, h)))
 		b.WriteString(" :")
-		for i, v := range statsValues(s) {
+		_, values := t.recapColumns(s)
+		for i, v := range values {
 			width := widths[i]
-			if i == len(recapFields)-1 {
+			if i == len(fields)-1 {
 				width = 0 // no padding at the end of the line
 			}
-			field := fmt.Sprintf("%s=%-*d", recapFields[i], width, v)
+			field := fmt.Sprintf("%s=%-*d", fields[i], width, v)
 			if v > 0 {
-				field = t.paint(fieldColor(recapFields[i]), field)
+				field = t.paint(fieldColor(fields[i]), field)
 			}
 			b.WriteString("  ")
 			b.WriteString(field)

@@ -2,7 +2,6 @@ package output
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,9 +9,8 @@ import (
 	"time"
 
 	"github.com/omsbook/omsbook/events"
+	"github.com/omsbook/omsbook/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
 
 // t0 is the scripted run's start; events carry times relative to it so that the slow-task line
 // is deterministic.
@@ -96,7 +94,7 @@ func TestTextGolden(t *testing.T) {
 			for _, e := range sc.events {
 				sink.Emit(e)
 			}
-			golden(t, filepath.Join("testdata", name+".golden"), buf.Bytes())
+			testutil.Golden(t, filepath.Join("testdata", name+".golden"), buf.Bytes())
 		})
 	}
 }
@@ -155,27 +153,6 @@ func TestFormatDuration(t *testing.T) {
 		if got := FormatDuration(tc.d); got != tc.want {
 			t.Errorf("FormatDuration(%v) = %q, want %q", tc.d, got, tc.want)
 		}
-	}
-}
-
-// golden compares got with the file, or rewrites the file under -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file: %v (run go test ./output -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run with -update if the change is intended)\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 

@@ -77,14 +77,16 @@ var keywords = []Keyword{
 	{Name: "serial", Scope: InPlay, Type: TypeAny, Doc: "run the play in batches: a count, a percentage or a list"},
 	{Name: "any_errors_fatal", Scope: InPlay, Type: TypeBool, Doc: "stop the whole run when a task fails on any host"},
 	{Name: "max_fail_percentage", Scope: InPlay, Type: TypeAny, Doc: "stop when more than this share of a batch failed"},
-	{Name: "vars", Scope: InPlay | InBlock | InTask, Type: TypeMap, Eval: Vars, Doc: "variables, rendered per host"},
+	{Name: "vars", Scope: InPlay | InBlock | InTask | InRoleEntry, Type: TypeMap, Eval: Vars, Doc: "variables, rendered per host"},
 	{Name: "vars_files", Scope: InPlay, Type: TypeList, Eval: Template, Doc: "files of variables, relative to the playbook"},
 	{Name: "secrets", Scope: InPlay, Type: TypeList, Doc: "variables whose values are masked everywhere"},
-	{Name: "tags", Scope: InPlay | InBlock | InTask, Type: TypeList, Doc: "names that --tags and --skip-tags select by"},
-	{Name: "check_mode", Scope: InPlay | InBlock | InTask, Type: TypeBool, Doc: "force check mode on or off"},
-	{Name: "become", Scope: InPlay | InBlock | InTask, Type: TypeBool, Doc: "run through sudo"},
-	{Name: "become_user", Scope: InPlay | InBlock | InTask, Type: TypeString, Doc: "the user sudo runs as (default root)"},
-	{Name: "environment", Scope: InPlay | InBlock | InTask, Type: TypeMap, Eval: Template, Doc: "environment variables for the commands, rendered per host"},
+	{Name: "tags", Scope: InPlay | InBlock | InTask | InRoleEntry, Type: TypeList, Doc: "names that --tags and --skip-tags select by"},
+	{Name: "check_mode", Scope: InPlay | InBlock | InTask | InRoleEntry, Type: TypeBool, Doc: "force check mode on or off"},
+	{Name: "become", Scope: InPlay | InBlock | InTask | InRoleEntry, Type: TypeBool, Doc: "run through sudo"},
+	{Name: "become_user", Scope: InPlay | InBlock | InTask | InRoleEntry, Type: TypeString, Doc: "the user sudo runs as (default root)"},
+	{Name: "environment", Scope: InPlay | InBlock | InTask | InRoleEntry, Type: TypeMap, Eval: Template, Doc: "environment variables for the commands, rendered per host"},
+	{Name: "vars_prompt", Scope: InPlay, Type: TypeList, Doc: "questions for variables, answered by -e or on a terminal before anything runs"},
+	{Name: "roles", Scope: InPlay, Type: TypeAny, Doc: "roles to run before the tasks: names, or role: with keywords and parameters"},
 	{Name: "pre_tasks", Scope: InPlay, Type: TypeTasks, Doc: "tasks run first, before roles and tasks, with their own handler flush"},
 	{Name: "tasks", Scope: InPlay, Type: TypeTasks, Doc: "the play's tasks"},
 	{Name: "post_tasks", Scope: InPlay, Type: TypeTasks, Doc: "tasks run last, after tasks' handlers, with their own handler flush"},
@@ -92,13 +94,20 @@ var keywords = []Keyword{
 	{Name: "force_handlers", Scope: InPlay, Type: TypeBool, Doc: "run notified handlers on hosts that failed too"},
 	{Name: "order", Scope: InPlay, Type: TypeString, Doc: "the host order: inventory, reverse_inventory, sorted, reverse_sorted, shuffle"},
 	{Name: "strategy", Scope: InPlay, Type: TypeString, Doc: "linear (a task ends everywhere before the next) or free (each host at its own pace)"},
-	{Name: "remote_user", Scope: InPlay | InBlock | InTask, Type: TypeString, Doc: "the user to log in as, over the inventory's"},
-	{Name: "throttle", Scope: InPlay | InBlock | InTask, Type: TypeInt, Doc: "at most this many hosts run the task at once"},
+	{Name: "remote_user", Scope: InPlay | InBlock | InTask | InRoleEntry, Type: TypeString, Doc: "the user to log in as, over the inventory's"},
+	{Name: "throttle", Scope: InPlay | InBlock | InTask | InRoleEntry, Type: TypeInt, Doc: "at most this many hosts run the task at once"},
 	{Name: "notify", Scope: InBlock | InTask, Type: TypeList, Doc: "handlers (names or listen topics) to run where the task changed something"},
 	{Name: "listen", Scope: InHandler, Type: TypeList, Doc: "topics a handler answers to, besides its name"},
 	{Name: "gather_facts", Scope: InPlay, Type: TypeBool, Doc: "must be false: omsbook gathers no facts yet"},
-	{Name: "when", Scope: InBlock | InTask, Type: TypeCondition, Eval: Condition, Doc: "run only where the condition holds"},
+	{Name: "when", Scope: InBlock | InTask | InRoleEntry, Type: TypeCondition, Eval: Condition, Doc: "run only where the condition holds"},
 	{Name: "loop", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "run once per item of a list"},
+	{Name: "with_items", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over a list, flattened one level"},
+	{Name: "with_list", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over a list as it is"},
+	{Name: "with_dict", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over a mapping: item.key, item.value"},
+	{Name: "with_fileglob", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over the controller files a pattern matches"},
+	{Name: "with_sequence", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over numbers: start=1 end=10 stride=1 format=%d, or count="},
+	{Name: "with_nested", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over every combination of the lists"},
+	{Name: "with_subelements", Scope: InTask, Type: TypeAny, Eval: Items, ModuleOnly: true, Doc: "loop over [list, key]: each element with each of its key's elements"},
 	{Name: "loop_control", Scope: InTask, Type: TypeMap, ModuleOnly: true, Doc: "loop_var: the name of the loop variable"},
 	{Name: "register", Scope: InTask, Type: TypeString, ModuleOnly: true, Doc: "keep the result in a variable"},
 	{Name: "failed_when", Scope: InTask, Type: TypeCondition, Eval: ResultCondition, ModuleOnly: true, Doc: "when the result counts as failed"},
@@ -106,15 +115,21 @@ var keywords = []Keyword{
 	{Name: "until", Scope: InTask, Type: TypeCondition, Eval: ResultCondition, ModuleOnly: true, Doc: "retry until the condition holds"},
 	{Name: "retries", Scope: InTask, Type: TypeInt, ModuleOnly: true, Doc: "how often until retries (default 3)"},
 	{Name: "delay", Scope: InTask, Type: TypeDuration, ModuleOnly: true, Doc: "the wait between until's attempts"},
-	{Name: "ignore_errors", Scope: InBlock | InTask, Type: TypeBool, Doc: "go on when the task fails"},
-	{Name: "run_once", Scope: InBlock | InTask, Type: TypeAny, Doc: "run on one host of the batch (true) or of each region (region)"},
-	{Name: "delegate_to", Scope: InBlock | InTask, Type: TypeString, Eval: HostName, Doc: "run on another host, on behalf of this one"},
-	{Name: "no_log", Scope: InBlock | InTask, Type: TypeBool, Doc: "hide the result from output and journal"},
+	{Name: "ignore_errors", Scope: InBlock | InTask | InRoleEntry, Type: TypeBool, Doc: "go on when the task fails"},
+	{Name: "run_once", Scope: InBlock | InTask | InRoleEntry, Type: TypeAny, Doc: "run on one host of the batch (true) or of each region (region)"},
+	{Name: "delegate_to", Scope: InBlock | InTask | InRoleEntry, Type: TypeString, Eval: HostName, Doc: "run on another host, on behalf of this one"},
+	{Name: "no_log", Scope: InBlock | InTask | InRoleEntry, Type: TypeBool, Doc: "hide the result from output and journal"},
 	{Name: "timeout", Scope: InTask, Type: TypeDuration, ModuleOnly: true, Doc: "kill the task after this long"},
 	{Name: "block", Scope: InBlock, Type: TypeTasks, Doc: "a group of tasks"},
 	{Name: "rescue", Scope: InBlock, Type: TypeTasks, Doc: "tasks that run where the block failed"},
 	{Name: "always", Scope: InBlock, Type: TypeTasks, Doc: "tasks that run after the block in any case"},
-	{Name: "include_tasks", Scope: InTask, Type: TypeString, Doc: "the tasks of another file, read at load time"},
+	{Name: "include_tasks", Scope: InTask, Type: TypeAny, Doc: "the tasks of another file, chosen per host: its when holds once, its tags are its own, a loop runs it per item"},
+	{Name: "import_tasks", Scope: InTask, Type: TypeAny, Doc: "the tasks of another file, read at load time, the task's keywords applied to each"},
+	{Name: "args", Scope: InTask | InHandler, Type: TypeMap, Doc: "more arguments for the task's module (those written with the module win)"},
+	{Name: "action", Scope: InTask | InHandler, Type: TypeAny, Doc: "the module and its arguments: action: copy src=a dest=b"},
+	{Name: "local_action", Scope: InTask | InHandler, Type: TypeAny, Doc: "action:, run on the controller (delegate_to: localhost)"},
+	{Name: "import_role", Scope: InTask, Type: TypeMap, Doc: "a role's tasks here: name, tasks_from, vars_from, defaults_from, handlers_from"},
+	{Name: "include_role", Scope: InTask, Type: TypeMap, Doc: "the same as import_role, read at load time"},
 }
 
 // keywordIndex finds a keyword by name.
@@ -180,7 +195,13 @@ func (t *Task) Values(keyword string) []NamedValue {
 	case "until":
 		return pointerValue(t.Until)
 	case "loop":
-		return pointerValue(t.Loop)
+		if t.LoopWith == "" {
+			return pointerValue(t.Loop)
+		}
+	case "with_items", "with_list", "with_dict", "with_fileglob", "with_sequence", "with_nested", "with_subelements":
+		if keyword == "with_"+t.LoopWith {
+			return pointerValue(t.Loop)
+		}
 	case "delegate_to":
 		return pointerValue(t.DelegateTo)
 	}

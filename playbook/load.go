@@ -17,6 +17,9 @@ type ModuleInfo struct {
 	// FreeForm names the argument a bare string value stands for (`command: ls -l` means
 	// `command: {cmd: "ls -l"}`); empty when the module takes a mapping only.
 	FreeForm string
+	// Args are the module's declared argument names: name=value words of a free-form string
+	// set these.
+	Args []string
 }
 
 // Lookup says whether a task key names a module, and what the loader needs to know of it.
@@ -30,6 +33,9 @@ type Options struct {
 	// ModuleNames are the module names that suggestions ("did you mean") and the "task has no
 	// module" hint draw from, in the order to show them.
 	ModuleNames []string
+	// RolesPath lists directories searched for roles after roles/ beside the playbook, the
+	// including role's directory and the playbook's own.
+	RolesPath []string
 }
 
 // Load reads a playbook, finding modules with lookup. Every error is an *Error with the file,
@@ -69,17 +75,98 @@ func Parse(path string, data []byte, opts Options) (*Playbook, error) {
 	abs, _ := filepath.Abs(path)
 	l.stack = []string{abs}
 	pb := &Playbook{File: path}
-	for _, it := range items {
-		p, err := l.play(path, it)
-		if err != nil {
-			return nil, err
-		}
-		pb.Plays = append(pb.Plays, p)
+	if err := l.playList(path, items, pb); err != nil {
+		return nil, err
 	}
 	if len(pb.Plays) == 0 {
 		return nil, &Error{Pos: yamlsrc.NodePos(path, root), Msg: "the playbook has no plays", Fix: "write a list of plays, each with hosts: and tasks:"}
 	}
 	return pb, nil
+}
+
+// playList decodes a playbook's entries into pb: plays, and import_playbook entries, whose
+// plays come in their place.
+func (l *loader) playList(path string, items []*yaml.Node, pb *Playbook) error {
+	abs, _ := filepath.Abs(path)
+	saved := l.playbookDir
+	l.playbookDir = filepath.Dir(abs)
+	defer func() { l.playbookDir = saved }()
+	for _, it := range items {
+		if kv, ok := importPlaybookEntry(path, it); ok {
+			if err := l.importPlaybook(path, kv, pb); err != nil {
+				return err
+			}
+			continue
+		}
+		p, err := l.play(path, it)
+		if err != nil {
+			return err
+		}
+		p.Dir = l.playbookDir
+		pb.Plays = append(pb.Plays, p)
+	}
+	return nil
+}
+
+// importPlaybookEntry finds the import_playbook key of a playbook entry.
+func importPlaybookEntry(path string, n *yaml.Node) (KeyValue, bool) {
+	kvs, err := yamlsrc.Mapping(path, n, "a play")
+	if err != nil {
+		return KeyValue{}, false
+	}
+	for _, kv := range kvs {
+		if kv.Key == "import_playbook" {
+			for _, other := range kvs {
+				if other.Key != "import_playbook" && other.Key != "name" {
+					return KeyValue{Key: "import_playbook", KeyPos: other.KeyPos, Value: nil}, true
+				}
+			}
+			return kv, true
+		}
+	}
+	return KeyValue{}, false
+}
+
+// importPlaybook reads another playbook's plays into pb, relative to the importing file.
+func (l *loader) importPlaybook(path string, kv KeyValue, pb *Playbook) error {
+	if kv.Value == nil {
+		return &Error{Pos: kv.KeyPos, Msg: "import_playbook takes no other keyword", Fix: "put keywords on the imported playbook's plays"}
+	}
+	name, err := yamlsrc.Scalar(path, kv.Value, "import_playbook")
+	if err != nil {
+		return err
+	}
+	if strings.Contains(name, "{{") {
+		return &Error{Pos: kv.ValuePos, Msg: "import_playbook reads its file at load time: the name cannot be a template", Fix: "name the playbook file"}
+	}
+	file := name
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(filepath.Dir(path), name)
+	}
+	abs, _ := filepath.Abs(file)
+	for _, f := range l.stack {
+		if f == abs {
+			return &Error{Pos: kv.ValuePos, Msg: "import_playbook cycle: " + relName(abs) + " imports itself", Fix: "a playbook must not import itself, directly or through others"}
+		}
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("import_playbook: cannot read %s: %s", file, pathErrText(err)), Fix: "the path is relative to the importing playbook", Err: err}
+	}
+	root, err := yamlsrc.ParseYAML(file, data)
+	if err != nil {
+		return err
+	}
+	if root == nil {
+		return nil
+	}
+	items, err := yamlsrc.Sequence(file, root, "a playbook")
+	if err != nil {
+		return err
+	}
+	l.stack = append(l.stack, abs)
+	defer func() { l.stack = l.stack[:len(l.stack)-1] }()
+	return l.playList(file, items, pb)
 }
 
 func pathErrText(err error) string {
@@ -94,10 +181,16 @@ type loader struct {
 	lookup      Lookup
 	moduleNames []string
 	stack       []string
+	// playbookDir and rolesPath are where roles are found; roleStack holds the roles being
+	// loaded (for dependency cycles), roleRefs the roles of the play being loaded.
+	playbookDir string
+	rolesPath   []string
+	roleStack   []string
+	roleRefs    *roleRefs
 }
 
 func newLoader(opts Options) *loader {
-	l := &loader{lookup: opts.Lookup, moduleNames: opts.ModuleNames}
+	l := &loader{lookup: opts.Lookup, moduleNames: opts.ModuleNames, rolesPath: opts.RolesPath}
 	if l.lookup == nil {
 		l.lookup = func(string) (ModuleInfo, bool) { return ModuleInfo{}, false }
 	}
@@ -111,9 +204,7 @@ var (
 	// playKeys are the keywords of a play, from the keyword table.
 	playKeys = keywordNames(InPlay)
 	// unsupportedPlayKeys are Ansible play keywords omsbook rejects with an explanation.
-	unsupportedPlayKeys = map[string]string{
-		"roles": "use include_tasks with a task file",
-	}
+	unsupportedPlayKeys = map[string]string{}
 )
 
 func (l *loader) play(file string, n *yaml.Node) (*Play, error) {
@@ -122,6 +213,8 @@ func (l *loader) play(file string, n *yaml.Node) (*Play, error) {
 		return nil, err
 	}
 	p := &Play{Pos: yamlsrc.NodePos(file, n)}
+	l.roleRefs = &roleRefs{play: p, seen: map[string]bool{}}
+	defer func() { l.roleRefs = nil }()
 	var hostsSet bool
 	for _, kv := range kvs {
 		if err := l.playKey(file, p, kv, &hostsSet); err != nil {
@@ -173,6 +266,10 @@ func (l *loader) playKey(file string, p *Play, kv KeyValue, hostsSet *bool) erro
 		p.Environment, _, err = valueMap(file, v, "environment")
 	case "tasks":
 		p.Tasks, err = l.tasks(file, v, "tasks")
+	case "roles":
+		p.RoleTasks, err = l.roleEntries(file, v, l.roleRefs, "roles")
+	case "vars_prompt":
+		p.VarsPrompt, err = varsPrompt(file, v)
 	case "pre_tasks":
 		p.PreTasks, err = l.tasks(file, v, "pre_tasks")
 	case "post_tasks":
@@ -384,7 +481,12 @@ func throttle(file string, kv KeyValue) (int, error) {
 // handlers decodes a play's handlers: tasks that run at the end of a section on the hosts
 // where a task notified them; each has a name or listens to a topic.
 func (l *loader) handlers(file string, n *yaml.Node) ([]*Task, error) {
-	items, err := yamlsrc.Sequence(file, n, "handlers")
+	return l.handlerList(file, n, "handlers")
+}
+
+// handlerList decodes a list of handlers (a play's, or a role's handlers file).
+func (l *loader) handlerList(file string, n *yaml.Node, what string) ([]*Task, error) {
+	items, err := yamlsrc.Sequence(file, n, what)
 	if err != nil {
 		return nil, err
 	}
@@ -398,6 +500,55 @@ func (l *loader) handlers(file string, n *yaml.Node) ([]*Task, error) {
 			return nil, &Error{Pos: h.Pos, Msg: "a handler needs a name or listen", Fix: "give it name: (what notify: names) or listen: a topic"}
 		}
 		out = append(out, h)
+	}
+	return out, nil
+}
+
+// varsPrompt decodes a play's vars_prompt entries.
+func varsPrompt(file string, n *yaml.Node) ([]Prompt, error) {
+	items, err := yamlsrc.Sequence(file, n, "vars_prompt")
+	if err != nil {
+		return nil, err
+	}
+	var out []Prompt
+	for _, it := range items {
+		kvs, err := yamlsrc.Mapping(file, it, "a vars_prompt entry")
+		if err != nil {
+			return nil, err
+		}
+		p := Prompt{Pos: yamlsrc.NodePos(file, it), Private: true}
+		for _, kv := range kvs {
+			switch kv.Key {
+			case "name":
+				if p.Name, err = yamlsrc.Scalar(file, kv.Value, "name"); err == nil && !identRe.MatchString(p.Name) {
+					err = &Error{Pos: kv.ValuePos, Msg: fmt.Sprintf("vars_prompt name %q is not a variable name", p.Name), Fix: "use letters, digits and _"}
+				}
+			case "prompt":
+				p.Text, err = yamlsrc.Scalar(file, kv.Value, "prompt")
+			case "default":
+				var d string
+				d, err = yamlsrc.Scalar(file, kv.Value, "default")
+				p.Default = &d
+			case "private":
+				p.Private, err = yamlsrc.Bool(file, kv.Value, "private")
+			case "confirm":
+				p.Confirm, err = yamlsrc.Bool(file, kv.Value, "confirm")
+			case "unsafe":
+				_, err = yamlsrc.Bool(file, kv.Value, "unsafe") // omsbook never renders an answer
+			default:
+				err = unknownKey(kv, "vars_prompt", []string{"name", "prompt", "default", "private", "confirm", "unsafe"}, nil)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		if p.Name == "" {
+			return nil, &Error{Pos: p.Pos, Msg: "a vars_prompt entry needs name:", Fix: "give the variable's name: name: NAME"}
+		}
+		if p.Text == "" {
+			p.Text = p.Name
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }

@@ -63,12 +63,32 @@ type Play struct {
 	// PreTasks, Tasks and PostTasks are the play's sections, run in that order, each
 	// followed by the handlers its tasks notified.
 	PreTasks, Tasks, PostTasks []*Task
+	// RoleTasks are the play's roles: as blocks, dependencies first, run before Tasks in the
+	// same section. Roles lists every role loaded for the play (roles:, import_role,
+	// dependencies) in that order: their defaults and vars are the play's.
+	RoleTasks []*Task
+	Roles     []*Role
 	// Handlers run once per host at the end of a section where a task notified them.
 	Handlers      []*Task
 	ForceHandlers bool
 	Order         string // host order: inventory (default), reverse_inventory, sorted, ...
 	Strategy      string // linear (default) or free
 	Throttle      int    // at most this many hosts at once, for every task (0: forks)
+	// Dir is the directory of the playbook file the play is written in (an imported
+	// playbook's plays have their own): vars_files are relative to it.
+	Dir string
+	// VarsPrompt are the questions asked before the play runs.
+	VarsPrompt []Prompt
+}
+
+// Prompt is one vars_prompt entry: the variable it sets and how it asks.
+type Prompt struct {
+	Pos     Pos
+	Name    string
+	Text    string // the prompt shown (default: the name)
+	Default *string
+	Private bool // not echoed, and the answer is a secret (default true, as in Ansible)
+	Confirm bool // asked twice; the answers must match
 }
 
 // Batch is one entry of serial: a count or a percentage of the play's hosts.
@@ -87,9 +107,16 @@ type Task struct {
 	ModulePos Pos
 	Args      map[string]Value
 
-	When         []Value // all must hold; each an expr expression (string) or a bool
-	Loop         *Value  // a list, or a template rendering to one
-	LoopVar      string  // "item" unless loop_control.loop_var says otherwise
+	When    []Value // all must hold; each an expr expression (string) or a bool
+	Loop    *Value  // a list, or a template rendering to one
+	LoopVar string  // "item" unless loop_control.loop_var says otherwise
+	// LoopWith is the lookup a with_X loop names (items, dict, sequence, ...); "" for loop.
+	LoopWith string
+	// LoopIndexVar, LoopLabel, LoopPause and LoopExtended are the rest of loop_control.
+	LoopIndexVar string
+	LoopLabel    *Value
+	LoopPause    time.Duration
+	LoopExtended bool
 	Register     string
 	Until        *Value
 	Retries      *int // nil when not written; the runner gives until its default
@@ -123,6 +150,26 @@ type Task struct {
 	// IncludeTasks is the file an include_tasks task named; the loader has already read it
 	// into Block (include_tasks is resolved at load time so validate sees every task).
 	IncludeTasks string
+	// Include is set on an include_tasks or import_tasks task.
+	Include *Include
+	// Role is set on the block a role's tasks are (and on a role's handlers); ImportRole names
+	// the role an import_role or include_role task brought in.
+	Role       *Role
+	ImportRole string
+}
+
+// Include is what an include_tasks or import_tasks task says.
+type Include struct {
+	Keyword string // include_tasks or import_tasks
+	// Dynamic is true for include_tasks: its when holds once for the include, its tags select
+	// the include only, and a loop runs the file once per item.
+	Dynamic bool
+	// File is the file's name as written; a template (include_tasks only) is rendered per
+	// host and item, relative to Dir, the including file's directory.
+	File Value
+	Dir  string
+	// Apply holds the keywords include_tasks' apply: gives every included task.
+	Apply *Task
 }
 
 // IsBlock reports whether t is a block (or a resolved include_tasks).

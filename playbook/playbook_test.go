@@ -2,19 +2,16 @@ package playbook
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/yamlsrc"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // fakeModules stands for the registry, which other work may still be filling.
 var fakeModules = map[string]ModuleInfo{
@@ -43,24 +40,6 @@ func sortStrings(s []string) {
 		for j := i; j > 0 && s[j] < s[j-1]; j-- {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("missing golden file (run go test ./playbook -update): %v", err)
-	}
-	if got != strings.TrimSuffix(string(want), "\n") {
-		t.Fatalf("%s:\n got: %s\nwant: %s", path, got, want)
 	}
 }
 
@@ -224,7 +203,7 @@ func TestLoadErrors(t *testing.T) {
 			if pe.Msg == "" || strings.ToLower(pe.Msg[:1]) != pe.Msg[:1] {
 				t.Fatalf("message is not lowercase: %q", pe.Msg)
 			}
-			golden(t, "errors/"+name, err.Error())
+			testutil.Golden(t, filepath.Join("testdata", "errors/"+name+".golden"), []byte(err.Error()+"\n"))
 		})
 	}
 }

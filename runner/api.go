@@ -25,6 +25,11 @@ type Options struct {
 	Forks       int // default 10
 	StartAtTask string
 	Yes         bool // answer pause prompts
+	// ListOnly loads the plan for list-hosts and list-tasks: plays, hosts and tasks, without
+	// checking each task for each host (a listing shows no task's arguments).
+	ListOnly bool
+	// RolesPath lists directories to find roles in after roles/ beside the playbook.
+	RolesPath []string
 	// ForceHandlers runs notified handlers on hosts that failed, as force_handlers does.
 	ForceHandlers bool
 	Verbosity     int // -v count

@@ -63,6 +63,12 @@ type hostCheck struct {
 // checkTasks checks tasks (recursively through blocks) for one host.
 func (p *plan) checkTasks(tasks []*taskPlan, hc *hostCheck) error {
 	for _, tp := range tasks {
+		if tp.include != nil {
+			if err := p.checkInclude(tp, hc); err != nil {
+				return err
+			}
+			continue
+		}
 		if tp.t.IsBlock() {
 			for _, list := range [][]*taskPlan{tp.block, tp.rescue, tp.always} {
 				if err := p.checkTasks(list, hc); err != nil {
@@ -85,6 +91,12 @@ func (p *plan) checkTasks(tasks []*taskPlan, hc *hostCheck) error {
 // same list the executor renders), with the module arguments checked after vars and loop.
 func (p *plan) checkTask(tp *taskPlan, hc *hostCheck) error {
 	c := &checker{p: p, tp: tp, host: hc.h.Name, vars: hc.vars, lazy: hc.lazy}
+	if magic := tp.set.roleVars(); magic != nil {
+		c.vars, c.ownVars = copyMap(c.vars, len(magic)+4), true
+		for k, v := range magic {
+			c.vars[k] = v
+		}
+	}
 	argsChecked := false
 	for _, v := range tp.set.values {
 		if !argsChecked && v.kw.Eval != playbook.Vars && v.kw.Eval != playbook.Items {
@@ -110,6 +122,9 @@ func (p *plan) checkTask(tp *taskPlan, hc *hostCheck) error {
 // checked in full.
 func (c *checker) checkModuleArgs() error {
 	tp := c.tp
+	if tp.mod == nil {
+		return nil // an include: it has keywords, no module arguments
+	}
 	_, hasTemplateFiles := tp.mod.(modules.TemplateFiler)
 	if hasTemplateFiles || !tp.argsShapeChecked || c.renderArgsOnly() != nil {
 		if err := c.checkArgs(); err != nil {
@@ -124,9 +139,9 @@ func (c *checker) checkModuleArgs() error {
 // host's view (or deferred), a loop must give a list, conditions may name only known
 // variables, a host name must name a host, a template must render.
 func (c *checker) checkValue(v kwValue) error {
-	t, host := c.tp.t, c.host
+	host := c.host
 	fail := func(what string, err error) error {
-		return taskError(t, v.val.Pos, host, what+err.Error(), fixFor(err), err)
+		return c.taskError(v.val.Pos, host, what+err.Error(), fixFor(err), err)
 	}
 	switch v.kw.Eval {
 	case playbook.Vars:
@@ -134,20 +149,27 @@ func (c *checker) checkValue(v kwValue) error {
 	case playbook.Items:
 		d, err := c.classifyValue(v.val.V, false)
 		if err != nil {
-			return fail("loop: ", err)
+			return fail(v.kw.Name+": ", err)
 		}
-		if s, ok := v.val.V.(string); ok && !d {
+		if d {
+			return nil
+		}
+		if s, ok := v.val.V.(string); ok && v.kw.Name == "loop" {
 			r, err := tmpl.Render(s, c.vars)
 			if err != nil {
 				return fail("loop: ", err)
 			}
 			if _, ok := toList(r); !ok {
-				return taskError(t, v.val.Pos, host, fmt.Sprintf("loop: %q gives a %T, not a list", s, r), "give loop a list, or a template that renders to one", nil)
+				return c.taskError(v.val.Pos, host, fmt.Sprintf("loop: %q gives a %T, not a list", s, r), "give loop a list, or a template that renders to one", nil)
 			}
+			return nil
+		}
+		if _, err := loopItems(v, c.vars); err != nil {
+			return c.taskError(v.val.Pos, host, strings.TrimPrefix(err.Error(), v.val.Pos.String()+": "), "see what "+v.kw.Name+" takes in README's Coming from Ansible", err)
 		}
 	case playbook.Condition, playbook.ResultCondition:
 		if err := c.checkCond(v.prog, v.kw.Eval == playbook.ResultCondition); err != nil {
-			return taskError(t, v.val.Pos, host, err.Error(), fixFor(err), err)
+			return c.taskError(v.val.Pos, host, err.Error(), fixFor(err), err)
 		}
 	case playbook.HostName:
 		d, err := c.classifyValue(v.val.V, c.tp.set.loops())
@@ -161,12 +183,16 @@ func (c *checker) checkValue(v kwValue) error {
 		if err != nil {
 			return fail(v.kw.Name+": ", err)
 		}
-		if _, ok := c.p.hostByName[name]; !ok {
-			return taskError(t, v.val.Pos, host, fmt.Sprintf("%s %q: no such host in the inventory", v.kw.Name, name), "name a node of the inventory or localhost", nil)
+		target, ok := c.p.delegateHost(name)
+		if !ok {
+			return c.taskError(v.val.Pos, host, fmt.Sprintf("%s %q: no such host in the inventory", v.kw.Name, name), "name a node of the inventory or localhost", nil)
+		}
+		if err := c.p.hostErrs[target]; err != nil {
+			return err
 		}
 	case playbook.Template:
 		if _, err := c.classifyValue(v.val.V, c.tp.set.loops()); err != nil {
-			return taskError(t, v.val.Pos, host, fmt.Sprintf("%s %q: %v", v.kw.Name, v.key, err), fixFor(err), err)
+			return c.taskError(v.val.Pos, host, fmt.Sprintf("%s %q: %v", v.kw.Name, v.key, err), fixFor(err), err)
 		}
 	default:
 		return fmt.Errorf("keyword %s: the check does not know how to treat its kind %d", v.kw.Name, v.kw.Eval)
@@ -177,18 +203,21 @@ func (c *checker) checkValue(v kwValue) error {
 // checkVar renders one task variable into the host's view, or marks it as known at run time
 // only when its template needs a name set then.
 func (c *checker) checkVar(v kwValue) error {
-	t, host, k := c.tp.t, c.host, v.key
+	host, k := c.host, v.key
+	if _, isExtra := c.p.extra[k]; isExtra {
+		return nil // -e wins over every other variable, task and role vars too
+	}
 	if !c.ownVars {
 		c.vars, c.ownVars = copyMap(c.vars, 4), true
 	}
 	deferred, err := c.classifyValue(v.val.V, c.tp.set.loops())
 	if err != nil {
-		return taskError(t, v.val.Pos, host, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
+		return c.taskError(v.val.Pos, host, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
 	}
 	var r any
 	if !deferred {
 		if r, deferred, err = c.renderIfStatic(normalize(v.val.V)); err != nil {
-			return taskError(t, v.val.Pos, host, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
+			return c.taskError(v.val.Pos, host, fmt.Sprintf("vars %q: %v", k, err), fixFor(err), err)
 		}
 	}
 	if deferred {
@@ -212,13 +241,13 @@ func (c *checker) checkArgs() error {
 		v := t.Args[name]
 		d, err := c.classifyValue(v.V, c.tp.set.loops())
 		if err != nil {
-			return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
+			return c.taskError(v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
 		}
 		later := d
 		r := v.V
 		if !d {
 			if r, later, err = c.renderIfStatic(normalize(v.V)); err != nil {
-				return taskError(t, v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
+				return c.taskError(v.Pos, host, fmt.Sprintf("argument %q: %v", name, err), fixFor(err), err)
 			}
 		}
 		raw[name] = r
@@ -237,11 +266,11 @@ func (c *checker) checkArgs() error {
 	}
 	args, err := c.tp.spec.Coerce(raw, func(name string, _ any) bool { return deferredArgs[name] })
 	if err != nil {
-		return taskError(t, t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+		return c.taskError(t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
 	}
 	if v, ok := c.tp.mod.(modules.Validator); ok {
 		if err := v.Validate(args); err != nil {
-			return taskError(t, t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+			return c.taskError(t.ModulePos, host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
 		}
 	}
 	if err := c.checkCondArgs(args, deferredArgs); err != nil {
@@ -263,7 +292,7 @@ func (c *checker) checkTemplateText(text string) error {
 		_, defined := c.vars[r]
 		switch {
 		case defined:
-		case c.p.runtimeNames[r] || c.lazy[r] || (c.tp.set.loops() && r == c.tp.loopVar):
+		case c.p.runtimeNames[r] || c.lazy[r] || (c.tp.set.loops() && c.tp.isLoopVar(r)):
 			deferred = true
 		default:
 			undefined = append(undefined, r)
@@ -301,12 +330,12 @@ func (c *checker) checkTemplateFiles(args modules.Args, deferredArgs map[string]
 	t := c.tp.t
 	paths, err := tf.TemplateFiles(&modules.Host{Name: c.host, Vars: c.vars}, args)
 	if err != nil {
-		return taskError(t, t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
+		return c.taskError(t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "see `omsbook doc "+t.Module+"` for its arguments", err)
 	}
 	for _, path := range paths {
 		text, err := c.p.templateFile(path)
 		if err != nil {
-			return taskError(t, t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "check that the template file is readable", err)
+			return c.taskError(t.ModulePos, c.host, fmt.Sprintf("module %s: %v", t.Module, err), "check that the template file is readable", err)
 		}
 		if err := c.checkTemplateText(text); err != nil {
 			// Point into the template file when the error knows where.
@@ -318,7 +347,7 @@ func (c *checker) checkTemplateFiles(args modules.Args, deferredArgs map[string]
 					pos.Col = 1 // a parse error knows its line only
 				}
 			}
-			return taskError(t, pos, c.host, fmt.Sprintf("module %s: template file: %v", t.Module, err), fixFor(err), err)
+			return c.taskError(pos, c.host, fmt.Sprintf("module %s: template file: %v", t.Module, err), fixFor(err), err)
 		}
 	}
 	return nil
@@ -346,10 +375,10 @@ func (c *checker) checkCondArgs(args modules.Args, deferredArgs map[string]bool)
 		for _, src := range srcs {
 			prog, err := tmpl.Compile(src, nil)
 			if err != nil {
-				return taskError(t, pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), "write an expr expression without braces, e.g. result.rc == 0", err)
+				return c.taskError(pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), "write an expr expression without braces, e.g. result.rc == 0", err)
 			}
 			if err := c.checkCond(prog, false); err != nil {
-				return taskError(t, pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), fixFor(err), err)
+				return c.taskError(pos, c.host, fmt.Sprintf("argument %q: %v", a.Name, err), fixFor(err), err)
 			}
 		}
 	}
@@ -406,7 +435,7 @@ func (c *checker) classifyValue(v any, inLoop bool) (deferred bool, err error) {
 			if _, ok := c.vars[r]; ok {
 				continue
 			}
-			if c.p.runtimeNames[r] || c.lazy[r] || (inLoop && r == c.tp.loopVar) {
+			if c.p.runtimeNames[r] || c.lazy[r] || (inLoop && c.tp.isLoopVar(r)) {
 				deferred = true
 				continue
 			}
@@ -425,7 +454,7 @@ func (c *checker) checkCond(prog *tmpl.Program, withResult bool) error {
 	typed := make(map[string]any, len(prog.Names))
 	for _, n := range prog.Names {
 		v, defined := c.vars[n]
-		later := c.p.runtimeNames[n] || c.lazy[n] || (c.tp.set.loops() && n == c.tp.loopVar) || (withResult && n == "result")
+		later := c.p.runtimeNames[n] || c.lazy[n] || (c.tp.set.loops() && c.tp.isLoopVar(n)) || (withResult && n == "result")
 		switch {
 		case defined && !later && n != "hostvars":
 			typed[n] = v
@@ -492,4 +521,11 @@ func toList(v any) ([]any, bool) {
 		return []any{}, true
 	}
 	return nil, false
+}
+
+// taskError is taskError for the checked task, named as output shows it.
+func (c *checker) taskError(pos playbook.Pos, host, msg, fix string, err error) *playbook.Error {
+	e := taskError(c.tp.t, pos, host, msg, fix, err)
+	e.Task = c.tp.name
+	return e
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/omsbook/omsbook/events"
 	"github.com/omsbook/omsbook/inventory"
-	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/modules/registry"
 	"github.com/omsbook/omsbook/playbook"
 )
 
@@ -1306,7 +1306,7 @@ func TestLoadErrorsMaskSecrets(t *testing.T) {
 }
 
 func TestGenericModulesForReal(t *testing.T) {
-	if _, ok := modules.Lookup("copy"); !ok {
+	if _, ok := registry.Lookup("copy"); !ok {
 		t.Skip("the copy module is not in the registry yet")
 	}
 	out := t.TempDir()

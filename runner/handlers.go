@@ -18,6 +18,14 @@ import (
 // handlers) to the handlers it names: by name or by a listen topic. A name no handler
 // answers to is bad input.
 func resolveNotify(pp *playPlan) error {
+	if err := resolveNotifyIn(pp, pp.tasks); err != nil {
+		return err
+	}
+	return resolveNotifyIn(pp, pp.handlers)
+}
+
+// resolveNotifyIn is resolveNotify for some of the play's tasks (an included file's).
+func resolveNotifyIn(pp *playPlan, tasks []*taskPlan) error {
 	var walk func(tps []*taskPlan) error
 	walk = func(tps []*taskPlan) error {
 		for _, tp := range tps {
@@ -44,17 +52,14 @@ func resolveNotify(pp *playPlan) error {
 		}
 		return nil
 	}
-	if err := walk(pp.tasks); err != nil {
-		return err
-	}
-	return walk(pp.handlers)
+	return walk(tasks)
 }
 
 // handlersFor lists the handlers that answer to name, in definition order.
 func handlersFor(handlers []*taskPlan, name string) []*taskPlan {
 	var out []*taskPlan
 	for _, h := range handlers {
-		if h.t.Name == name || slices.Contains(h.t.Listen, name) {
+		if h.t.Name == name || h.name == name || slices.Contains(h.t.Listen, name) {
 			out = append(out, h)
 		}
 	}
@@ -99,7 +104,7 @@ func notifyHandlers(tp *taskPlan, hr *hostRun, res *result) {
 // or the command line forces handlers; an unreachable one never does.
 func (r *run) flushHandlers(pc *playCtx) {
 	force := pc.pp.play.ForceHandlers || r.p.opts.ForceHandlers
-	if r.interrupted() || (r.abort && !force) {
+	if r.interrupted() || (r.abort.Load() && !force) {
 		return
 	}
 	for _, h := range pc.pp.handlers {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/omsbook/omsbook/events"
 	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/modules/registry"
 	"github.com/omsbook/omsbook/transport"
 )
 
@@ -122,7 +123,7 @@ func (e *env) lookup(name string) (modules.Module, bool) {
 	case "one_of":
 		return validatedMod{}, true
 	}
-	return modules.Lookup(name)
+	return registry.Lookup(name)
 }
 
 // load writes the files and loads the plan; files maps extra file names to contents.
@@ -146,6 +147,8 @@ func loadEnv(t *testing.T, pb string, opts Options, files map[string]string) (*e
 	if len(opts.Inventories) == 0 {
 		if _, ok := files["inv.yml"]; ok {
 			opts.Inventories = []string{filepath.Join(e.dir, "inv.yml")}
+		} else if _, ok := files["hosts.ini"]; ok {
+			opts.Inventories = []string{filepath.Join(e.dir, "hosts.ini")}
 		} else {
 			opts.Inventories = []string{write("inv.yml", testInventory)}
 		}

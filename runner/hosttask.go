@@ -24,7 +24,7 @@ func (r *run) runHost(pc *playCtx, tp *taskPlan, hr *hostRun) *result {
 	if err != nil {
 		return done(failure(&tp.set, err.Error()), nil, start)
 	}
-	loop, ok := tp.set.firstOf("loop")
+	loop, ok := tp.set.loopValue()
 	if !ok {
 		return done(r.runItem(pc, tp, hr, vars, nil), nil, start)
 	}
@@ -32,16 +32,18 @@ func (r *run) runHost(pc *playCtx, tp *taskPlan, hr *hostRun) *result {
 	if err != nil {
 		return done(failure(&tp.set, err.Error()), nil, start)
 	}
-	agg := &loopResult{allSkipped: len(items) > 0}
-	for _, item := range items {
-		if r.ctx.Err() != nil {
+	agg := &loopResult{allSkipped: true}
+	for i, item := range items {
+		if r.ctx.Err() != nil || (i > 0 && !sleepCtx(r.ctx, tp.t.LoopPause)) {
 			break
 		}
-		ivars := copyMap(vars, 1)
-		ivars[tp.loopVar] = item
+		ivars := copyMap(vars, 3)
+		for k, v := range tp.itemVars(items, i) {
+			ivars[k] = v
+		}
 		itemStart := r.p.opts.Now()
-		res := done(r.runItem(pc, tp, hr, ivars, item), item, itemStart)
-		if !agg.add(tp, res, item) {
+		res := done(r.runItem(pc, tp, hr, ivars, item), tp.itemLabel(item, ivars), itemStart)
+		if !agg.add(tp, res, item, i) {
 			break
 		}
 	}
@@ -57,11 +59,19 @@ func (r *run) runHost(pc *playCtx, tp *taskPlan, hr *hostRun) *result {
 // taskVars are the host's variables for the task: its play variables, the play variables
 // that wait for run-time names rendered now, then the task's own vars (with its blocks').
 func (r *run) taskVars(tp *taskPlan, hr *hostRun) (map[string]any, error) {
-	own := tp.set.valuesOf("vars")
-	if len(hr.lazy) == 0 && len(own) == 0 {
+	own, magic := tp.set.valuesOf("vars"), tp.set.roleVars()
+	if len(hr.lazy) == 0 && len(own) == 0 && magic == nil && len(hr.scopes) == 0 {
 		return hr.vars, nil
 	}
-	vars := copyMap(hr.vars, len(hr.lazy)+len(own)+1)
+	vars := copyMap(hr.vars, len(hr.lazy)+len(own)+len(magic)+4)
+	for k, v := range magic {
+		vars[k] = v
+	}
+	for _, scope := range hr.scopes {
+		for k, v := range scope {
+			vars[k] = v
+		}
+	}
 	for _, lv := range hr.lazy {
 		// A variable that still cannot be rendered stays undefined: a template that uses it
 		// says so.
@@ -70,6 +80,9 @@ func (r *run) taskVars(tp *taskPlan, hr *hostRun) (map[string]any, error) {
 		}
 	}
 	for _, v := range own {
+		if _, isExtra := r.p.extra[v.key]; isExtra {
+			continue // -e wins over every other variable, task and role vars too
+		}
 		rv, err := tmpl.RenderDeep(v.val.V, vars)
 		if err != nil {
 			return nil, fmt.Errorf("%s: vars %q: %v", v.val.Pos, v.key, err)
@@ -77,31 +90,6 @@ func (r *run) taskVars(tp *taskPlan, hr *hostRun) (map[string]any, error) {
 		vars[v.key] = rv
 	}
 	return vars, nil
-}
-
-// loopItems renders a loop to its list of items.
-func loopItems(loop kwValue, vars map[string]any) ([]any, error) {
-	pos := loop.val.Pos
-	if s, ok := loop.val.V.(string); ok {
-		v, err := tmpl.Render(s, vars)
-		if err != nil {
-			return nil, fmt.Errorf("%s: loop: %v", pos, err)
-		}
-		l, ok := toList(v)
-		if !ok {
-			return nil, fmt.Errorf("%s: loop: %q gives a %T, not a list", pos, s, v)
-		}
-		return l, nil
-	}
-	v, err := tmpl.RenderDeep(loop.val.V, vars)
-	if err != nil {
-		return nil, fmt.Errorf("%s: loop: %v", pos, err)
-	}
-	l, ok := toList(v)
-	if !ok {
-		return nil, fmt.Errorf("%s: loop must be a list, not a %T", pos, v)
-	}
-	return l, nil
 }
 
 // loopResult gathers a loop's item results into the task's one result.
@@ -116,11 +104,15 @@ type loopResult struct {
 }
 
 // add takes one item's result; it returns false when the loop must stop (the host is gone).
-func (l *loopResult) add(tp *taskPlan, res *result, item any) bool {
+func (l *loopResult) add(tp *taskPlan, res *result, item any, index int) bool {
 	reg := res.registered()
 	reg[tp.loopVar] = item
+	reg["ansible_loop_var"] = tp.loopVar
 	if tp.loopVar != "item" {
 		reg["item"] = item
+	}
+	if iv := tp.t.LoopIndexVar; iv != "" {
+		reg[iv], reg["ansible_index_var"] = index, iv
 	}
 	l.items = append(l.items, reg)
 	for k, v := range res.facts {
@@ -161,6 +153,10 @@ func (l *loopResult) result(set *settings) *result {
 		res.items = []any{}
 	}
 	res.changed = l.anyChanged
+	if len(l.items) == 0 && !l.unreachable {
+		// As Ansible: a loop over nothing skips the task.
+		res.skipReason = "No items in the list"
+	}
 	switch {
 	case l.unreachable:
 		res.unreachable, res.msg = true, l.unreachableMsg

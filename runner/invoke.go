@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/omsbook/omsbook/events"
+	"github.com/omsbook/omsbook/inventory"
 	"github.com/omsbook/omsbook/modules"
 	"github.com/omsbook/omsbook/tmpl"
 	"github.com/omsbook/omsbook/transport"
@@ -67,10 +68,11 @@ func (r *run) prepare(tp *taskPlan, hr *hostRun, vars map[string]any) (*invocati
 		if err != nil {
 			return nil, failure(set, fmt.Sprintf("%s: delegate_to: %v", v.val.Pos, err))
 		}
-		if _, ok := r.p.hostByName[name]; !ok {
+		host, ok := r.p.delegateHost(name)
+		if !ok {
 			return nil, failure(set, fmt.Sprintf("%s: delegate_to %q: no such host in the inventory", v.val.Pos, name))
 		}
-		inv.execHost, inv.delegate = name, name
+		inv.execHost, inv.delegate = host, name
 	}
 	inv.check = r.p.opts.Check
 	if set.checkMode != nil {
@@ -152,7 +154,6 @@ func (r *run) moduleHost(pc *playCtx, tp *taskPlan, hr *hostRun, inv *invocation
 		Conn:           conn,
 		Controller:     r.controller,
 		Vars:           vars,
-		CheckMode:      inv.check,
 		Diff:           p.opts.Diff,
 		Become:         inv.become,
 		BecomeUser:     inv.becomeUser,
@@ -355,4 +356,20 @@ func (r *run) outputFunc(pc *playCtx, tp *taskPlan, host string) func(stream, li
 	return func(stream, line string) {
 		r.em.emit(events.Event{Kind: events.HostOutput, Play: pc.pp.title, Task: pc.taskTitle, Host: host, Stream: stream, Line: line})
 	}
+}
+
+// controllerNames are the names that mean the controller in delegate_to, as Ansible reads
+// them, unless the inventory has a host of that name.
+var controllerNames = map[string]bool{"127.0.0.1": true, "::1": true, "localhost.localdomain": true, "localhost6": true}
+
+// delegateHost is the inventory host a delegate_to name means: a host of that name, or the
+// controller for one of its usual names.
+func (p *plan) delegateHost(name string) (string, bool) {
+	if _, ok := p.hostByName[name]; ok {
+		return name, true
+	}
+	if controllerNames[name] {
+		return inventory.ControllerName, true
+	}
+	return "", false
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -52,6 +53,17 @@ type plan struct {
 	runtimeNames map[string]bool
 
 	plays []*playPlan
+
+	// hostErrs are hosts whose inventory variables do not render: an error once a play (or a
+	// delegate_to) uses the host.
+	hostErrs map[string]error
+
+	// planning maps each play to its plan while it is being planned (includes read later
+	// resolve their notify against the play's handlers).
+	planning map[*playbook.Play]*playPlan
+
+	// promptIn reads vars_prompt answers (one reader for every prompt of the run).
+	promptIn *bufio.Reader
 
 	// journal records the run; opened by Plan.Start.
 	journal *journal.Journal
@@ -111,6 +123,8 @@ type playPlan struct {
 	// varsFiles caches the contents of each vars_files path.
 	varsFiles map[string]map[string]any
 	playHosts []any // the play_hosts variable, shared by every host
+	// prompted are the play's vars_prompt answers.
+	prompted map[string]any
 	// rollbackHint is the play's rollback_hint var as rendered at run time, for the message
 	// that ends a failed run.
 	rollbackHint string
@@ -142,6 +156,30 @@ type taskPlan struct {
 	// handler: the task is one of the play's handlers; notify: the handlers it notifies.
 	handler bool
 	notify  []*taskPlan
+	// include is set for include_tasks: the files it runs, planned when first known.
+	include *includePlan
+}
+
+// roleTaskName is a task's shown name: in a role, "role : name", as ansible-playbook shows it.
+func roleTaskName(chain []*playbook.Task, t *playbook.Task) string {
+	if role := nearestRole(chain, t); role != nil && !t.IsBlock() {
+		return role.Name + " : " + displayName(t)
+	}
+	return displayName(t)
+}
+
+// nearestRole is the role a task belongs to: its own (a role's handler), or its innermost
+// enclosing role block's.
+func nearestRole(chain []*playbook.Task, t *playbook.Task) *playbook.Role {
+	if t.Role != nil && !t.IsBlock() {
+		return t.Role
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if chain[i].Role != nil {
+			return chain[i].Role
+		}
+	}
+	return nil
 }
 
 // displayName names a task as output shows it.
@@ -149,7 +187,10 @@ func displayName(t *playbook.Task) string {
 	if t.Name != "" {
 		return t.Name
 	}
-	if t.IsBlock() {
+	switch {
+	case t.Include != nil:
+		return t.Include.Keyword
+	case t.IsBlock():
 		return "block"
 	}
 	return t.Module
@@ -258,7 +299,12 @@ func (p *plan) loadInventory() error {
 		}
 		p.addMagic(vars, h)
 		if _, err := resolveTemplates(vars, eligible, p.isRuntimeName); err != nil {
-			return &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: %v", h.Name, err), Fix: "define the variable in the inventory or with -e", Err: err}
+			// Said only if a play uses the host: inventory variables are rendered where they
+			// are used, so one that needs a node's variable does not break localhost.
+			if p.hostErrs == nil {
+				p.hostErrs = map[string]error{}
+			}
+			p.hostErrs[h.Name] = &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: %v", h.Name, err), Fix: "define the variable in the inventory or with -e", Err: err}
 		}
 		p.baseVars[h.Name] = vars
 		for _, name := range p.inv.Secrets {
@@ -340,27 +386,32 @@ func splitList(in []string) []string {
 	return out
 }
 
-// hasTaskNamed reports whether a task of the playbook (at any depth) has that name.
+// hasTaskNamed reports whether a task of the playbook (at any depth, in any section) has that
+// name: as written, as shown, or as shown in its role ("role : name").
 func hasTaskNamed(pb *playbook.Playbook, name string) bool {
-	var walk func(ts []*playbook.Task) bool
-	walk = func(ts []*playbook.Task) bool {
+	var walk func(ts []*playbook.Task, chain []*playbook.Task) bool
+	walk = func(ts []*playbook.Task, chain []*playbook.Task) bool {
 		for _, t := range ts {
-			if displayName(t) == name || t.Name == name || walk(t.Block) || walk(t.Rescue) || walk(t.Always) {
+			inner := append(chain[:len(chain):len(chain)], t)
+			if displayName(t) == name || t.Name == name || roleTaskName(chain, t) == name ||
+				walk(t.Block, inner) || walk(t.Rescue, inner) || walk(t.Always, inner) {
 				return true
 			}
 		}
 		return false
 	}
 	for _, pl := range pb.Plays {
-		if walk(pl.Tasks) {
-			return true
+		for _, section := range [][]*playbook.Task{pl.PreTasks, pl.RoleTasks, pl.Tasks, pl.PostTasks} {
+			if walk(section, nil) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
 // magicNames are the variables omsbook sets itself.
-var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "hostvars", "play_hosts"}
+var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "hostvars", "play_hosts", "role_name", "role_path"}
 
 // regionNodes lists a region's node names, computed once per region: every host of the
 // region shares the list (templates only read it).
@@ -414,52 +465,24 @@ func collectRuntimeNames(pb *playbook.Playbook, lookup func(string) (modules.Mod
 // planPlay matches the play's hosts, builds every host's variables and checks every task.
 func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 	pp := &playPlan{play: pl, varsFiles: map[string]map[string]any{}}
-	matched, err := matchHosts(p.inv, pl.Hosts)
-	if err != nil {
-		return nil, &playbook.Error{Pos: pl.Pos, Msg: fmt.Sprintf("play %q: hosts %q: %v", pl.Name, pl.Hosts, err), Fix: "use a node name, a region, a group or a glob that the inventory defines", Err: err}
+	if p.planning == nil {
+		p.planning = map[*playbook.Play]*playPlan{}
 	}
-	if p.opts.Limit != "" {
-		limited, err := matchHosts(p.inv, p.opts.Limit)
-		if err != nil {
-			return nil, fmt.Errorf("--limit %q: %w", p.opts.Limit, err)
-		}
-		keep := map[string]bool{}
-		for _, h := range limited {
-			keep[h.Name] = true
-		}
-		var out []*inventory.Host
-		for _, h := range matched {
-			if keep[h.Name] {
-				out = append(out, h)
-			}
-		}
-		matched = out
-	}
-	pp.hosts = matched
-
-	pp.hosts = slices.Clone(pp.hosts)
-	orderHosts(pp.hosts, pl.Order)
-	for _, section := range [][]*playbook.Task{pl.PreTasks, pl.Tasks, pl.PostTasks} {
-		tps, err := p.planTasks(pl, section, pl.Tags, nil)
-		if err != nil {
-			return nil, err
-		}
-		pp.sections = append(pp.sections, tps)
-		pp.tasks = append(pp.tasks, tps...)
-	}
-	handlers, err := p.planTasks(pl, pl.Handlers, pl.Tags, nil)
+	p.planning[pl] = pp
+	hosts, err := p.playHosts(pl)
 	if err != nil {
 		return nil, err
 	}
-	for _, h := range handlers {
-		// Handlers run where they are notified, whatever --tags selected.
-		h.handler, h.selected = true, true
-	}
-	pp.handlers = handlers
-	if err := resolveNotify(pp); err != nil {
+	pp.hosts = hosts
+	if err := p.answerPrompts(pp); err != nil {
 		return nil, err
 	}
-
+	if err := p.planSections(pp); err != nil {
+		return nil, err
+	}
+	if p.opts.ListOnly {
+		return pp, nil
+	}
 	// Check every task for every host the play would run on.
 	for _, h := range pp.hosts {
 		vars, lazy, err := p.playVars(pp, h, nil)
@@ -484,16 +507,82 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 	return pp, nil
 }
 
+// playHosts are the hosts a play runs on: its pattern, within --limit, in its order:. A host
+// whose inventory variables do not render is an error here, where it is used.
+func (p *plan) playHosts(pl *playbook.Play) ([]*inventory.Host, error) {
+	matched, err := matchHosts(p.inv, pl.Hosts)
+	if err != nil {
+		return nil, &playbook.Error{Pos: pl.Pos, Msg: fmt.Sprintf("play %q: hosts %q: %v", pl.Name, pl.Hosts, err), Fix: "use a node name, a region, a group or a glob that the inventory defines", Err: err}
+	}
+	if p.opts.Limit != "" {
+		limited, err := matchHosts(p.inv, p.opts.Limit)
+		if err != nil {
+			return nil, fmt.Errorf("--limit %q: %w", p.opts.Limit, err)
+		}
+		keep := map[string]bool{}
+		for _, h := range limited {
+			keep[h.Name] = true
+		}
+		var out []*inventory.Host
+		for _, h := range matched {
+			if keep[h.Name] {
+				out = append(out, h)
+			}
+		}
+		matched = out
+	}
+	for _, h := range matched {
+		if err := p.hostErrs[h.Name]; err != nil {
+			return nil, err
+		}
+	}
+	hosts := slices.Clone(matched)
+	orderHosts(hosts, pl.Order)
+	return hosts, nil
+}
+
+// planSections plans the play's sections (pre_tasks; roles and tasks; post_tasks) and its
+// handlers, and links each notify to its handlers.
+func (p *plan) planSections(pp *playPlan) error {
+	pl := pp.play
+	main := append(append([]*playbook.Task(nil), pl.RoleTasks...), pl.Tasks...)
+	for _, section := range [][]*playbook.Task{pl.PreTasks, main, pl.PostTasks} {
+		tps, err := p.planTasks(pl, section, pl.Tags, nil)
+		if err != nil {
+			return err
+		}
+		pp.sections = append(pp.sections, tps)
+		pp.tasks = append(pp.tasks, tps...)
+	}
+	handlers, err := p.planTasks(pl, pl.Handlers, pl.Tags, nil)
+	if err != nil {
+		return err
+	}
+	for _, h := range handlers {
+		// Handlers run where they are notified, whatever --tags selected.
+		h.handler, h.selected = true, true
+	}
+	pp.handlers = handlers
+	return resolveNotify(pp)
+}
+
 // planTasks resolves modules, merges each task's settings with its play's and enclosing
 // blocks' (chain, outermost first) and computes tags, recursively.
 func (p *plan) planTasks(pl *playbook.Play, ts []*playbook.Task, inherited []string, chain []*playbook.Task) ([]*taskPlan, error) {
 	out := make([]*taskPlan, 0, len(ts))
 	for _, t := range ts {
-		tp := &taskPlan{t: t, name: displayName(t), loopVar: t.LoopVar, selected: true}
+		tp := &taskPlan{t: t, name: roleTaskName(chain, t), loopVar: t.LoopVar, selected: true}
 		if tp.loopVar == "" {
 			tp.loopVar = "item"
 		}
 		tp.tags = mergeTags(inherited, t.Tags)
+		if t.Include != nil && t.Include.Dynamic {
+			if err := p.planInclude(pl, tp, inherited, chain); err != nil {
+				return nil, err
+			}
+			out = append(out, tp)
+			continue
+		}
 		if t.IsBlock() {
 			inner := append(append([]*playbook.Task(nil), chain...), t)
 			var err error
@@ -622,6 +711,8 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 	base := p.hostByName[h.Name].Vars
 	vars := make(map[string]any, len(base)+len(pl.Vars)+len(facts)+len(p.extra)+12)
 	eligible := make(map[string]bool, len(base)+len(pl.Vars))
+	// Role defaults are the lowest of all, below the inventory.
+	addRoleVars(pl, vars, eligible, true)
 	for k, v := range base {
 		vars[k] = v
 		eligible[k] = true
@@ -629,6 +720,10 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 	for _, k := range playVarOrder(pl) {
 		vars[k] = normalize(pl.Vars[k].V)
 		eligible[k] = true
+	}
+	for k, v := range pp.prompted {
+		vars[k] = v // an answer is data, never a template
+		delete(eligible, k)
 	}
 	p.addMagic(vars, h)
 	for k, v := range p.extra {
@@ -638,6 +733,8 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 	if err := p.addVarsFiles(pp, h, vars, eligible); err != nil {
 		return nil, nil, err
 	}
+	// Role vars come above the play's vars and vars_files, as Ansible's precedence has them.
+	addRoleVars(pl, vars, eligible, false)
 	for k, v := range facts {
 		vars[k] = v
 		delete(eligible, k)
@@ -726,18 +823,10 @@ func hostNamesAny(hs []*inventory.Host) []any {
 // template resolution.
 func (p *plan) addVarsFiles(pp *playPlan, h *inventory.Host, vars map[string]any, eligible map[string]bool) error {
 	for _, vf := range pp.play.VarsFiles {
-		name, ok := vf.V.(string)
-		if !ok {
-			return &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files entry %v is not a file name", vf.V), Fix: "list file names, relative to the playbook"}
+		path, err := p.varsFilePath(pp, vf, h, vars)
+		if err != nil {
+			return err
 		}
-		if tmpl.IsTemplate(name) {
-			r, err := tmpl.RenderString(name, vars)
-			if err != nil {
-				return &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files %q on %s: %v", name, h.Name, err), Fix: "define the variables the file name uses", Err: err}
-			}
-			name = r
-		}
-		path := relTo(p.baseDir, name)
 		m, ok := pp.varsFiles[path]
 		if !ok {
 			var err error
@@ -758,6 +847,59 @@ func (p *plan) addVarsFiles(pp *playPlan, h *inventory.Host, vars map[string]any
 		}
 	}
 	return nil
+}
+
+// varsFilePath renders a vars_files entry for a host to the file to read: a name, or (as
+// Ansible allows) a list of names of which the first that exists wins.
+func (p *plan) varsFilePath(pp *playPlan, vf playbook.Value, h *inventory.Host, vars map[string]any) (string, error) {
+	render := func(v any) (string, error) {
+		name, ok := v.(string)
+		if !ok {
+			return "", &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files entry %v is not a file name", v), Fix: "list file names, relative to the playbook, or lists of them (the first that exists wins)"}
+		}
+		if tmpl.IsTemplate(name) {
+			r, err := tmpl.RenderString(name, vars)
+			if err != nil {
+				return "", &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files %q on %s: %v", name, h.Name, err), Fix: "define the variables the file name uses", Err: err}
+			}
+			name = r
+		}
+		dir := p.baseDir
+		if pp.play.Dir != "" {
+			dir = pp.play.Dir // an imported playbook's files are beside it
+		}
+		return relTo(dir, name), nil
+	}
+	alts, isList := vf.V.([]any)
+	if !isList {
+		return render(vf.V)
+	}
+	var tried []string
+	for _, alt := range alts {
+		path, err := render(alt)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(path); err == nil {
+			return path, nil
+		}
+		tried = append(tried, path)
+	}
+	return "", &playbook.Error{Pos: vf.Pos, Msg: fmt.Sprintf("vars_files on %s: none of the alternatives exists (tried %s)", h.Name, strings.Join(tried, ", ")), Fix: "create one of them, or add a last alternative that always exists"}
+}
+
+// addRoleVars adds the play's roles' defaults (or vars) to vars, in the order the roles load.
+func addRoleVars(pl *playbook.Play, vars map[string]any, eligible map[string]bool, defaults bool) {
+	for _, role := range pl.Roles {
+		m, order := role.Vars, role.VarsOrder
+		if defaults {
+			m, order = role.Defaults, role.DefaultsOrder
+		}
+		for _, k := range order {
+			vars[k] = normalize(m[k].V)
+			eligible[k] = true
+		}
+	}
 }
 
 // taskError builds a positioned error for a task, naming the host when the problem is that host's.

@@ -99,8 +99,18 @@ func (r *run) stat(host string) *events.Stats {
 // record keeps a result on a host: the recap's counts, register, facts, failed/unreachable.
 // ran is false for the hosts a run_once result is copied to: they count only a failure.
 func (r *run) record(tp *taskPlan, hr *hostRun, res *result, bc blockCtx, ran bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recordLocked(tp, hr, res, bc, ran)
+}
+
+// recordLocked is record with r.mu held.
+func (r *run) recordLocked(tp *taskPlan, hr *hostRun, res *result, bc blockCtx, ran bool) {
 	st := r.stat(hr.name)
 	status := res.status()
+	if ran && res.unknown {
+		st.Unknown++
+	}
 	if ran || status == events.Failed {
 		switch status {
 		case events.OK:
@@ -145,6 +155,17 @@ func (r *run) setFact(hr *hostRun, name string, v any) {
 	}
 	f[name] = v
 	if hv, ok := r.hostvars[hr.name].(map[string]any); ok {
+		if r.free {
+			// Other hosts render templates over hostvars meanwhile: replace, never write,
+			// what they may be reading (they see the new one from their next task on).
+			hv = copyMap(hv, 1)
+			outer := copyMap(r.hostvars, 0)
+			outer[hr.name] = hv
+			r.hostvars = outer
+			if hr.vars != nil {
+				hr.vars["hostvars"] = outer
+			}
+		}
 		hv[name] = v
 	}
 	if _, isExtra := r.p.extra[name]; !isExtra && hr.vars != nil {

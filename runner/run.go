@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/omsbook/omsbook/events"
+	"github.com/omsbook/omsbook/internal/shellquote"
 	"github.com/omsbook/omsbook/inventory"
-	"github.com/omsbook/omsbook/tmpl"
 	"github.com/omsbook/omsbook/transport"
 )
 
@@ -25,15 +26,18 @@ type run struct {
 	conns      *connPool
 	controller transport.Conn
 
-	// Written only by the coordinating goroutine, between tasks.
+	// mu guards what follows, written between tasks by the coordinating goroutine, or with
+	// strategy free by each host's.
+	mu          sync.Mutex
+	free        bool                      // the play running has strategy free
 	facts       map[string]map[string]any // per host, kept across plays
 	hostvars    map[string]any            // the `hostvars` variable: inventory vars + facts
 	stats       map[string]*events.Stats
 	statOrder   []string
 	failed      map[string]bool // hosts that ended a play failed
 	unreachable map[string]bool
-	abort       bool // any_errors_fatal or max_fail_percentage
-	started     bool // --start-at-task reached
+	abort       atomic.Bool // any_errors_fatal or max_fail_percentage
+	started     bool        // --start-at-task reached
 	stopTask    string
 	lastTask    string
 	rollback    string    // the rollback_hint of the play where the run first failed
@@ -53,6 +57,9 @@ type hostRun struct {
 	unreachable bool
 	// notified are the handlers a task notified on this host since the last flush.
 	notified map[*taskPlan]bool
+	// scopes are the variables of the includes the host is in (the loop variable), innermost
+	// last.
+	scopes []map[string]any
 }
 
 func (p *plan) stop() { p.stopping.Store(true) }
@@ -115,7 +122,7 @@ func (p *plan) allHostNames() []string {
 
 func (r *run) interrupted() bool { return r.p.stopping.Load() || r.ctx.Err() != nil }
 
-func (r *run) shouldStop() bool { return r.abort || r.interrupted() }
+func (r *run) shouldStop() bool { return r.abort.Load() || r.interrupted() }
 
 func (r *run) exitCode() int {
 	switch {
@@ -132,6 +139,8 @@ func (r *run) exitCode() int {
 // noteStopBefore records, after an interrupt, the first task of tasks that would have run
 // next: the resume hint starts there, not at the task that had just finished everywhere.
 func (r *run) noteStopBefore(tasks []*taskPlan) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if !r.interrupted() || r.stopTask != "" || !r.started {
 		return
 	}
@@ -218,17 +227,7 @@ func (r *run) resumeCommand(task string) string {
 	}
 	args = append(args, "--start-at-task", task)
 	for i, a := range args {
-		args[i] = shellWord(a)
+		args[i] = shellquote.QuoteIfNeeded(a)
 	}
 	return strings.Join(args, " ")
-}
-
-// shellWord quotes a word for a POSIX shell only when it needs it.
-func shellWord(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=@:,+%", r))
-	}) < 0 {
-		return s
-	}
-	return tmpl.ShellQuote(s)
 }

@@ -39,6 +39,8 @@ type settings struct {
 	// notify names the handlers to notify on a change: the task's and its blocks'.
 	notify    []string
 	notifyPos playbook.Pos
+	// role is the role the task belongs to (role_path, role_name, where src is looked up).
+	role *playbook.Role
 	// values are the keyword values rendered or evaluated per host, in the order they are
 	// used: vars, loop, when, the conditions on the result, delegate_to, environment. The
 	// load-time check and the executor both walk this one list.
@@ -111,6 +113,7 @@ func resolveSettings(pl *playbook.Play, chain []*playbook.Task, t *playbook.Task
 		}
 	}
 	s.delay = t.Delay
+	s.role = nearestRole(chain, t)
 	for _, ev := range evalOrder {
 		for _, kw := range playbook.AllKeywords() {
 			if kw.Eval != ev || kw.Scope&(playbook.InTask|playbook.InBlock) == 0 {
@@ -200,6 +203,15 @@ func (s *settings) firstOf(keyword string) (kwValue, bool) {
 
 // loops reports whether the task has a loop.
 func (s *settings) loops() bool {
-	_, ok := s.firstOf("loop")
+	_, ok := s.loopValue()
 	return ok
+}
+
+// roleVars are the magic variables of a task in a role: role_name and role_path (where copy
+// and template look for a relative src first). nil outside a role.
+func (s *settings) roleVars() map[string]any {
+	if s.role == nil {
+		return nil
+	}
+	return map[string]any{"role_name": s.role.Name, "role_path": s.role.Path}
 }

@@ -15,8 +15,9 @@ import (
 
 // playCtx is what tasks of one batch share.
 type playCtx struct {
-	pp    *playPlan
-	batch []*hostRun
+	pp *playPlan
+	// batch are the hosts the tasks run for (with strategy free, one), all the whole batch.
+	batch, all []*hostRun
 	// taskTitle is the running task's name as shown: rendered for the batch (see shownName).
 	taskTitle string
 }
@@ -93,10 +94,14 @@ func (r *run) runBatch(pp *playPlan, batch []*hostRun) bool {
 			hr.vars["play_hosts"] = batchNames
 		}
 	}
-	pc := &playCtx{pp: pp, batch: batch}
-	for _, section := range pp.sections {
-		r.runList(pc, section, batch, blockCtx{})
-		r.flushHandlers(pc)
+	if pl.Strategy == "free" {
+		r.runFree(pp, batch)
+	} else {
+		pc := &playCtx{pp: pp, batch: batch, all: batch}
+		for _, section := range pp.sections {
+			r.runList(pc, section, batch, blockCtx{})
+			r.flushHandlers(pc)
+		}
 	}
 	bad := 0
 	for _, hr := range batch {
@@ -114,7 +119,7 @@ func (r *run) runBatch(pp *playPlan, batch []*hostRun) bool {
 	// and the run stops: later batches and plays would otherwise carry a rolling change to
 	// hosts after the ones it broke.
 	if bad == len(batch) && !r.shouldStop() {
-		r.abort = true
+		r.abort.Store(true)
 		what := "play"
 		if len(pl.Serial) > 0 {
 			what = "batch"
@@ -170,6 +175,10 @@ func (r *run) runList(pc *playCtx, tasks []*taskPlan, hosts []*hostRun, bc block
 		if len(active) == 0 {
 			return
 		}
+		if tp.include != nil {
+			r.runInclude(pc, tp, active, bc)
+			continue
+		}
 		if tp.t.IsBlock() {
 			r.runBlock(pc, tp, active, bc)
 			continue
@@ -190,10 +199,12 @@ func (r *run) runBlock(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx)
 			}
 		}
 		if len(failed) > 0 {
+			r.mu.Lock()
 			for _, hr := range failed {
 				hr.failed = false
 				r.stat(hr.name).Rescued++
 			}
+			r.mu.Unlock()
 			// A rescue task that fails is an ordinary failure (or rescued further out).
 			r.runList(pc, tp.rescue, failed, bc)
 		}
@@ -201,6 +212,7 @@ func (r *run) runBlock(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx)
 	if len(tp.always) > 0 && !r.interrupted() {
 		var targets []*hostRun
 		saved := map[*hostRun]bool{}
+		r.mu.Lock()
 		for _, hr := range hosts {
 			if !hr.unreachable {
 				targets = append(targets, hr)
@@ -208,10 +220,13 @@ func (r *run) runBlock(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx)
 				hr.failed = false
 			}
 		}
+		r.mu.Unlock()
 		r.runList(pc, tp.always, targets, bc)
+		r.mu.Lock()
 		for hr, was := range saved {
 			hr.failed = hr.failed || was
 		}
+		r.mu.Unlock()
 	}
 }
 
@@ -221,21 +236,22 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 	if !tp.selected {
 		return
 	}
-	if !r.started {
-		if tp.name != r.p.opts.StartAtTask && tp.t.Name != r.p.opts.StartAtTask {
-			return
-		}
-		r.started = true
-	}
-	if !tp.handler {
-		// A resume starts at a task; a handler runs again when a task notifies it.
-		r.lastTask = tp.name
+	if !r.startTask(tp, hosts) {
+		return
 	}
 	pc.taskTitle = shownName(tp.name, hosts)
 	r.em.emit(events.Event{Kind: events.TaskStart, Play: pc.pp.title, Task: pc.taskTitle, Pos: tp.t.Pos.String(), Handler: tp.handler})
 
-	groups := runOnceGroups(tp.set.runOnce, hosts)
+	mode := tp.set.runOnce
+	if r.free && mode != runOnceOff {
+		r.em.emit(events.Event{Kind: events.Warning, Play: pc.pp.title, Task: pc.taskTitle,
+			Msg: "run_once with the free strategy runs the task on every host, as Ansible does"})
+		mode = runOnceOff
+	}
+	groups := runOnceGroups(mode, hosts)
 	results := r.fanOut(pc, tp, groups)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	newlyFailed := false
 	for i, g := range groups {
 		res := results[i]
@@ -243,7 +259,7 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 			continue
 		}
 		for j, hr := range g {
-			r.record(tp, hr, res, bc, j == 0)
+			r.recordLocked(tp, hr, res, bc, j == 0)
 			// An unreachable host is fatal too: the play cannot finish on it.
 			if (res.status() == events.Failed && !bc.rescuable) || res.unreachable {
 				newlyFailed = true
@@ -254,6 +270,29 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 		}
 	}
 	r.checkFatal(pc, newlyFailed)
+}
+
+// startTask says whether a task starts (--start-at-task reached), notes it for the resume
+// hint, and with strategy free gives the hosts the hostvars as they are now.
+func (r *run) startTask(tp *taskPlan, hosts []*hostRun) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.started {
+		if tp.name != r.p.opts.StartAtTask && tp.t.Name != r.p.opts.StartAtTask {
+			return false
+		}
+		r.started = true
+	}
+	if !tp.handler {
+		// A resume starts at a task; a handler runs again when a task notifies it.
+		r.lastTask = tp.name
+	}
+	if r.free {
+		for _, hr := range hosts {
+			hr.vars["hostvars"] = r.hostvars
+		}
+	}
+	return true
 }
 
 // runOnceGroups groups the hosts a task runs for: each host alone, or with run_once all the
@@ -326,24 +365,60 @@ func (r *run) fanOut(pc *playCtx, tp *taskPlan, groups [][]*hostRun) []*result {
 func (r *run) checkFatal(pc *playCtx, newlyFailed bool) {
 	pl := pc.pp.play
 	if newlyFailed && pl.AnyErrorsFatal {
-		r.abort = true
+		r.abort.Store(true)
 		r.em.emit(events.Event{Kind: events.Warning, Play: pc.pp.title, Task: pc.taskTitle,
 			Msg: fmt.Sprintf("any_errors_fatal: task %q failed or a host was unreachable, stopping the run", pc.taskTitle)})
 		return
 	}
 	mfp := pl.MaxFailPercentage
-	if mfp == nil || len(pc.batch) == 0 {
+	if mfp == nil || len(pc.all) == 0 {
 		return
 	}
 	bad := 0
-	for _, hr := range pc.batch {
+	for _, hr := range pc.all {
 		if hr.failed || hr.unreachable {
 			bad++
 		}
 	}
-	if pct := float64(bad) * 100 / float64(len(pc.batch)); pct > *mfp {
-		r.abort = true
+	if pct := float64(bad) * 100 / float64(len(pc.all)); pct > *mfp {
+		r.abort.Store(true)
 		r.em.emit(events.Event{Kind: events.Warning, Play: pc.pp.title, Task: pc.taskTitle,
-			Msg: fmt.Sprintf("max_fail_percentage %g%% exceeded: %d of %d hosts of the batch failed, stopping the run", *mfp, bad, len(pc.batch))})
+			Msg: fmt.Sprintf("max_fail_percentage %g%% exceeded: %d of %d hosts of the batch failed, stopping the run", *mfp, bad, len(pc.all))})
 	}
+}
+
+// runFree runs the play's sections on each host of the batch at the host's own pace
+// (strategy free): a host goes on to its next task without waiting for the others, at most
+// forks hosts at a time, each flushing its own handlers at the end of a section.
+func (r *run) runFree(pp *playPlan, batch []*hostRun) {
+	r.mu.Lock()
+	r.free = true
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.free = false
+		r.mu.Unlock()
+	}()
+	sem := make(chan struct{}, r.p.opts.Forks)
+	var wg sync.WaitGroup
+	for _, hr := range batch {
+		select {
+		case sem <- struct{}{}:
+		case <-r.ctx.Done():
+		}
+		if r.ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func(hr *hostRun) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			pc := &playCtx{pp: pp, batch: []*hostRun{hr}, all: batch}
+			for _, section := range pp.sections {
+				r.runList(pc, section, pc.batch, blockCtx{})
+				r.flushHandlers(pc)
+			}
+		}(hr)
+	}
+	wg.Wait()
 }

@@ -21,6 +21,8 @@ import (
 
 	"github.com/Masterminds/sprig/v3"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/omsbook/omsbook/internal/shellquote"
 )
 
 // Error is a template that failed to parse or to render. Its message is meant for users: the
@@ -91,8 +93,7 @@ func buildFuncs() template.FuncMap {
 // ShellQuote quotes v for a POSIX shell with single quotes, so that it reaches the command as
 // one word whatever it holds.
 func ShellQuote(v any) string {
-	s := fmt.Sprint(v)
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return shellquote.Quote(fmt.Sprint(v))
 }
 
 // collect gathers the value of key from every map in a map of maps (in key order, so that

@@ -15,6 +15,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/omsbook/omsbook/internal/shellquote"
 )
 
 // Defaults of the ssh transport.
@@ -536,7 +538,7 @@ func (c *SSHConn) killRemote(filter *pgidFilter, cmd *Cmd) {
 	}
 	script := killTreeScript(pgid)
 	if cmd.Become {
-		c.runKill(ctx, ShellJoin(BecomeArgvPrefix(cmd.BecomeUser))+" /bin/sh -c "+ShellQuote(script), cmd.BecomePassword)
+		c.runKill(ctx, shellquote.Join(BecomeArgvPrefix(cmd.BecomeUser)...)+" /bin/sh -c "+shellquote.QuoteIfNeeded(script), cmd.BecomePassword)
 	}
 	c.runKill(ctx, script, "")
 }

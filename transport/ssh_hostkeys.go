@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/omsbook/omsbook/internal/shellquote"
 )
 
 // HostKeyError says why a host key was refused. It is the Err of the *UnreachableError that
@@ -51,7 +53,7 @@ func (e *HostKeyError) hint() string {
 	case e.Changed:
 		return fmt.Sprintf("this may be an attack (someone in the middle) or a reinstalled host: verify the new key out of band, "+
 			"then remove line %d of %s (ssh-keygen -R %s -f %s) and connect again", e.Line, e.KnownHosts,
-			ShellQuote(knownhosts.Normalize(e.Host)), ShellQuote(e.KnownHosts))
+			shellquote.QuoteIfNeeded(knownhosts.Normalize(e.Host)), shellquote.QuoteIfNeeded(e.KnownHosts))
 	default:
 		keyscan := "ssh-keyscan"
 		if port != "22" && port != "" {
@@ -59,7 +61,7 @@ func (e *HostKeyError) hint() string {
 		}
 		keyscan += " -t " + strings.TrimPrefix(e.KeyType, "ssh-") + " " + host
 		return fmt.Sprintf("to trust it after checking the fingerprint: %s >> %s, or run with --accept-new-host-keys",
-			keyscan, ShellQuote(e.KnownHosts))
+			keyscan, shellquote.QuoteIfNeeded(e.KnownHosts))
 	}
 }
 

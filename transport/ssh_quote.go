@@ -8,30 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/omsbook/omsbook/internal/shellquote"
 )
-
-// ShellQuote quotes s for a POSIX shell: words of safe characters stay as they are, anything
-// else is put in single quotes.
-func ShellQuote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	if safeWord.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-var safeWord = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
-
-// ShellJoin quotes every word of argv and joins them into one command line.
-func ShellJoin(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = ShellQuote(a)
-	}
-	return strings.Join(q, " ")
-}
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -50,15 +29,15 @@ func remoteCommandLine(cmd *Cmd) (string, error) {
 	case len(cmd.Argv) > 0 && cmd.Shell != "":
 		return "", errors.New("command has both argv and a shell line: set one")
 	case len(cmd.Argv) > 0:
-		prog = ShellJoin(cmd.Argv)
+		prog = shellquote.Join(cmd.Argv...)
 	case cmd.Shell != "":
-		prog = "/bin/sh -c " + ShellQuote(cmd.Shell)
+		prog = "/bin/sh -c " + shellquote.QuoteIfNeeded(cmd.Shell)
 	default:
 		return "", errors.New("empty command: set argv or a shell line")
 	}
 	var inner strings.Builder
 	if cmd.Dir != "" {
-		fmt.Fprintf(&inner, "cd %s || exit 1; ", ShellQuote(cmd.Dir))
+		fmt.Fprintf(&inner, "cd %s || exit 1; ", shellquote.QuoteIfNeeded(cmd.Dir))
 	}
 	keys := make([]string, 0, len(cmd.Env))
 	for k := range cmd.Env {
@@ -69,14 +48,14 @@ func remoteCommandLine(cmd *Cmd) (string, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&inner, "export %s=%s; ", k, ShellQuote(cmd.Env[k]))
+		fmt.Fprintf(&inner, "export %s=%s; ", k, shellquote.QuoteIfNeeded(cmd.Env[k]))
 	}
 	inner.WriteString("exec " + prog)
 
 	body := inner.String()
 	if cmd.Become {
 		// Directory and environment apply inside sudo, which would reset them otherwise.
-		body = "exec " + ShellJoin(BecomeArgvPrefix(cmd.BecomeUser)) + " /bin/sh -c " + ShellQuote(inner.String())
+		body = "exec " + shellquote.Join(BecomeArgvPrefix(cmd.BecomeUser)...) + " /bin/sh -c " + shellquote.QuoteIfNeeded(inner.String())
 	}
 	return `printf '` + pgidMarker + `%s\n' "$$"; ` + body, nil
 }

@@ -19,25 +19,6 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-func TestShellQuote(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", "''"},
-		{"abc", "abc"},
-		{"/usr/bin/x", "/usr/bin/x"},
-		{"a b", "'a b'"},
-		{"it's", `'it'\''s'`},
-		{"$HOME", "'$HOME'"},
-		{"a;b", "'a;b'"},
-		{"*", "'*'"},
-		{"k=v,x", "k=v,x"},
-	}
-	for _, tt := range tests {
-		if got := ShellQuote(tt.in); got != tt.want {
-			t.Errorf("ShellQuote(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 // TestRemoteCommandLineRunsInAShell runs the built command lines with the machine's /bin/sh,
 // as sshd would with the login shell, and checks that every word arrives intact.
 func TestRemoteCommandLineRunsInAShell(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/modules/registry"
 )
 
 // cmdDoc lists the modules, or documents one: what it does, what --check does, its arguments
@@ -19,7 +20,7 @@ func cmdDoc(args []string, std stdio) error {
 	switch len(pos) {
 	case 0:
 		tw := tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
-		for _, m := range modules.All() {
+		for _, m := range registry.All() {
 			fmt.Fprintf(tw, "%s\t%s\n", m.Name(), m.Spec().Summary)
 		}
 		if err := tw.Flush(); err != nil {
@@ -31,10 +32,10 @@ func cmdDoc(args []string, std stdio) error {
 	default:
 		return &usageError{cmd: "doc", msg: "doc takes one module name"}
 	}
-	m, ok := modules.Lookup(pos[0])
+	m, ok := registry.Lookup(pos[0])
 	if !ok {
 		msg := fmt.Sprintf("unknown module %q", pos[0])
-		if close := closest(pos[0], modules.Names()); close != "" {
+		if close := closest(pos[0], registry.Names()); close != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", close)
 		}
 		return fmt.Errorf("%s: run 'omsbook doc' to list the modules", msg)

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/modules/registry"
 )
 
 func TestWrap(t *testing.T) {
@@ -51,7 +51,7 @@ func TestDocEveryModule(t *testing.T) {
 	if code := Main([]string{"doc"}, stdio{in: strings.NewReader(""), out: &out, err: &errOut}); code != 0 {
 		t.Fatalf("omsbook doc: exit %d: %s", code, errOut.String())
 	}
-	for _, m := range modules.All() {
+	for _, m := range registry.All() {
 		name := m.Name()
 		t.Run(name, func(t *testing.T) {
 			s := m.Spec()

@@ -27,6 +27,7 @@ type cliFlags struct {
 	acceptNewHostKeys bool
 	forceHandlers     bool
 	host              string
+	list              bool
 }
 
 // playbookCommands take a playbook and the flags of run.
@@ -64,6 +65,7 @@ func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
 	case name == "inventory":
 		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory `FILE` (repeat to merge several, later wins)")
 		fs.StringVar(&f.host, "host", "", "show only the host `NAME`")
+		fs.BoolVar(&f.list, "list", false, "print the groups and host variables as JSON, in the shape of ansible-inventory --list")
 	case name == "doc" || name == "version" || name == "help":
 	default:
 		return nil, nil

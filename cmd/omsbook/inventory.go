@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -27,9 +28,15 @@ func cmdInventory(args []string, std stdio) error {
 	if len(f.inventories) == 0 {
 		return &usageError{cmd: "inventory", msg: "missing -i INVENTORY: say which inventory to show, e.g. -i inventories/local.yml"}
 	}
+	if f.list && f.host != "" {
+		return &usageError{cmd: "inventory", msg: "--list and --host NAME: give one of them"}
+	}
 	inv, err := inventory.Load(f.inventories...)
 	if err != nil {
 		return err
+	}
+	if f.list {
+		return printList(inv, std)
 	}
 	hosts := inv.Hosts
 	if f.host != "" {
@@ -73,6 +80,37 @@ func cmdInventory(args []string, std stdio) error {
 		return fmt.Errorf("format variables as YAML: %w", err)
 	}
 	return enc.Close()
+}
+
+// printList prints the inventory as ansible-inventory --list does: JSON with the groups and
+// _meta.hostvars, each host's variables as written (templates not rendered), every secret
+// masked.
+func printList(inv *inventory.Inventory, std stdio) error {
+	doc := inv.List()
+	secrets := &secret.Set{}
+	if meta, ok := doc["_meta"].(map[string]any); ok {
+		hostvars, _ := meta["hostvars"].(map[string]any)
+		for name, v := range hostvars {
+			vars := copyMap(v.(map[string]any))
+			for _, path := range inv.Secrets {
+				if sv, ok := inventory.PathValue(vars, path); ok {
+					secrets.AddAll(sv)
+					maskPath(vars, path)
+				}
+			}
+			hostvars[name] = vars
+		}
+	}
+	for _, v := range inv.SecretValues() {
+		secrets.Add(v)
+	}
+	enc := json.NewEncoder(std.out)
+	enc.SetIndent("", "    ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(secrets.MaskValue(doc)); err != nil {
+		return fmt.Errorf("format the inventory as JSON: %w", err)
+	}
+	return nil
 }
 
 // maxPasses bounds template resolution: a variable may use another that is itself a template,

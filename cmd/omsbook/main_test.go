@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,9 +15,9 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/golden/ from the current output")
+	"github.com/omsbook/omsbook/internal/testutil"
+)
 
 // TestMain lets the test binary act as the omsbook command inside the scripts.
 func TestMain(m *testing.M) {
@@ -50,7 +49,7 @@ func TestScripts(t *testing.T) {
 				return os.Geteuid() == 0, nil
 			case "ci":
 				// Under CI=true a missing component fails the script instead of skipping it.
-				return os.Getenv("CI") == "true", nil
+				return testutil.CI(), nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -117,19 +116,8 @@ func cmdGolden(ts *testscript.TestScript, neg bool, args []string, dir string) {
 		ts.Fatalf("usage: golden stdout|stderr NAME")
 	}
 	got := normalise(ts, ts.ReadFile(args[0]))
-	path := filepath.Join(dir, args[1])
-	if *update {
-		ts.Check(os.MkdirAll(dir, 0o755))
-		ts.Check(os.WriteFile(path, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		ts.Fatalf("read golden file: %v (run go test ./cmd/omsbook -update to create it)", err)
-	}
-	if got != string(want) {
-		ts.Logf("--- got\n%s--- want (%s)\n%s", got, path, want)
-		ts.Fatalf("%s differs from golden file %s (rerun with -update if the change is intended)", args[0], args[1])
+	if err := testutil.CheckGolden(filepath.Join(dir, args[1]), []byte(got)); err != nil {
+		ts.Fatalf("%s: %v", args[0], err)
 	}
 }
 

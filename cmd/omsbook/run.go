@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/term"
 
 	"github.com/omsbook/omsbook/events"
 	"github.com/omsbook/omsbook/output"
@@ -32,6 +35,7 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 		JournalDir:        f.journalDir,
 		AcceptNewHostKeys: f.acceptNewHostKeys,
 		ForceHandlers:     f.forceHandlers,
+		RolesPath:         filepath.SplitList(os.Getenv("OMSBOOK_ROLES_PATH")),
 		// pause asks on stderr and reads the answer from stdin: an operator can answer when
 		// stdin is a terminal, even with the output sent to a file.
 		Stdin:    std.in,
@@ -40,13 +44,11 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 	}
 }
 
+// isTerminal reports whether v is a terminal (not merely a character device: /dev/null is
+// one too, and nobody can answer a prompt there).
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // load loads the plan for a command that takes PLAYBOOK -i INVENTORY.
@@ -55,7 +57,11 @@ func load(ctx context.Context, name string, args []string, std stdio) (*runner.P
 	if err != nil {
 		return nil, nil, "", err
 	}
-	plan, err := runner.Load(ctx, f.options(playbook, std))
+	opts := f.options(playbook, std)
+	// Listings show hosts and task names: like ansible-playbook's, they need no task's
+	// variables to be defined.
+	opts.ListOnly = name == "list-hosts" || name == "list-tasks"
+	plan, err := runner.Load(ctx, opts)
 	if err != nil {
 		return nil, nil, "", err
 	}

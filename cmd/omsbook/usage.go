@@ -15,7 +15,7 @@ Usage:
   omsbook validate PLAYBOOK -i INVENTORY      check everything without touching a host
   omsbook list-hosts PLAYBOOK -i INVENTORY    the hosts each play would run on
   omsbook list-tasks PLAYBOOK -i INVENTORY    the tasks, in order, with tags
-  omsbook inventory -i INVENTORY [--host NAME]
+  omsbook inventory -i INVENTORY [--host NAME | --list]
                                               resolved host variables, secrets masked
   omsbook doc [MODULE]                        the modules, or one module's reference
   omsbook version                             the version
@@ -47,9 +47,12 @@ Lists the hosts each play would run on (after --limit).
 Lists the tasks in the order they would run (after --tags and --skip-tags), with their tags
 and where they are written.
 `,
-	"inventory": `Usage: omsbook inventory -i INVENTORY [-i MORE] [--host NAME]
+	"inventory": `Usage: omsbook inventory -i INVENTORY [-i MORE] [--host NAME | --list]
 
-Prints each host's resolved variables as YAML; secrets are masked.
+Prints each host's resolved variables as YAML; secrets are masked. With --list, prints the
+groups and each host's variables (as written, templates not rendered) as JSON, in the shape
+ansible-inventory --list prints. An inventory is an omsbook YAML file, an Ansible INI or
+YAML inventory, or a directory of them.
 `,
 	"doc": `Usage: omsbook doc [MODULE]
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -310,5 +309,5 @@ func TestContainerFaultExit(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	state, _ := docker("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", c)
-	t.Fatal(fmt.Sprintf("container %s did not exit with 1 after the exit fault: %s", c, state))
+	t.Fatalf("container %s did not exit with 1 after the exit fault: %s", c, state)
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/omsbook/omsbook/internal/testutil"
 )
 
 func TestStateDir(t *testing.T) {
@@ -112,15 +114,6 @@ func TestAlive(t *testing.T) {
 	}
 }
 
-// skipOrFail skips an integration test for a missing component, or fails it under CI=true.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // TestEnsureIntegration starts (or reuses) the real lab server from several goroutines at
 // once and checks that the lab user may create and drop a database.
 func TestEnsureIntegration(t *testing.T) {
@@ -128,10 +121,10 @@ func TestEnsureIntegration(t *testing.T) {
 		t.Skip("integration test: needs MariaDB (run without -short)")
 	}
 	if os.Geteuid() != 0 && !listening(context.Background(), fmt.Sprintf("%s:%d", Host, Port)) {
-		skipOrFail(t, "no MariaDB on %s:%d and not root to start one", Host, Port)
+		testutil.SkipOrFail(t, "no MariaDB on %s:%d and not root to start one", Host, Port)
 	}
 	if _, err := findProgram("/usr/sbin/mariadbd", "/usr/sbin/mysqld"); err != nil && os.Geteuid() == 0 {
-		skipOrFail(t, "MariaDB is not installed: %s", installHint)
+		testutil.SkipOrFail(t, "MariaDB is not installed: %s", installHint)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -200,10 +193,10 @@ func TestStartStopOwnServer(t *testing.T) {
 		t.Skip("integration test: starts mariadbd (run without -short)")
 	}
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "starting mariadbd needs root")
+		testutil.SkipOrFail(t, "starting mariadbd needs root")
 	}
 	if _, err := findProgram("/usr/sbin/mariadbd", "/usr/sbin/mysqld"); err != nil {
-		skipOrFail(t, "MariaDB is not installed: %s", installHint)
+		testutil.SkipOrFail(t, "MariaDB is not installed: %s", installHint)
 	}
 	// Under /var/tmp, not t.TempDir(): the server drops root and must reach its datadir.
 	root, err := os.MkdirTemp("/var/tmp", "omsbook-mariadb-test-")

@@ -16,17 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/lab/mariadb"
 )
-
-// SkipOrFail skips a test whose component is missing, except under CI=true, where it fails.
-func SkipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // MetaDB is a test's share of the lab MariaDB.
 type MetaDB struct {
@@ -44,14 +36,14 @@ func NewMetaDB(t testing.TB) *MetaDB {
 	}
 	if _, err := os.Stat("/usr/sbin/mariadbd"); err != nil {
 		if _, err2 := exec.LookPath("mariadbd"); err2 != nil {
-			SkipOrFail(t, "MariaDB is not installed (apt-get install mariadb-server mariadb-client)")
+			testutil.SkipOrFail(t, "MariaDB is not installed (apt-get install mariadb-server mariadb-client)")
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	srv, err := mariadb.Ensure(ctx)
 	if err != nil {
-		SkipOrFail(t, "no lab MariaDB: %v", err)
+		testutil.SkipOrFail(t, "no lab MariaDB: %v", err)
 	}
 	db, err := srv.Open(ctx, "")
 	if err != nil {

@@ -1,0 +1,64 @@
+// Package registry is the one list of every module omsbook ships: the generic ones
+// (modules/builtin) first, then the OMS ones (modules/oms). Adding a module is one file in
+// its family's package plus one line here; there is no init() magic.
+package registry
+
+import (
+	"sort"
+
+	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/modules/builtin"
+	"github.com/omsbook/omsbook/modules/oms"
+)
+
+// registry lists every module, one line each.
+var registry = []modules.Module{
+	// generic modules (modules/builtin)
+	builtin.Command{},  // run a program, no shell
+	builtin.Shell{},    // run a line through /bin/sh
+	builtin.Copy{},     // controller file or content -> host file
+	builtin.Template{}, // rendered template -> host file
+	builtin.Fetch{},    // host file -> controller
+	builtin.Stat{},     // describe a host path
+	builtin.Assert{},   // conditions that must hold
+	builtin.Debug{},    // show a message or variable
+	builtin.SetFact{},  // set host variables
+	builtin.Fail{},     // fail with a message
+	builtin.Pause{},    // wait, or ask the operator
+	builtin.WaitFor{},  // wait for a port or file
+	builtin.Expect{},   // answer an interactive command's prompts
+	// OMS modules (modules/oms)
+	oms.DockerImage{},     // load an image archive; image present/absent
+	oms.DockerContainer{}, // container state, run spec, exec, docker cp
+	oms.MySQLDump{},       // verified MetaDB dumps with a manifest; restore
+	oms.MySQLExec{},       // SQL statements and queries on the MetaDB
+	oms.OMSParam{},        // OMS system parameters (ha.config) with compare-and-swap
+	oms.WaitOnline{},      // wait until OMS nodes are Online
+}
+
+// Lookup finds a module by name.
+func Lookup(name string) (modules.Module, bool) {
+	for _, m := range registry {
+		if m.Name() == name {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// Names lists the module names, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for _, m := range registry {
+		names = append(names, m.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+// All returns every module, sorted by name.
+func All() []modules.Module {
+	out := append([]modules.Module(nil), registry...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}
