@@ -27,12 +27,6 @@ func (e *hintError) Error() string { return e.msg + ": " + e.hint }
 // noArg fills the place of a parameter a filter or test call does not give.
 type noArg struct{}
 
-// kwArg is a keyword argument as written: version_type='semver'.
-type kwArg struct {
-	name string
-	val  any
-}
-
 // condFunc is one filter or test.
 type condFunc struct {
 	name string
