@@ -374,3 +374,32 @@ func TestAnsibleLoadErrors(t *testing.T) {
 		t.Fatal("no error cases")
 	}
 }
+
+func TestSSHArgsKnownHosts(t *testing.T) {
+	tests := []struct {
+		in   string
+		want sshOptions
+	}{
+		{"-o UserKnownHostsFile=/etc/ssh/fleet_hosts", sshOptions{knownHosts: "/etc/ssh/fleet_hosts"}},
+		{`-o "UserKnownHostsFile ~/.ssh/kh /other" -o StrictHostKeyChecking=accept-new`, sshOptions{knownHosts: "~/.ssh/kh", acceptNew: true}},
+		{"-o StrictHostKeyChecking=no -J admin@bastion:2200", sshOptions{jump: "admin@bastion:2200", acceptNew: true}},
+		{"-o StrictHostKeyChecking=yes", sshOptions{}},
+	}
+	for _, tt := range tests {
+		got, err := sshArgs(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("sshArgs(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "hosts.ini")
+	if err := os.WriteFile(path, []byte("[web]\nweb1 ansible_ssh_common_args='-o UserKnownHostsFile=/srv/kh'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := inv.Host("web1"); h == nil || h.Conn.KnownHosts != "/srv/kh" {
+		t.Fatalf("web1's known_hosts: %+v", h)
+	}
+}

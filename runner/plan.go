@@ -70,8 +70,9 @@ type plan struct {
 
 	stopping atomic.Bool
 
-	regionMu    sync.Mutex
+	regionMu    sync.Mutex // guards regionCache and hostGroups
 	regionCache map[string][]any
+	hostGroups  map[string][]any
 
 	// templateTexts caches the template files load checks (path -> templateText): each is
 	// read once however many hosts render it.
@@ -368,6 +369,11 @@ func (p *plan) addMagic(vars map[string]any, h *inventory.Host) {
 	vars["groups"] = p.groups
 	vars["playbook_dir"] = p.baseDir
 	vars["omsbook_check_mode"] = p.opts.Check
+	// Ansible's names for the same things.
+	vars["ansible_check_mode"] = p.opts.Check
+	vars["ansible_diff_mode"] = p.opts.Diff
+	vars["inventory_hostname_short"], _, _ = strings.Cut(h.Name, ".")
+	vars["group_names"] = p.groupNames(h.Name)
 	// inventory_file lets a message name the command to run next (the first -i, as Ansible's).
 	vars["inventory_file"] = ""
 	if len(p.opts.Inventories) > 0 {
@@ -423,7 +429,35 @@ func hasTaskNamed(pb *playbook.Playbook, name string) bool {
 }
 
 // magicNames are the variables omsbook sets itself.
-var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "hostvars", "play_hosts", "role_name", "role_path"}
+var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "hostvars", "play_hosts", "role_name", "role_path",
+	"ansible_check_mode", "ansible_diff_mode", "inventory_hostname_short", "group_names", "ansible_play_hosts", "ansible_play_batch"}
+
+// groupNames is a host's group_names, as Ansible's: the groups it is in, sorted, without all
+// and ungrouped.
+func (p *plan) groupNames(host string) []any {
+	p.regionMu.Lock()
+	defer p.regionMu.Unlock()
+	if p.hostGroups == nil {
+		p.hostGroups = map[string][]any{}
+		names := make([]string, 0, len(p.inv.Groups))
+		for g := range p.inv.Groups {
+			names = append(names, g)
+		}
+		sort.Strings(names)
+		for _, g := range names {
+			if g == "all" || g == "ungrouped" {
+				continue
+			}
+			for _, m := range p.inv.Groups[g] {
+				p.hostGroups[m] = append(p.hostGroups[m], g)
+			}
+		}
+	}
+	if gs, ok := p.hostGroups[host]; ok {
+		return gs
+	}
+	return []any{}
+}
 
 // regionNodes lists a region's node names, computed once per region: every host of the
 // region shares the list (templates only read it).
@@ -470,7 +504,10 @@ func collectRuntimeNames(pb *playbook.Playbook, lookup func(string) (modules.Mod
 		}
 	}
 	for _, pl := range pb.Plays {
-		walk(pl.Tasks)
+		// Every section defines names: pre_tasks, roles, tasks, post_tasks and handlers.
+		for _, section := range [][]*playbook.Task{pl.PreTasks, pl.RoleTasks, pl.Tasks, pl.PostTasks, pl.Handlers} {
+			walk(section)
+		}
 	}
 }
 
@@ -501,7 +538,7 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.registerPlaySecrets(pl, vars)
+		p.registerPlaySecrets(pp, h, vars)
 		hc := &hostCheck{h: h, vars: vars}
 		for _, lv := range lazy {
 			if hc.lazy == nil {
@@ -790,6 +827,7 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 		pp.playHosts = hostNamesAny(pp.hosts)
 	}
 	vars["play_hosts"] = pp.playHosts
+	vars["ansible_play_hosts"], vars["ansible_play_batch"] = pp.playHosts, pp.playHosts
 	for _, k := range magicNames {
 		delete(eligible, k)
 	}
@@ -836,9 +874,36 @@ func playVarOrder(pl *playbook.Play) []string {
 
 // registerPlaySecrets adds the values of the play's and inventory's secret names as resolved
 // for one host.
-func (p *plan) registerPlaySecrets(pl *playbook.Play, vars map[string]any) {
+//
+// A secret's value from every layer counts, not only the one that wins: the value -e replaced
+// is what a file holds until the run changes it, and a --diff shows it as "before".
+func (p *plan) registerPlaySecrets(pp *playPlan, h *inventory.Host, vars map[string]any) {
+	pl := pp.play
+	layers := []map[string]any{vars, p.hostByName[h.Name].Vars}
+	playVals := make(map[string]any, len(pl.Vars))
+	for k, v := range pl.Vars {
+		playVals[k] = v.V
+	}
+	layers = append(layers, playVals)
+	for _, m := range pp.varsFiles {
+		layers = append(layers, m)
+	}
+	for _, role := range pl.Roles {
+		for _, m := range []map[string]playbook.Value{role.Defaults, role.Vars} {
+			rv := make(map[string]any, len(m))
+			for k, v := range m {
+				rv[k] = v.V
+			}
+			layers = append(layers, rv)
+		}
+	}
 	for _, names := range [][]string{pl.Secrets, p.inv.Secrets} {
 		for _, name := range names {
+			for _, layer := range layers {
+				if v, ok := inventory.PathValue(layer, name); ok && !tmpl.HasTemplate(v) {
+					p.secrets.AddAll(v)
+				}
+			}
 			if v, ok := inventory.PathValue(vars, name); ok {
 				p.secrets.AddAll(v)
 			}

@@ -91,7 +91,7 @@ func (r *run) runBatch(pp *playPlan, batch []*hostRun) bool {
 			batchNames[i] = hr.name
 		}
 		for _, hr := range batch {
-			hr.vars["play_hosts"] = batchNames
+			hr.vars["play_hosts"], hr.vars["ansible_play_batch"] = batchNames, batchNames
 		}
 	}
 	if pl.Strategy == "free" {
@@ -244,7 +244,7 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 	if !r.startTask(tp, hosts) {
 		return
 	}
-	pc.taskTitle = shownName(tp.name, hosts)
+	pc.taskTitle = r.taskTitle(tp, hosts)
 	r.em.emit(events.Event{Kind: events.TaskStart, Play: pc.pp.title, Task: pc.taskTitle, Pos: tp.t.Pos.String(), Handler: tp.handler})
 
 	mode := tp.set.runOnce
