@@ -53,6 +53,12 @@ type VarDefiner interface {
 	DefinedVars(args map[string]any) []string
 }
 
+// MetaAction is an optional ability: a module whose work is an action on the run itself
+// (meta: flush_handlers, end_play), which the runner carries out instead of calling it.
+type MetaAction interface {
+	MetaAction(args Args) string
+}
+
 // Host is what a module may use on the host it runs for.
 type Host struct {
 	// Name is the inventory name of the target host.

@@ -114,7 +114,7 @@ func (r *run) flushHandlers(pc *playCtx) {
 				continue
 			}
 			delete(hr.notified, h)
-			if hr.unreachable || (hr.failed && !force) {
+			if hr.unreachable || hr.ended || (hr.failed && !force) {
 				continue
 			}
 			hosts = append(hosts, hr)

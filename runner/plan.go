@@ -126,6 +126,8 @@ type playPlan struct {
 	playHosts []any // the play_hosts variable, shared by every host
 	// prompted are the play's vars_prompt answers.
 	prompted map[string]any
+	// ended: meta end_play ended the play.
+	ended atomic.Bool
 	// rollbackHint is the play's rollback_hint var as rendered at run time, for the message
 	// that ends a failed run.
 	rollbackHint string
@@ -159,6 +161,8 @@ type taskPlan struct {
 	notify  []*taskPlan
 	// include is set for include_tasks: the files it runs, planned when first known.
 	include *includePlan
+	// meta is the action of a meta task (flush_handlers, end_play, ...), "" otherwise.
+	meta string
 }
 
 // roleTaskName is a task's shown name: in a role, "role : name", as ansible-playbook shows it.
@@ -681,6 +685,7 @@ func (p *plan) planTasks(pl *playbook.Play, ts []*playbook.Task, inherited []str
 		}
 		tp.mod, tp.spec = mod, mod.Spec()
 		tp.analyseArgs()
+		tp.meta = tp.metaAction()
 		tp.selected = tagSelected(tp.tags, p.opts.Tags, p.opts.SkipTags)
 		var err error
 		if tp.set, err = resolveSettings(pl, chain, t); err != nil {

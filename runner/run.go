@@ -57,6 +57,8 @@ type hostRun struct {
 	unreachable bool
 	// notified are the handlers a task notified on this host since the last flush.
 	notified map[*taskPlan]bool
+	// ended: meta end_host ended the play for the host (no failure).
+	ended bool
 	// scopes are the variables of the includes the host is in (the loop variable), innermost
 	// last.
 	scopes []map[string]any

@@ -28,6 +28,7 @@ var registry = []modules.Module{
 	builtin.WaitFor{},  // wait for a port or file
 	builtin.Expect{},   // answer an interactive command's prompts
 	builtin.Setup{},    // gather facts (gather_facts)
+	builtin.Meta{},     // act on the run: flush handlers, end the play or a host
 	// OMS modules (modules/oms)
 	oms.DockerImage{},     // load an image archive; image present/absent
 	oms.DockerContainer{}, // container state, run spec, exec, docker cp
