@@ -115,7 +115,7 @@ func TestAnsibleConnection(t *testing.T) {
 	tests := []struct {
 		host                                string
 		connection, address, user, key, jmp string
-		port                                int
+		port                                int // 0: not set (~/.ssh/config's, else 22)
 		password                            string
 		become                              bool
 		becomeUser, becomePassword          string
@@ -123,11 +123,11 @@ func TestAnsibleConnection(t *testing.T) {
 		{host: "web01", connection: "ssh", address: "10.0.0.11", port: 2222, user: "admin", key: filepath.Join(home, ".ssh/deploy"), becomePassword: "group-sudo-s3cr3t"},
 		// Of ansible_become_password (on the host) and ansible_become_pass (on its group), the
 		// later name in Ansible's list wins, wherever each was set: Ansible does the same.
-		{host: "web02", connection: "ssh", address: "10.0.0.12", port: 22, password: "s3cr3t-web02", become: true, becomeUser: "oms", becomePassword: "group-sudo-s3cr3t"},
-		{host: "web03", connection: "ssh", address: "web03", port: 22, jmp: "jump@bastion.example.com:2200", becomePassword: "group-sudo-s3cr3t"},
-		{host: "web04", connection: "ssh", address: "web04", port: 22, jmp: "ops@bastion.example.com", becomePassword: "group-sudo-s3cr3t"},
-		{host: "web05", connection: "ssh", address: "web05", port: 22, jmp: "bastion.example.com", becomePassword: "group-sudo-s3cr3t"},
-		{host: "controller", connection: "local", address: "controller", port: 22},
+		{host: "web02", connection: "ssh", address: "10.0.0.12", password: "s3cr3t-web02", become: true, becomeUser: "oms", becomePassword: "group-sudo-s3cr3t"},
+		{host: "web03", connection: "ssh", address: "web03", jmp: "jump@bastion.example.com:2200", becomePassword: "group-sudo-s3cr3t"},
+		{host: "web04", connection: "ssh", address: "web04", jmp: "ops@bastion.example.com", becomePassword: "group-sudo-s3cr3t"},
+		{host: "web05", connection: "ssh", address: "web05", jmp: "bastion.example.com", becomePassword: "group-sudo-s3cr3t"},
+		{host: "controller", connection: "local", address: "controller"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.host, func(t *testing.T) {

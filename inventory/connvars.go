@@ -49,7 +49,7 @@ func connVar(vars map[string]any, names []string) (string, any, bool) {
 // ansibleConn sets h's connection and become settings from its variables; pos tells where
 // each variable was set, for errors.
 func ansibleConn(h *Host, vars map[string]any, pos map[string]yamlsrc.Pos) error {
-	spec := transport.Spec{Name: h.Name, Connection: "ssh", Address: h.Name, Port: 22}
+	spec := transport.Spec{Name: h.Name, Connection: "ssh", Address: h.Name} // Port unset: ~/.ssh/config or 22
 	bad := func(key, msg, fix string) error {
 		return &yamlsrc.Error{Pos: pos[key], Msg: fmt.Sprintf("host %s: %s", h.Name, msg), Fix: fix}
 	}

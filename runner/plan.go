@@ -54,6 +54,9 @@ type plan struct {
 
 	plays []*playPlan
 
+	// warnings are said when the run starts (an ssh config option read in a weaker form).
+	warnings []string
+
 	// hostErrs are hosts whose inventory variables do not render: an error once a play (or a
 	// delegate_to) uses the host.
 	hostErrs map[string]error
@@ -300,6 +303,10 @@ func (p *plan) loadInventory() error {
 		groups[name] = list
 	}
 	p.groups = groups
+	sshCfg, err := p.sshConfig()
+	if err != nil {
+		return err
+	}
 	for _, h := range hosts {
 		p.hostByName[h.Name] = h
 		vars := copyMap(h.Vars, 8)
@@ -340,6 +347,11 @@ func (p *plan) loadInventory() error {
 		if err != nil {
 			return &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: become_password: %v", h.Name, err), Fix: "define the variable the template uses", Err: err}
 		}
+		spec, warnings, err := sshCfg.Apply(spec)
+		if err != nil {
+			return &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: %v", h.Name, err), Fix: "correct the ssh config, or name another with --ssh-config", Err: err}
+		}
+		p.warnings = append(p.warnings, warnings...)
 		p.specs[h.Name] = spec
 		p.becomePasswords[h.Name] = becomePw
 		p.secrets.Add(sshPw)
@@ -353,6 +365,14 @@ func (p *plan) loadInventory() error {
 		p.staticHostvars[name] = vars
 	}
 	return nil
+}
+
+// sshConfig reads the ssh client configuration the options name.
+func (p *plan) sshConfig() (*transport.SSHConfig, error) {
+	if p.opts.SSHConfig == "none" {
+		return nil, nil
+	}
+	return transport.LoadSSHConfig(p.opts.SSHConfig)
 }
 
 func hasHost(hosts []*inventory.Host, name string) bool {

@@ -87,6 +87,9 @@ func (p *plan) run(ctx context.Context, sink events.Sink) int {
 	defer stopClosing()
 
 	r.em.emit(events.Event{Kind: events.RunStart, Playbook: p.pb.File, Check: p.opts.Check, Hosts: p.allHostNames()})
+	for _, w := range p.warnings {
+		r.em.emit(events.Event{Kind: events.Warning, Msg: w})
+	}
 	for _, pp := range p.plays {
 		if r.shouldStop() {
 			r.noteStopBefore(pp.tasks)
