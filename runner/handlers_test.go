@@ -299,3 +299,18 @@ func TestRegisterOutsideTasks(t *testing.T) {
 		t.Fatalf("ran %q, want %q", got, want)
 	}
 }
+
+// TestImportedHandlers: import_tasks among handlers brings its tasks in as handlers.
+func TestImportedHandlers(t *testing.T) {
+	files := map[string]string{"handlers/web.yml": "- name: reload web\n  rec: reloaded\n- name: restart web\n  rec: restarted\n"}
+	e := mustLoad(t, "- hosts: hz-1\n  tasks:\n    - rec: {msg: change, change: true}\n      notify: restart web\n  handlers:\n    - import_tasks: handlers/web.yml\n", Options{}, files)
+	if code := e.run(); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if got, want := e.msgsOf("hz-1"), []string{"change", "restarted"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("ran %q, want %q", got, want)
+	}
+	if _, err := loadEnv(t, "- hosts: hz-1\n  tasks: []\n  handlers:\n    - include_tasks: handlers/web.yml\n", Options{}, files); err == nil || !strings.Contains(err.Error(), "use import_tasks") {
+		t.Fatalf("include_tasks among handlers: %v", err)
+	}
+}

@@ -505,9 +505,18 @@ func (p *plan) regionNodes(region string) []any {
 // collectRuntimeNames finds every name a task may define at run time: register names, and the
 // variables modules say they define (modules.VarDefiner).
 func collectRuntimeNames(pb *playbook.Playbook, lookup func(string) (modules.Module, bool), out map[string]bool) {
-	var walk func(ts []*playbook.Task)
-	walk = func(ts []*playbook.Task) {
+	where := modules.DefineContext{}
+	if pb.File != "" {
+		if abs, err := filepath.Abs(filepath.Dir(pb.File)); err == nil {
+			where.PlaybookDir = abs
+		}
+	}
+	var walk func(ts []*playbook.Task, where modules.DefineContext)
+	walk = func(ts []*playbook.Task, where modules.DefineContext) {
 		for _, t := range ts {
+			if t.Role != nil {
+				where.RolePath = t.Role.Path
+			}
 			if t.Register != "" {
 				out[t.Register] = true
 			}
@@ -517,20 +526,20 @@ func collectRuntimeNames(pb *playbook.Playbook, lookup func(string) (modules.Mod
 					for k, v := range t.Args {
 						raw[k] = v.V
 					}
-					for _, name := range d.DefinedVars(raw) {
+					for _, name := range d.DefinedVars(raw, where) {
 						out[name] = true
 					}
 				}
 			}
-			walk(t.Block)
-			walk(t.Rescue)
-			walk(t.Always)
+			walk(t.Block, where)
+			walk(t.Rescue, where)
+			walk(t.Always, where)
 		}
 	}
 	for _, pl := range pb.Plays {
 		// Every section defines names: pre_tasks, roles, tasks, post_tasks and handlers.
 		for _, section := range [][]*playbook.Task{pl.PreTasks, pl.RoleTasks, pl.Tasks, pl.PostTasks, pl.Handlers} {
-			walk(section)
+			walk(section, where)
 		}
 	}
 }
@@ -631,7 +640,11 @@ func (p *plan) planSections(pp *playPlan) error {
 		pp.sections = append(pp.sections, tps)
 		pp.tasks = append(pp.tasks, tps...)
 	}
-	handlers, err := p.planTasks(pl, pl.Handlers, pl.Tags, nil)
+	planned, err := p.planTasks(pl, pl.Handlers, pl.Tags, nil)
+	if err != nil {
+		return err
+	}
+	handlers, err := flattenHandlers(planned)
 	if err != nil {
 		return err
 	}
