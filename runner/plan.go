@@ -68,6 +68,9 @@ type plan struct {
 	// promptIn reads vars_prompt answers (one reader for every prompt of the run).
 	promptIn *bufio.Reader
 
+	// lock is the inventory's lock a changing run holds; taken by Plan.Start.
+	lock *runLock
+
 	// journal records the run; opened by Plan.Start.
 	journal *journal.Journal
 
