@@ -32,6 +32,10 @@ type Options struct {
 	// SSHConfig is the ssh client configuration to read ("" means ~/.ssh/config when it exists,
 	// "none" none): what the inventory leaves unset comes from it.
 	SSHConfig string
+	// Resume names the run to go on from (a journal's name, or "last"); Force goes on even when
+	// what the run reads changed since.
+	Resume string
+	Force  bool
 	// ListOnly loads the plan for list-hosts and list-tasks: plays, hosts and tasks, without
 	// checking each task for each host (a listing shows no task's arguments).
 	ListOnly bool

@@ -52,7 +52,7 @@ type journalSink struct {
 }
 
 func (s journalSink) Emit(e events.Event) {
-	if e.Kind == events.RunEnd && e.Journal == "" {
+	if (e.Kind == events.RunEnd || e.Kind == events.RunStart) && e.Journal == "" {
 		e.Journal = s.j.Path()
 	}
 	s.j.Emit(e)

@@ -13,7 +13,10 @@ import (
 
 // runMeta carries out a meta task for the hosts where its when holds.
 func (r *run) runMeta(pc *playCtx, tp *taskPlan, action string, hosts []*hostRun, bc blockCtx) {
-	if !tp.selected || !r.startTask(tp, hosts) {
+	if !tp.selected {
+		return
+	}
+	if hosts = r.startTask(tp, hosts); len(hosts) == 0 {
 		return
 	}
 	var holds []*hostRun

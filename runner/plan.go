@@ -68,6 +68,9 @@ type plan struct {
 	// promptIn reads vars_prompt answers (one reader for every prompt of the run).
 	promptIn *bufio.Reader
 
+	// resume is what a --resume goes on from.
+	resume *resumeState
+
 	// lock is the inventory's lock a changing run holds; taken by Plan.Start.
 	lock *runLock
 
@@ -270,6 +273,14 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 			return nil, p.maskError(err)
 		}
 		p.plays = append(p.plays, pp)
+	}
+	if opts.Resume != "" {
+		if opts.StartAtTask != "" {
+			return nil, errors.New("--resume and --start-at-task say where to start twice: give one")
+		}
+		if err := p.loadResume(); err != nil {
+			return nil, p.maskError(err)
+		}
 	}
 	return p, nil
 }

@@ -75,6 +75,7 @@ func (r *run) startPlay(pp *playPlan) []*hostRun {
 		}
 		vars["hostvars"] = r.hostvars
 		hr.vars, hr.lazy = vars, lazy
+
 		r.stat(hr.name)
 		if hint, ok := vars["rollback_hint"].(string); ok && pp.play.Vars["rollback_hint"].V != nil {
 			pp.rollbackHint = hint
@@ -253,7 +254,7 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 			return
 		}
 	}
-	if !r.startTask(tp, hosts) {
+	if hosts = r.startTask(tp, hosts); len(hosts) == 0 {
 		return
 	}
 	pc.taskTitle = r.taskTitle(tp, hosts)
@@ -291,15 +292,18 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 
 // startTask says whether a task starts (--start-at-task reached), notes it for the resume
 // hint, and with strategy free gives the hosts the hostvars as they are now.
-func (r *run) startTask(tp *taskPlan, hosts []*hostRun) bool {
+func (r *run) startTask(tp *taskPlan, hosts []*hostRun) []*hostRun {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.started && !tp.t.Implicit {
 		// Facts are gathered before --start-at-task's task too, as ansible-playbook does.
 		if tp.name != r.p.opts.StartAtTask && tp.t.Name != r.p.opts.StartAtTask {
-			return false
+			return nil
 		}
 		r.started = true
+	}
+	if hosts = r.resumeHosts(tp, hosts); len(hosts) == 0 {
+		return nil
 	}
 	if !tp.handler && !tp.t.Implicit {
 		// A resume starts at a task; a handler runs again when a task notifies it.
@@ -310,7 +314,7 @@ func (r *run) startTask(tp *taskPlan, hosts []*hostRun) bool {
 			hr.vars["hostvars"] = r.hostvars
 		}
 	}
-	return true
+	return hosts
 }
 
 // runOnceGroups groups the hosts a task runs for: each host alone, or with run_once all the

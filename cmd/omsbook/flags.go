@@ -27,6 +27,8 @@ type cliFlags struct {
 	acceptNewHostKeys bool
 	forceHandlers     bool
 	sshConfig         string
+	resume            string
+	force             bool
 	host              string
 	list              bool
 }
@@ -64,6 +66,9 @@ func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
 		fs.BoolVar(&f.acceptNewHostKeys, "accept-new-host-keys", false, "record host keys that known_hosts lacks (never changed ones)")
 		fs.BoolVar(&f.forceHandlers, "force-handlers", false, "run notified handlers even on hosts that failed")
 		fs.StringVar(&f.sshConfig, "ssh-config", "", "read ssh client settings from `FILE` (default ~/.ssh/config; none for no file)")
+		fs.StringVar(&f.resume, "resume", "", "go on from the stopped run `RUN` (its journal's name, or last): each host from its first unfinished task")
+		fs.Lookup("resume").NoOptDefVal = "last"
+		fs.BoolVar(&f.force, "force", false, "with --resume: go on even though what the run reads changed since")
 	case name == "inventory":
 		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory `FILE` (repeat to merge several, later wins)")
 		fs.StringVar(&f.host, "host", "", "show only the host `NAME`")
