@@ -134,6 +134,16 @@ func boolKeyword() obj {
 // durationPattern matches what yamlsrc.Duration reads from a string: seconds, or a Go duration.
 const durationPattern = `^\s*([0-9]+(\.[0-9]*)?|\.[0-9]+|([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+)\s*$`
 
+// wholeNumber is an integer, or a string that reads as one.
+func wholeNumber() obj {
+	return obj{"anyOf": []any{obj{"type": "integer"}, obj{"type": "string", "pattern": `^\s*[-+]?[0-9]+\s*$`}}}
+}
+
+// duration is a number of seconds, or a string that reads as a duration.
+func duration() obj {
+	return obj{"anyOf": []any{obj{"type": "number"}, obj{"type": "string", "pattern": durationPattern}}}
+}
+
 // keywordValue is the schema of a keyword's value, from its declared type and evaluation.
 func keywordValue(k playbook.Keyword) obj {
 	var s obj
@@ -143,9 +153,9 @@ func keywordValue(k playbook.Keyword) obj {
 	case playbook.TypeBool:
 		s = boolKeyword()
 	case playbook.TypeInt:
-		s = obj{"anyOf": []any{obj{"type": "integer"}, obj{"type": "string", "pattern": `^\s*[-+]?[0-9]+\s*$`}}}
+		s = wholeNumber()
 	case playbook.TypeDuration:
-		s = obj{"anyOf": []any{obj{"type": "number"}, obj{"type": "string", "pattern": durationPattern}}}
+		s = duration()
 	case playbook.TypeCondition:
 		// An expression, never a template: validate rejects {{ }} in a condition.
 		one := obj{"anyOf": []any{obj{"type": "boolean"}, obj{"type": "string", "not": obj{"pattern": `\{\{`}}}}
@@ -348,11 +358,11 @@ func argValue(a modules.Arg) obj {
 	case modules.String:
 		s = scalar()
 	case modules.Int:
-		s = obj{"anyOf": []any{obj{"type": "integer"}, obj{"type": "string", "pattern": `^\s*[-+]?[0-9]+\s*$`}}}
+		s = wholeNumber()
 	case modules.Bool:
 		s = obj{"anyOf": []any{obj{"type": "boolean"}, obj{"type": "integer", "enum": []int{0, 1}}, obj{"type": "string", "pattern": `^\s*(` + strings.Join(caselessAll("true", "false", "yes", "no", "on", "off", "1", "0"), "|") + `)\s*$`}}}
 	case modules.Duration:
-		s = obj{"anyOf": []any{obj{"type": "number"}, obj{"type": "string", "pattern": durationPattern}}}
+		s = duration()
 	case modules.List:
 		s = obj{"type": "array"}
 	case modules.StringList:
