@@ -158,11 +158,15 @@ func flagValues(cmd, flag string, before []string) []string {
 }
 
 // inventoryNames are the host names (and, with groups, the group names) of the -i
-// inventories among the words; nothing when they do not load.
+// inventories among the words, or else of the config's inventory; nothing when they do not
+// load.
 func inventoryNames(cmd string, before []string, groups bool) []string {
 	fs, f := bindFlags(cmd)
 	fs.ParseErrorsAllowlist.UnknownFlags = true
 	_ = fs.Parse(before[1 : len(before)-1])
+	if err := f.loadConfig(cmd, fs); err != nil { // no -i: the config's inventory
+		return nil
+	}
 	if len(f.inventories) == 0 {
 		return nil
 	}
