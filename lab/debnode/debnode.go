@@ -80,7 +80,10 @@ rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/archives/*.deb
 # The node's sshd is configured at start (ListenAddress on its own loopback address).
 rm -f "$root"/etc/ssh/ssh_host_*
 # systemd in a container: nothing that needs a real machine.
-for u in systemd-timesyncd.service getty@tty1.service console-getty.service systemd-logind.service \
+# systemd-sysctl and binfmt would write kernel settings that are not namespaced (fs.*), and
+# those of the host's network namespace (net.*), when a node's /proc/sys is writable.
+for u in systemd-sysctl.service systemd-binfmt.service proc-sys-fs-binfmt_misc.automount \
+  systemd-modules-load.service systemd-timesyncd.service getty@tty1.service console-getty.service systemd-logind.service \
   apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
   ln -sf /dev/null "$root/etc/systemd/system/$u"
 done
@@ -230,6 +233,11 @@ type Config struct {
 	NamePrefix string
 	// Systemd boots /lib/systemd/systemd as PID 1 instead of the sysvinit shell.
 	Systemd bool
+	// WritableProcSys mounts /proc/sys read-write (security-opt systempaths=unconfined), for
+	// the sysctl tests. Only the kernel settings of the node's own IPC and UTS namespaces
+	// (kernel.msg*, kernel.shm*, kernel.sem, kernel.hostname) may be written there: with host
+	// networking net.* are the host's, and fs.*, vm.* and most kernel.* are global.
+	WritableProcSys bool
 }
 
 // Cluster is a set of running nodes.
@@ -247,6 +255,7 @@ type Node struct {
 	Addr      string
 	Port      int
 	Systemd   bool
+	procSys   bool
 }
 
 // Address is "addr:port".
@@ -287,7 +296,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		if ip := net.ParseIP(addr); ip == nil || !ip.IsLoopback() {
 			return nil, fmt.Errorf("debnode: %q is not a loopback address", addr)
 		}
-		n := &Node{Name: cfg.NamePrefix + strconv.Itoa(i+1), Addr: addr, Port: cfg.Port, Systemd: cfg.Systemd}
+		n := &Node{Name: cfg.NamePrefix + strconv.Itoa(i+1), Addr: addr, Port: cfg.Port, Systemd: cfg.Systemd, procSys: cfg.WritableProcSys}
 		n.Container = "omsbook-debnode-" + strings.ReplaceAll(addr, ".", "-")
 		hostKey := filepath.Join(cfg.Dir, n.Name+"_host_ed25519")
 		hostPub, err := writeKey(hostKey)
@@ -342,11 +351,12 @@ func startNode(ctx context.Context, n *Node, hostKey string, clientPub ssh.Publi
 	_ = exec.CommandContext(ctx, "docker", "rm", "-f", n.Container).Run()
 	args := []string{"create", "--name", n.Container, "--network", "host",
 		"--label", LabelNode + "=1", "--label", LabelPid + "=" + strconv.Itoa(os.Getpid()),
-		// sethostname (hostname module) in the node's own UTS namespace; sysctls under
-		// /proc/sys of its own IPC namespace.
-		// (Docker gives the container its own UTS and IPC namespaces also with host networking.)
+		// sethostname (hostname module) in the node's own UTS namespace: Docker gives the
+		// container its own UTS and IPC namespaces also with host networking.
 		"--hostname", n.Name, "--cap-add", "SYS_ADMIN",
-		"--security-opt", "systempaths=unconfined",
+	}
+	if n.procSys {
+		args = append(args, "--security-opt", "systempaths=unconfined")
 	}
 	cmd := []string{}
 	if n.Systemd {
@@ -404,6 +414,12 @@ func startNode(ctx context.Context, n *Node, hostKey string, clientPub ssh.Publi
 	}
 	if out, err := exec.CommandContext(ctx, "docker", "start", n.Container).CombinedOutput(); err != nil {
 		return fmt.Errorf("debnode: docker start %s: %w: %s", n.Container, err, strings.TrimSpace(string(out)))
+	}
+	// Docker bind-mounts /etc/hostname, which then cannot be replaced (hostnamectl renames a
+	// new file over it): the node gets a file of its own, as a machine has.
+	fix := "umount /etc/hostname 2>/dev/null; echo " + n.Name + " > /etc/hostname"
+	if out, err := exec.CommandContext(ctx, "docker", "exec", n.Container, "sh", "-c", fix).CombinedOutput(); err != nil {
+		return fmt.Errorf("debnode: %s: own /etc/hostname: %w: %s", n.Container, err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
