@@ -36,7 +36,7 @@ func (Apt) Spec() modules.Spec {
 			{Name: "name", Type: modules.StringList, Doc: "package names, each maybe name=version (a list, or one name)"},
 			{Name: "state", Type: modules.String, Default: "present", Choices: []string{"present", "absent", "latest"}, Doc: "present, absent or latest"},
 			{Name: "update_cache", Type: modules.Bool, Default: false, Doc: "run apt-get update first"},
-			{Name: "cache_valid_time", Type: modules.Int, Default: 0, Doc: "with update_cache: skip the update when the cache is younger than this many seconds"},
+			{Name: "cache_valid_time", Type: modules.Int, Doc: "skip the update when the cache is younger than this many seconds (0, the default: always update); given, it implies update_cache, as in Ansible 2.4+"},
 			{Name: "deb", Type: modules.String, Doc: "path of a .deb file on the host to install"},
 			{Name: "purge", Type: modules.Bool, Default: false, Doc: "with absent: remove the configuration files too"},
 			{Name: "install_recommends", Type: modules.Bool, Doc: "install recommended packages (default: apt's setting)"},
@@ -53,8 +53,8 @@ func (Apt) Spec() modules.Spec {
 }
 
 func (Apt) Validate(args modules.Args) error {
-	if !args.Has("name") && !args.Has("deb") && !args.Bool("update_cache") && !args.Bool("autoremove") {
-		return errors.New("give name, deb, update_cache or autoremove")
+	if !args.Has("name") && !args.Has("deb") && !args.Bool("update_cache") && !args.Has("cache_valid_time") && !args.Bool("autoremove") {
+		return errors.New("give name, deb, update_cache (or cache_valid_time) or autoremove")
 	}
 	if args.Has("deb") && args.String("state") == "absent" {
 		return errors.New("deb installs a package file; to remove it, give its name with state: absent")
@@ -154,7 +154,7 @@ func runApt(ctx context.Context, h *modules.Host, args modules.Args, apply bool)
 		data["stdout"], data["stderr"] = trimFinalNewline(stdout.String()), trimFinalNewline(stderr.String())
 		return modules.Result{Changed: changed, Diff: diff, Data: data}, nil
 	}
-	if args.Bool("update_cache") {
+	if args.Bool("update_cache") || args.Has("cache_valid_time") {
 		t, err := aptCacheTime(ctx, h)
 		if err != nil {
 			return modules.Result{}, err
