@@ -25,7 +25,7 @@ func (AuthorizedKey) Spec() modules.Spec {
 			"absent removes the keys. The file is ~USER/.ssh/authorized_keys unless path says " +
 			"otherwise; with manage_dir, ~/.ssh is created (0700) and the file written 0600, both " +
 			"owned by the user.",
-		CheckMode: "Reads the file and reports changed with a diff of it when Apply would change it.",
+		CheckMode: "Reads the file and reports changed with a diff of it when Apply would change it; unknown when the user does not exist (yet).",
 		Args: []modules.Arg{
 			{Name: "user", Type: modules.String, Required: true, Doc: "whose authorized_keys"},
 			{Name: "key", Type: modules.String, Required: true, Doc: "the public key(s), one per line, as in authorized_keys"},
@@ -170,6 +170,9 @@ func runAuthorizedKey(ctx context.Context, h *modules.Host, args modules.Args, a
 	}
 	f := strings.Split(strings.TrimSpace(r.Stdout), ":")
 	if r.RC != 0 || len(f) < 7 {
+		if !apply { // an earlier task may create the user; --check cannot tell
+			return modules.Result{Unknown: true, Msg: fmt.Sprintf("user %s does not exist (yet)", user), Data: data}, nil
+		}
 		return modules.Fail(fmt.Sprintf("Failed to lookup user %s: no such user on the host", user), data), nil
 	}
 	home := f[5]

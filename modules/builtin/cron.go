@@ -25,7 +25,7 @@ func (Cron) Spec() modules.Spec {
 			"`#Ansible: NAME` and the job line `MIN HOUR DAY MONTH WEEKDAY JOB` (or `@SPECIAL JOB`, " +
 			"and commented out with `#` when disabled). Lines it does not manage are kept.",
 		CheckMode: "Reads the crontab and reports changed with a diff of it when Apply would " +
-			"add, change or remove the entry.",
+			"add, change or remove the entry; unknown when the user does not exist (yet).",
 		Args: []modules.Arg{
 			{Name: "name", Type: modules.String, Required: true, Doc: "the entry's name (its #Ansible: marker)"},
 			{Name: "job", Type: modules.String, Doc: "the command to run; required with state present"},
@@ -135,6 +135,10 @@ func runCron(ctx context.Context, h *modules.Host, args modules.Args, apply bool
 	tab := r.Stdout
 	if r.RC != 0 {
 		if !strings.Contains(r.Stderr, "no crontab for") {
+			if !apply && strings.Contains(r.Stderr, "unknown") {
+				// An earlier task may create the user; --check cannot tell.
+				return modules.Result{Unknown: true, Msg: "cannot read the crontab: " + strings.TrimSpace(r.Stderr)}, nil
+			}
 			return sysFailed("crontab -l", r, nil), nil
 		}
 		tab = ""

@@ -26,7 +26,8 @@ func (Service) Spec() modules.Spec {
 			"(changed); started and stopped act only when the service is not so.",
 		CheckMode: "Probes whether the service runs and starts at boot, and reports changed with " +
 			"a diff of state and enabled when Apply would change them (restarted and reloaded: " +
-			"always changed). An unknown service fails.",
+			"always changed). A service the host does not have is unknown (an earlier task may " +
+			"install it); Apply fails on it.",
 		Args:    serviceArgs(false),
 		Returns: serviceReturns,
 	}
@@ -54,7 +55,8 @@ func (Systemd) Spec() modules.Spec {
 			"daemon_reload, never itself a change), mask or unmask, enable or disable, then the " +
 			"state. Fails on a host where systemd is not PID 1 (use service there).",
 		CheckMode: "Probes the unit (systemctl show) and reports changed with a diff of state, " +
-			"enabled and masked when Apply would change them; daemon_reload is not run.",
+			"enabled and masked when Apply would change them; daemon_reload is not run. A unit the " +
+			"host does not have is unknown; Apply fails on it.",
 		Args:    serviceArgs(true),
 		Returns: serviceReturns,
 	}
@@ -174,6 +176,9 @@ func runService(ctx context.Context, h *modules.Host, args modules.Args, apply, 
 	}
 	before, fail, err := probe(ctx, h, name)
 	if err != nil || fail != "" {
+		if fail != "" && !apply { // an earlier task may install it; --check cannot tell
+			return modules.Result{Unknown: true, Msg: fail, Data: data}, nil
+		}
 		if fail != "" {
 			return modules.Fail(fail, data), nil
 		}

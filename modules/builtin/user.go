@@ -234,7 +234,22 @@ func runUser(ctx context.Context, h *modules.Host, args modules.Args, apply bool
 				pwBefore = ""
 			}
 		}
-		diff = sysStateDiff(label, cur.text(pwBefore), after.text(pwAfter))
+		afterText := after.text(pwAfter)
+		if !cur.exists { // only what was asked for: useradd chooses the rest
+			afterText = map[string]string{"state": "present"}
+			for _, k := range []string{"uid", "group", "groups", "home", "shell", "comment"} {
+				if args.Has(k) {
+					afterText[k] = fmt.Sprint(args[k])
+				}
+			}
+			if args.Has("groups") {
+				afterText["groups"] = strings.Join(args.Strings("groups"), ",")
+			}
+			if pwAfter != "" {
+				afterText["password"] = pwAfter
+			}
+		}
+		diff = sysStateDiff(label, cur.text(pwBefore), afterText)
 	}
 	if apply && changed {
 		var argv []string
