@@ -99,7 +99,8 @@ func (t *Text) Emit(e events.Event) {
 		t.hostResult(e)
 	case events.HostOutput:
 		t.noteTaskEvent(e)
-		if t.opts.Verbosity > 0 {
+		// until's retries show at every verbosity, as ansible-playbook's FAILED - RETRYING.
+		if t.opts.Verbosity > 0 || e.Stream == "retry" {
 			t.printf("%s | %s\n", e.Host, e.Line)
 		}
 	case events.Warning:

@@ -57,6 +57,8 @@ type hostRun struct {
 	unreachable bool
 	// notified are the handlers a task notified on this host since the last flush.
 	notified map[*taskPlan]bool
+	// ended: meta end_host ended the play for the host (no failure).
+	ended bool
 	// scopes are the variables of the includes the host is in (the loop variable), innermost
 	// last.
 	scopes []map[string]any
@@ -85,6 +87,9 @@ func (p *plan) run(ctx context.Context, sink events.Sink) int {
 	defer stopClosing()
 
 	r.em.emit(events.Event{Kind: events.RunStart, Playbook: p.pb.File, Check: p.opts.Check, Hosts: p.allHostNames()})
+	for _, w := range p.warnings {
+		r.em.emit(events.Event{Kind: events.Warning, Msg: w})
+	}
 	for _, pp := range p.plays {
 		if r.shouldStop() {
 			r.noteStopBefore(pp.tasks)

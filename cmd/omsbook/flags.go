@@ -26,6 +26,7 @@ type cliFlags struct {
 	journalDir        string
 	acceptNewHostKeys bool
 	forceHandlers     bool
+	sshConfig         string
 	host              string
 	list              bool
 }
@@ -62,6 +63,7 @@ func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
 		fs.StringVar(&f.journalDir, "journal-dir", "", "write the run journal in `DIR` (default .omsbook/runs beside the playbook)")
 		fs.BoolVar(&f.acceptNewHostKeys, "accept-new-host-keys", false, "record host keys that known_hosts lacks (never changed ones)")
 		fs.BoolVar(&f.forceHandlers, "force-handlers", false, "run notified handlers even on hosts that failed")
+		fs.StringVar(&f.sshConfig, "ssh-config", "", "read ssh client settings from `FILE` (default ~/.ssh/config; none for no file)")
 	case name == "inventory":
 		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory `FILE` (repeat to merge several, later wins)")
 		fs.StringVar(&f.host, "host", "", "show only the host `NAME`")

@@ -37,6 +37,7 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 		ForceHandlers:     f.forceHandlers,
 		RolesPath:         filepath.SplitList(os.Getenv("OMSBOOK_ROLES_PATH")),
 		Gathering:         os.Getenv("OMSBOOK_GATHERING"),
+		SSHConfig:         f.sshConfig,
 		// pause asks on stderr and reads the answer from stdin: an operator can answer when
 		// stdin is a terminal, even with the output sent to a file.
 		Stdin:    std.in,
