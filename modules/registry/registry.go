@@ -30,6 +30,21 @@ var registry = []modules.Module{
 	builtin.Expect{},      // answer an interactive command's prompts
 	builtin.Setup{},       // gather facts (gather_facts)
 	builtin.Meta{},        // act on the run: flush handlers, end the play or a host
+
+	// system modules (modules/builtin): services, packages, accounts, settings
+	builtin.Service{},       // start/stop/restart a service: systemd or sysvinit
+	builtin.Systemd{},       // a systemd unit: state, enabled, masked, daemon-reload
+	builtin.Package{},       // packages with the host's manager (apt, dnf, yum)
+	builtin.Apt{},           // Debian packages: present/absent/latest, update_cache, deb
+	builtin.Dnf{},           // RPM packages with dnf
+	builtin.Yum{},           // RPM packages with yum
+	builtin.User{},          // local user accounts
+	builtin.Group{},         // local groups
+	builtin.Cron{},          // crontab entries (#Ansible: name)
+	builtin.AuthorizedKey{}, // SSH keys in authorized_keys
+	builtin.Sysctl{},        // kernel parameters: sysctl file and running value
+	builtin.Hostname{},      // the host's name
+
 	// OMS modules (modules/oms)
 	oms.DockerImage{},     // load an image archive; image present/absent
 	oms.DockerContainer{}, // container state, run spec, exec, docker cp
