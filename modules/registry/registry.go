@@ -28,6 +28,11 @@ var registry = []modules.Module{
 	builtin.WaitFor{},  // wait for a port or file
 	builtin.Expect{},   // answer an interactive command's prompts
 	builtin.Setup{},    // gather facts (gather_facts)
+
+	// generic file, text and command modules (modules/builtin)
+	builtin.File{},       // a path: directory, link, hard link, touch, attributes, absent
+	builtin.LineInFile{}, // one line present or absent in a text file
+
 	// OMS modules (modules/oms)
 	oms.DockerImage{},     // load an image archive; image present/absent
 	oms.DockerContainer{}, // container state, run spec, exec, docker cp
