@@ -184,6 +184,32 @@ func fileCycleCases() []cycleCase {
 					t.Fatalf("f.conf: %q", got)
 				}
 			}},
+		{name: "blockinfile", module: BlockInFile{},
+			setup: func(t *testing.T, d string) { writeTestFile(t, d+"/hosts", "127.0.0.1 localhost\n", 0o644) },
+			args: func(d string) map[string]any {
+				return map[string]any{"path": d + "/hosts", "block": "10.0.0.1 a\n10.0.0.2 b", "marker": "# {mark} omsbook", "backup": true}
+			},
+			drift: func(t *testing.T, d string) {
+				writeTestFile(t, d+"/hosts", "127.0.0.1 localhost\n# BEGIN omsbook\n10.0.0.9 z\n# END omsbook\n", 0o644)
+			},
+			verify: func(t *testing.T, d string) {
+				wantFile(t, d+"/hosts", "127.0.0.1 localhost\n# BEGIN omsbook\n10.0.0.1 a\n10.0.0.2 b\n# END omsbook\n")
+			}},
+		{name: "replace", module: Replace{},
+			setup: func(t *testing.T, d string) {
+				writeTestFile(t, d+"/app.ini", "[db]\nhost=old\n[cache]\nhost=old\n", 0o644)
+			},
+			args: func(d string) map[string]any {
+				return map[string]any{"path": d + "/app.ini", "regexp": `^host=(\w+)$`, "replace": `host=new # \1`, "after": `\[db\]`, "before": `\[cache\]`}
+			},
+			drift: func(t *testing.T, d string) {
+				writeTestFile(t, d+"/app.ini", "[db]\nhost=other\n[cache]\nhost=old\n", 0o644)
+			},
+			verify: func(t *testing.T, d string) {
+				if got := readFileT(t, d+"/app.ini"); !strings.HasPrefix(got, "[db]\nhost=new # ") || !strings.HasSuffix(got, "[cache]\nhost=old\n") {
+					t.Fatalf("app.ini: %q", got)
+				}
+			}},
 	}
 }
 

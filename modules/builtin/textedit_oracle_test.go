@@ -26,7 +26,7 @@ func str(s string) *string { return &s }
 
 func textOracleCases() []oracleCase {
 	const conf = "# comment\nPort 22\nListenAddress 0.0.0.0\n#Port 2222\nPermitRootLogin yes\nPort 23\n"
-	li := LineInFile{}
+	li, bi, re := LineInFile{}, BlockInFile{}, Replace{}
 	return []oracleCase{
 		{"li regexp last match wins", li, str(conf), map[string]any{"regexp": "^Port ", "line": "Port 2200"}},
 		{"li regexp firstmatch", li, str(conf), map[string]any{"regexp": "^Port ", "line": "Port 2200", "firstmatch": true}},
@@ -53,6 +53,30 @@ func textOracleCases() []oracleCase {
 		{"li create", li, nil, map[string]any{"line": "x", "create": true}},
 		{"li crlf line kept", li, str("a\r\nb\r\n"), map[string]any{"line": "b"}},
 		{"li dollar in line", li, str("a\n"), map[string]any{"regexp": "^a$", "line": "a=$HOME"}},
+
+		{"bi append default markers", bi, str("one\ntwo\n"), map[string]any{"block": "x=1\ny=2"}},
+		{"bi replace existing block", bi, str("one\n# BEGIN ANSIBLE MANAGED BLOCK\nold\n# END ANSIBLE MANAGED BLOCK\ntwo\n"), map[string]any{"block": "new\n"}},
+		{"bi same block is ok", bi, str("one\n# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\n"), map[string]any{"block": "new"}},
+		{"bi insertbefore BOF", bi, str("one\ntwo\n"), map[string]any{"block": "top", "insertbefore": "BOF"}},
+		{"bi insertafter regexp last", bi, str("[a]\nk=1\n[a]\nk=2\n[b]\n"), map[string]any{"block": "k=3", "insertafter": `^\[a\]`}},
+		{"bi insertbefore regexp", bi, str("[a]\nk=1\n[b]\nk=2\n"), map[string]any{"block": "k=3", "insertbefore": `^\[b\]`}},
+		{"bi custom marker", bi, str("one\n"), map[string]any{"block": "b", "marker": "<!-- {mark} managed -->", "marker_begin": "start", "marker_end": "stop"}},
+		{"bi absent", bi, str("one\n# BEGIN ANSIBLE MANAGED BLOCK\nold\n# END ANSIBLE MANAGED BLOCK\ntwo\n"), map[string]any{"state": "absent"}},
+		{"bi empty block removes", bi, str("one\n# BEGIN ANSIBLE MANAGED BLOCK\nold\n# END ANSIBLE MANAGED BLOCK\n"), map[string]any{"block": ""}},
+		{"bi no final newline", bi, str("one"), map[string]any{"block": "b"}},
+		{"bi create", bi, nil, map[string]any{"block": "b", "create": true}},
+		{"bi missing fails", bi, nil, map[string]any{"block": "b"}},
+
+		{"re simple", re, str("foo bar foo\nbaz foo\n"), map[string]any{"regexp": "foo", "replace": "qux"}},
+		{"re groups", re, str("a=1\nb=2\n"), map[string]any{"regexp": `^(\w)=(\d)$`, "replace": `\2=\1`}},
+		{"re named group", re, str("host: old.example\n"), map[string]any{"regexp": `(?P<h>old)\.example`, "replace": `\g<h>.test`}},
+		{"re after", re, str("x\n[s]\nx\nx\n"), map[string]any{"regexp": "^x$", "replace": "y", "after": `\[s\]`}},
+		{"re before", re, str("x\n[s]\nx\n"), map[string]any{"regexp": "^x$", "replace": "y", "before": `\[s\]`}},
+		{"re after and before", re, str("x\n<a>\nx\n</a>\nx\n"), map[string]any{"regexp": "x", "replace": "y", "after": "<a>", "before": "</a>"}},
+		{"re after no match", re, str("x\n"), map[string]any{"regexp": "x", "replace": "y", "after": "nothing"}},
+		{"re no match ok", re, str("x\n"), map[string]any{"regexp": "z", "replace": "y"}},
+		{"re remove lines", re, str("keep\ndrop 1\nkeep\ndrop 2\n"), map[string]any{"regexp": "^drop.*\n", "replace": ""}},
+		{"re missing fails", re, nil, map[string]any{"regexp": "x", "replace": "y"}},
 	}
 }
 

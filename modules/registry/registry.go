@@ -30,8 +30,10 @@ var registry = []modules.Module{
 	builtin.Setup{},    // gather facts (gather_facts)
 
 	// generic file, text and command modules (modules/builtin)
-	builtin.File{},       // a path: directory, link, hard link, touch, attributes, absent
-	builtin.LineInFile{}, // one line present or absent in a text file
+	builtin.File{},        // a path: directory, link, hard link, touch, attributes, absent
+	builtin.LineInFile{},  // one line present or absent in a text file
+	builtin.BlockInFile{}, // a marked block of lines in a text file
+	builtin.Replace{},     // every match of a regexp in a text file
 
 	// OMS modules (modules/oms)
 	oms.DockerImage{},     // load an image archive; image present/absent
