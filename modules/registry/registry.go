@@ -34,6 +34,9 @@ var registry = []modules.Module{
 	builtin.LineInFile{},  // one line present or absent in a text file
 	builtin.BlockInFile{}, // a marked block of lines in a text file
 	builtin.Replace{},     // every match of a regexp in a text file
+	builtin.Ping{},        // the host answers and runs commands
+	builtin.Raw{},         // a command line through the shell, nothing else
+	builtin.Script{},      // a controller script run on the host
 
 	// OMS modules (modules/oms)
 	oms.DockerImage{},     // load an image archive; image present/absent
