@@ -37,6 +37,8 @@ var registry = []modules.Module{
 	builtin.Ping{},        // the host answers and runs commands
 	builtin.Raw{},         // a command line through the shell, nothing else
 	builtin.Script{},      // a controller script run on the host
+	builtin.GetURL{},      // download a URL on the host (its curl)
+	builtin.URI{},         // an HTTP request from the host (its curl)
 
 	// OMS modules (modules/oms)
 	oms.DockerImage{},     // load an image archive; image present/absent
