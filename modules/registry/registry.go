@@ -39,6 +39,7 @@ var registry = []modules.Module{
 	builtin.Script{},      // a controller script run on the host
 	builtin.GetURL{},      // download a URL on the host (its curl)
 	builtin.URI{},         // an HTTP request from the host (its curl)
+	builtin.Unarchive{},   // extract a tar or zip archive on the host
 
 	// OMS modules (modules/oms)
 	oms.DockerImage{},     // load an image archive; image present/absent
