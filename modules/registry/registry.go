@@ -40,6 +40,7 @@ var registry = []modules.Module{
 	builtin.GetURL{},      // download a URL on the host (its curl)
 	builtin.URI{},         // an HTTP request from the host (its curl)
 	builtin.Unarchive{},   // extract a tar or zip archive on the host
+	builtin.Git{},         // a git checkout at a branch, tag or commit
 
 	// OMS modules (modules/oms)
 	oms.DockerImage{},     // load an image archive; image present/absent
