@@ -218,12 +218,13 @@ func fileCycleCases() []cycleCase {
 func TestFileModulesOverSSH(t *testing.T) {
 	h := filesSSHHost(t)
 	ctx := context.Background()
+	ctl := makeCopyTree(t)
 	for _, become := range []bool{false, true} {
 		via := "sftp"
 		if become {
 			via = "become"
 		}
-		for _, c := range fileCycleCases() {
+		for _, c := range append(fileCycleCases(), copyCycleCases(ctl)...) {
 			t.Run(via+"/"+c.name, func(t *testing.T) {
 				h.Become = become
 				defer func() { h.Become = false }()
