@@ -31,8 +31,6 @@ type httpTestServer struct {
 	file string
 }
 
-func (s *httpTestServer) setFile(c string) { s.mu.Lock(); s.file = c; s.mu.Unlock() }
-
 func newHTTPTestServer(t *testing.T) *httpTestServer {
 	s := &httpTestServer{file: "release 1\n"}
 	mux := http.NewServeMux()
