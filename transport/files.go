@@ -526,6 +526,21 @@ func (f Files) Touch(ctx context.Context, p string) error {
 	return err
 }
 
+// RealPath resolves every symbolic link in p (as readlink -f: a missing final element is
+// allowed).
+func (f Files) RealPath(ctx context.Context, p string) (string, error) {
+	if f.local() {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r, nil
+		}
+	}
+	res, err := f.run(ctx, "resolve "+p, nil, "readlink", "-f", "--", p)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(string(res.Stdout), "\n"), nil
+}
+
 // Rename moves oldp to newp, replacing newp.
 func (f Files) Rename(ctx context.Context, oldp, newp string) error {
 	switch {

@@ -95,6 +95,9 @@ func exerciseFiles(t *testing.T, f Files) {
 	if pi, _ := f.Lstat(ctx, link); pi.LinkTarget != "elsewhere" {
 		t.Fatalf("symlink replaced: %+v", pi)
 	}
+	if rp, err := f.RealPath(ctx, link); err != nil || rp != dir+"/a/elsewhere" {
+		t.Fatalf("realpath of a link: %q %v", rp, err)
+	}
 	if pi, err := f.Stat(ctx, link); err != nil || pi.Exists {
 		t.Fatalf("stat of a dangling link: %+v %v", pi, err)
 	}

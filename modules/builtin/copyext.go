@@ -8,13 +8,11 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/omsbook/omsbook/internal/shellquote"
 	"github.com/omsbook/omsbook/modules"
 	"github.com/omsbook/omsbook/transport"
 )
@@ -52,28 +50,14 @@ func beforeWrite(ctx context.Context, h *modules.Host, src fileSource, args modu
 
 // validateSource writes src to a temporary file beside dest and runs the validate command on it.
 func validateSource(ctx context.Context, h *modules.Host, validate, dest string, src fileSource) error {
-	if !strings.Contains(validate, "%s") {
-		return fmt.Errorf("validate must contain %%s: %q", validate)
-	}
-	f := hostFiles(h)
-	tmp := path.Join(dirOf(dest), "."+baseOf(dest)+".omsbook-validate-"+fmt.Sprint(os.Getpid()))
-	r, err := src.open()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	if err := f.WriteFileAtomic(ctx, tmp, r, 0o600); err != nil {
-		return err
-	}
-	defer func() { _ = f.Remove(context.WithoutCancel(ctx), tmp, false) }()
-	res, err := h.Conn.Exec(ctx, h.Cmd(strings.ReplaceAll(validate, "%s", shellquote.Quote(tmp))))
-	if err != nil {
-		return err
-	}
-	if res.RC != 0 {
-		return fmt.Errorf("failed to validate: rc %d: %s", res.RC, strings.TrimSpace(string(res.Stdout)+" "+string(res.Stderr)))
-	}
-	return nil
+	return validateWith(ctx, h, validate, dest, func(tmp string) error {
+		r, err := src.open()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		return hostFiles(h).WriteFileAtomic(ctx, tmp, r, 0o600)
+	})
 }
 
 // ownership compares dest's owner and group with the arguments and, when apply is true, sets
@@ -249,17 +233,9 @@ func copyRemote(ctx context.Context, h *modules.Host, args modules.Args, apply b
 	}
 	if write && apply {
 		if v := args.String("validate"); v != "" {
-			tmp := path.Join(dirOf(dest), "."+baseOf(dest)+".omsbook-validate")
-			if err := copyOnHost(ctx, h, src, tmp, 0o600); err != nil {
-				return modules.Fail(err.Error(), data), nil
-			}
-			res2, err := h.Conn.Exec(ctx, h.Cmd(strings.ReplaceAll(v, "%s", shellquote.Quote(tmp))))
-			_ = f.Remove(context.WithoutCancel(ctx), tmp, false)
+			err := validateWith(ctx, h, v, dest, func(tmp string) error { return copyOnHost(ctx, h, src, tmp, 0o600) })
 			if err != nil {
-				return modules.Result{}, err
-			}
-			if res2.RC != 0 {
-				return modules.Fail(fmt.Sprintf("failed to validate: rc %d: %s", res2.RC, strings.TrimSpace(string(res2.Stderr))), data), nil
+				return modules.Fail(err.Error(), data), nil
 			}
 		}
 		if di.Exists && args.Bool("backup") {

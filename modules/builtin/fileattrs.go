@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -194,20 +195,24 @@ var validateArg = modules.Arg{Name: "validate", Type: modules.String, Doc: "a co
 // runValidate writes content to a temporary file beside dest and runs the validate command on
 // it; a non-nil error says why the content is refused.
 func runValidate(ctx context.Context, h *modules.Host, validate, dest string, content []byte) error {
+	return validateWith(ctx, h, validate, dest, func(tmp string) error {
+		return hostFiles(h).WriteFileAtomic(ctx, tmp, bytes.NewReader(content), 0o600)
+	})
+}
+
+// validateWith has write put the new content into a temporary file beside dest, runs the
+// validate command on it (%s is the file's path, quoted), and removes the file.
+func validateWith(ctx context.Context, h *modules.Host, validate, dest string, write func(tmp string) error) error {
 	if !strings.Contains(validate, "%s") {
 		return fmt.Errorf("validate must contain %%s: %q", validate)
 	}
 	f := hostFiles(h)
-	tmp, err := f.TempFile(ctx, dirOf(dest), baseOf(dest))
-	if err != nil {
-		return err
-	}
+	tmp := path.Join(dirOf(dest), "."+baseOf(dest)+".omsbook-validate-"+strconv.Itoa(os.Getpid()))
 	defer func() { _ = f.Remove(context.WithoutCancel(ctx), tmp, false) }()
-	if err := f.WriteFileAtomic(ctx, tmp, bytes.NewReader(content), 0o600); err != nil {
+	if err := write(tmp); err != nil {
 		return err
 	}
-	line := strings.ReplaceAll(validate, "%s", shellquote.Quote(tmp))
-	res, err := h.Conn.Exec(ctx, h.Cmd(line))
+	res, err := h.Conn.Exec(ctx, h.Cmd(strings.ReplaceAll(validate, "%s", shellquote.Quote(tmp))))
 	if err != nil {
 		return err
 	}

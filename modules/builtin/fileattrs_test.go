@@ -1,6 +1,8 @@
 package builtin
 
 import (
+	"context"
+	"os"
 	"regexp"
 	"testing"
 )
@@ -50,5 +52,23 @@ func TestPyTemplate(t *testing.T) {
 		if got := string(re.ExpandString(nil, pyTemplate(tmpl), "k1=v", m)); got != want {
 			t.Errorf("pyTemplate(%q): %q, want %q", tmpl, got, want)
 		}
+	}
+}
+
+// TestLineInFileThroughSymlink: the file a link points to is edited, and the link stays.
+func TestLineInFileThroughSymlink(t *testing.T) {
+	h := newGenHost(t, nil)
+	dir := t.TempDir()
+	writeTestFile(t, dir+"/real.conf", "a\n", 0o644)
+	if err := os.Symlink("real.conf", dir+"/link.conf"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := LineInFile{}.Apply(context.Background(), h.Host, coerceArgs(t, LineInFile{}, map[string]any{"path": dir + "/link.conf", "line": "b"}))
+	if err != nil || res.Failed || !res.Changed {
+		t.Fatalf("%+v %v", res, err)
+	}
+	wantFile(t, dir+"/real.conf", "a\nb\n")
+	if l, err := os.Readlink(dir + "/link.conf"); err != nil || l != "real.conf" {
+		t.Fatalf("link replaced: %q %v", l, err)
 	}
 }

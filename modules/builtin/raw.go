@@ -33,14 +33,7 @@ func (Raw) Check(context.Context, *modules.Host, modules.Args) (modules.Result, 
 	return modules.Result{Unknown: true, Msg: "raw commands are not run in check mode"}, nil
 }
 
+// Apply runs the line as shell does: raw's arguments are shell's without guards or stdin.
 func (Raw) Apply(ctx context.Context, h *modules.Host, args modules.Args) (modules.Result, error) {
-	line := args.String("cmd")
-	if line == "" {
-		return modules.Fail("the command line is empty: give the command to run", nil), nil
-	}
-	cmd := h.Cmd(line)
-	if exe := args.String("executable"); exe != "" {
-		cmd = h.ArgvCmd(exe, "-c", line)
-	}
-	return runCommand(ctx, h, modules.Args{}, line, cmd)
+	return Shell{}.Apply(ctx, h, args)
 }

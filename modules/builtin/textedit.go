@@ -75,6 +75,14 @@ func pathArg(args modules.Args) string {
 func editTextFile(ctx context.Context, h *modules.Host, args modules.Args, apply bool, backupKey string, edit textEdit) (modules.Result, error) {
 	p := pathArg(args)
 	f := hostFiles(h)
+	if li, err := f.Lstat(ctx, p); err != nil {
+		return modules.Result{}, err
+	} else if li.Type == "link" {
+		// Edit the file the link points to, as Ansible does, and keep the link.
+		if p, err = f.RealPath(ctx, p); err != nil {
+			return modules.Fail(err.Error(), nil), nil
+		}
+	}
 	pi, err := f.Stat(ctx, p)
 	if err != nil {
 		return modules.Result{}, err
