@@ -32,7 +32,7 @@ func (File) Spec() modules.Spec {
 		CheckMode: "Probes the path without changing it: changed with a diff of the path's state " +
 			"and attributes (before/after), ok when already so. touch is changed unless both " +
 			"access_time and modification_time are preserve, as in Ansible.",
-		Args: append(pathArgs("the path to manage"),
+		Args: append(pathArgs("the path to manage", "dest", "name"),
 			modules.Arg{Name: "state", Type: modules.String, Choices: []string{"file", "directory", "link", "hard", "touch", "absent"}, Doc: "what path should be; default: its current type, or file"},
 			modules.Arg{Name: "src", Type: modules.String, Doc: "state=link/hard: the path the link points to"},
 			attrModeArg, attrOwnerArg, attrGroupArg,

@@ -20,7 +20,7 @@ type textEdit func(before string, exists bool) (after, msg string, data map[stri
 
 // textEditArgs are the arguments every text-editing module takes besides its own.
 func textEditArgs(own ...modules.Arg) []modules.Arg {
-	args := pathArgs("the file on the host")
+	args := pathArgs("the file on the host", pathAliases...)
 	args = append(args, own...)
 	return append(args,
 		modules.Arg{Name: "backup", Type: modules.Bool, Default: false, Doc: "keep a timestamped copy of the old file beside it (path.PID.YYYY-MM-DD@HH:MM:SS~)"},
@@ -28,9 +28,9 @@ func textEditArgs(own ...modules.Arg) []modules.Arg {
 }
 
 // pathArgs declares path (required, checked by validatePath) and its aliases.
-func pathArgs(doc string) []modules.Arg {
-	args := []modules.Arg{{Name: "path", Type: modules.String, Doc: doc + " (required; aliases: " + strings.Join(pathAliases, ", ") + ")"}}
-	for _, a := range pathAliases {
+func pathArgs(doc string, aliases ...string) []modules.Arg {
+	args := []modules.Arg{{Name: "path", Type: modules.String, Doc: doc + " (required; aliases: " + strings.Join(aliases, ", ") + ")"}}
+	for _, a := range aliases {
 		args = append(args, modules.Arg{Name: a, Type: modules.String, Doc: "alias of path"})
 	}
 	return args
@@ -53,7 +53,9 @@ func validatePath(args modules.Args) error {
 	return nil
 }
 
-// pathAliases are the alias names of path, as Ansible's file modules accept them.
+// pathAliases are the alias names of path, as Ansible's text-editing modules accept them (file
+// takes dest and name only); pathArg and validatePath look at all of them, and Coerce refuses
+// those a module does not declare.
 var pathAliases = []string{"dest", "destfile", "name"}
 
 // pathArg returns path, or the alias given instead.
