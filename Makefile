@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 # Where the demo's local-connection nodes keep their files.
 DEMO_ROOT ?= /tmp/omsbook-demo
 
-.PHONY: build test unit lint demo demo-local lab-up lab-down bench clean
+.PHONY: build test unit lint docs demo demo-local lab-up lab-down bench clean
 
 build:
 	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/omsbook
@@ -20,6 +20,12 @@ lint:
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 	$(GO) tool staticcheck ./...
+
+# The generated references: docs/modules.md (omsbook doc --markdown) and docs/schema/*.json
+# (omsbook schema KIND). Tests fail when the committed files are stale.
+docs:
+	$(GO) run ./cmd/omsbook doc --markdown > docs/modules.md
+	for k in playbook tasks handlers role-meta inventory; do $(GO) run ./cmd/omsbook schema $$k > docs/schema/$$k.json || exit 1; done
 
 # Unit tests only: no lab, no root needed.
 unit:

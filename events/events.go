@@ -60,6 +60,12 @@ type Event struct {
 	Stats    map[string]*Stats `json:"stats,omitempty"`
 	ExitCode int               `json:"exit_code,omitempty"`
 	Journal  string            `json:"journal,omitempty"`
+	// Inputs are the sha256 of every file the run read (playbook, included files, roles,
+	// vars files, templates, inventories) and of its extra vars, on RunStart: --resume holds
+	// a resumed run to them.
+	Inputs map[string]string `json:"inputs,omitempty"`
+	// Resume names the journal a resumed run goes on from, on RunStart.
+	Resume string `json:"resume,omitempty"`
 }
 
 // Diff is a before/after pair for --diff.

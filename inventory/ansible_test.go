@@ -115,7 +115,7 @@ func TestAnsibleConnection(t *testing.T) {
 	tests := []struct {
 		host                                string
 		connection, address, user, key, jmp string
-		port                                int
+		port                                int // 0: not set (~/.ssh/config's, else 22)
 		password                            string
 		become                              bool
 		becomeUser, becomePassword          string
@@ -123,11 +123,11 @@ func TestAnsibleConnection(t *testing.T) {
 		{host: "web01", connection: "ssh", address: "10.0.0.11", port: 2222, user: "admin", key: filepath.Join(home, ".ssh/deploy"), becomePassword: "group-sudo-s3cr3t"},
 		// Of ansible_become_password (on the host) and ansible_become_pass (on its group), the
 		// later name in Ansible's list wins, wherever each was set: Ansible does the same.
-		{host: "web02", connection: "ssh", address: "10.0.0.12", port: 22, password: "s3cr3t-web02", become: true, becomeUser: "oms", becomePassword: "group-sudo-s3cr3t"},
-		{host: "web03", connection: "ssh", address: "web03", port: 22, jmp: "jump@bastion.example.com:2200", becomePassword: "group-sudo-s3cr3t"},
-		{host: "web04", connection: "ssh", address: "web04", port: 22, jmp: "ops@bastion.example.com", becomePassword: "group-sudo-s3cr3t"},
-		{host: "web05", connection: "ssh", address: "web05", port: 22, jmp: "bastion.example.com", becomePassword: "group-sudo-s3cr3t"},
-		{host: "controller", connection: "local", address: "controller", port: 22},
+		{host: "web02", connection: "ssh", address: "10.0.0.12", password: "s3cr3t-web02", become: true, becomeUser: "oms", becomePassword: "group-sudo-s3cr3t"},
+		{host: "web03", connection: "ssh", address: "web03", jmp: "jump@bastion.example.com:2200", becomePassword: "group-sudo-s3cr3t"},
+		{host: "web04", connection: "ssh", address: "web04", jmp: "ops@bastion.example.com", becomePassword: "group-sudo-s3cr3t"},
+		{host: "web05", connection: "ssh", address: "web05", jmp: "bastion.example.com", becomePassword: "group-sudo-s3cr3t"},
+		{host: "controller", connection: "local", address: "controller"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.host, func(t *testing.T) {
@@ -372,5 +372,34 @@ func TestAnsibleLoadErrors(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no error cases")
+	}
+}
+
+func TestSSHArgsKnownHosts(t *testing.T) {
+	tests := []struct {
+		in   string
+		want sshOptions
+	}{
+		{"-o UserKnownHostsFile=/etc/ssh/fleet_hosts", sshOptions{knownHosts: "/etc/ssh/fleet_hosts"}},
+		{`-o "UserKnownHostsFile ~/.ssh/kh /other" -o StrictHostKeyChecking=accept-new`, sshOptions{knownHosts: "~/.ssh/kh", acceptNew: true}},
+		{"-o StrictHostKeyChecking=no -J admin@bastion:2200", sshOptions{jump: "admin@bastion:2200", acceptNew: true}},
+		{"-o StrictHostKeyChecking=yes", sshOptions{}},
+	}
+	for _, tt := range tests {
+		got, err := sshArgs(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("sshArgs(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "hosts.ini")
+	if err := os.WriteFile(path, []byte("[web]\nweb1 ansible_ssh_common_args='-o UserKnownHostsFile=/srv/kh'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := inv.Host("web1"); h == nil || h.Conn.KnownHosts != "/srv/kh" {
+		t.Fatalf("web1's known_hosts: %+v", h)
 	}
 }

@@ -49,7 +49,7 @@ func connVar(vars map[string]any, names []string) (string, any, bool) {
 // ansibleConn sets h's connection and become settings from its variables; pos tells where
 // each variable was set, for errors.
 func ansibleConn(h *Host, vars map[string]any, pos map[string]yamlsrc.Pos) error {
-	spec := transport.Spec{Name: h.Name, Connection: "ssh", Address: h.Name, Port: 22}
+	spec := transport.Spec{Name: h.Name, Connection: "ssh", Address: h.Name} // Port unset: ~/.ssh/config or 22
 	bad := func(key, msg, fix string) error {
 		return &yamlsrc.Error{Pos: pos[key], Msg: fmt.Sprintf("host %s: %s", h.Name, msg), Fix: fix}
 	}
@@ -97,13 +97,17 @@ func ansibleConn(h *Host, vars map[string]any, pos map[string]yamlsrc.Pos) error
 		if !ok {
 			continue
 		}
-		jump, err := jumpFromSSHArgs(v)
+		o, err := sshArgs(v)
 		if err != nil {
 			return bad(key, fmt.Sprintf("%s: %v", key, err), "write the jump host as -o ProxyJump=user@bastion:port or -J user@bastion:port")
 		}
-		if jump != "" {
-			spec.Jump = jump
+		if o.jump != "" {
+			spec.Jump = o.jump
 		}
+		if o.knownHosts != "" {
+			spec.KnownHosts = expandHome(o.knownHosts)
+		}
+		spec.AcceptNewHostKeys = spec.AcceptNewHostKeys || o.acceptNew
 	}
 	h.Conn = spec
 	h.Become, h.BecomeUser, h.BecomePassword = false, "", ""
@@ -158,13 +162,30 @@ func expandHome(p string) string {
 	return p
 }
 
-// jumpFromSSHArgs finds the jump host in extra ssh arguments: -J HOST, -o ProxyJump=HOST, or a
-// ProxyCommand of the form ssh -W %h:%p [-p PORT] [-l USER] [USER@]HOST. Other options are
-// left alone. The jump host comes back as [user@]host[:port], "" when there is none.
+// sshOptions are what omsbook takes from extra ssh arguments.
+type sshOptions struct {
+	jump       string // [user@]host[:port]
+	knownHosts string // -o UserKnownHostsFile=
+	// acceptNew: -o StrictHostKeyChecking=accept-new (or no, which omsbook reads as
+	// accept-new: a key that changed is refused whatever the option says).
+	acceptNew bool
+}
+
+// jumpFromSSHArgs is sshArgs' jump host.
 func jumpFromSSHArgs(args string) (string, error) {
+	o, err := sshArgs(args)
+	return o.jump, err
+}
+
+// sshArgs reads extra ssh arguments as ssh would for what omsbook uses: the jump host (-J
+// HOST, -o ProxyJump=HOST, or a ProxyCommand of the form ssh -W %h:%p [-p PORT] [-l USER]
+// [USER@]HOST), -o UserKnownHostsFile= and -o StrictHostKeyChecking=. Other options are
+// left alone.
+func sshArgs(args string) (sshOptions, error) {
+	var o sshOptions
 	words, err := shlexSplit(args)
 	if err != nil {
-		return "", err
+		return o, err
 	}
 	jump := ""
 	for i := 0; i < len(words); i++ {
@@ -184,7 +205,7 @@ func jumpFromSSHArgs(args string) (string, error) {
 		}
 		if v, ok := arg("-J"); ok {
 			if jump, err = proxyJump(v); err != nil {
-				return "", err
+				return o, err
 			}
 			continue
 		}
@@ -200,15 +221,23 @@ func jumpFromSSHArgs(args string) (string, error) {
 		switch {
 		case strings.EqualFold(key, "ProxyJump"):
 			if jump, err = proxyJump(value); err != nil {
-				return "", err
+				return o, err
 			}
 		case strings.EqualFold(key, "ProxyCommand"):
 			if jump, err = proxyCommand(value); err != nil {
-				return "", err
+				return o, err
+			}
+		case strings.EqualFold(key, "UserKnownHostsFile"):
+			o.knownHosts = strings.Fields(value + " ")[0] // ssh takes the first of several
+		case strings.EqualFold(key, "StrictHostKeyChecking"):
+			switch strings.ToLower(value) {
+			case "accept-new", "no", "off":
+				o.acceptNew = true
 			}
 		}
 	}
-	return jump, nil
+	o.jump = jump
+	return o, nil
 }
 
 // proxyJump reads one ProxyJump value: [user@]host[:port] or ssh://[user@]host[:port].

@@ -586,7 +586,7 @@ func connSpec(name string, address setting[string], s settings) transport.Spec {
 		Name:        name,
 		Connection:  "ssh",
 		Address:     name,
-		Port:        22,
+		Port:        0, // unset: ~/.ssh/config or 22
 		User:        s.user.v,
 		KnownHosts:  s.knownHosts.v,
 		SSHKey:      s.sshKey.v,

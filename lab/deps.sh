@@ -13,6 +13,8 @@ have mysql || need+=(mariadb-client)
 have busybox || need+=(busybox-static)
 [ -x /usr/bin/bash-static ] || [ -x /bin/bash-static ] || need+=(bash-static)
 have sudo || need+=(sudo)
+# The Debian node image of the system modules' tests (lab/debnode): mmdebstrap builds its root.
+have mmdebstrap || need+=(mmdebstrap)
 # The oracles of the tests that hold omsbook against Ansible: ansible-inventory and
 # ansible-playbook, both in Debian's ansible-core (the ansible package adds only its 250 MB
 # of collections, which the tests do not use).

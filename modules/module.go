@@ -50,7 +50,20 @@ type TemplateFiler interface {
 // that the load-time check knows those names will exist at run time instead of calling a
 // later use of one undefined.
 type VarDefiner interface {
-	DefinedVars(args map[string]any) []string
+	DefinedVars(args map[string]any, where DefineContext) []string
+}
+
+// DefineContext says where a task stands, for a VarDefiner that reads a file to name the
+// variables it defines (include_vars).
+type DefineContext struct {
+	PlaybookDir string // the playbook's directory
+	RolePath    string // the directory of the role the task is in, if any
+}
+
+// MetaAction is an optional ability: a module whose work is an action on the run itself
+// (meta: flush_handlers, end_play), which the runner carries out instead of calling it.
+type MetaAction interface {
+	MetaAction(args Args) string
 }
 
 // Host is what a module may use on the host it runs for.

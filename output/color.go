@@ -1,6 +1,10 @@
 package output
 
-import "github.com/omsbook/omsbook/events"
+import (
+	"os"
+
+	"github.com/omsbook/omsbook/events"
+)
 
 // color is an ANSI SGR code; colorNone leaves text as it is.
 type color string
@@ -72,3 +76,22 @@ func runEndColor(code int) color {
 	}
 	return colorFailed
 }
+
+// WantColor says whether text output to f is coloured for mode: always, never, or auto (a
+// terminal, as golang.org/x/term tells, and NO_COLOR unset). NO_COLOR turns always off too,
+// unless explicit says always was asked for on the command line.
+func WantColor(mode string, explicit bool, f *os.File) bool {
+	switch mode {
+	case "never":
+		return false
+	case "always":
+		if explicit {
+			return true
+		}
+		return !noColor()
+	}
+	return UseColor(f)
+}
+
+// noColor reports whether NO_COLOR asks for no colour: set at all, as UseColor has always read it.
+func noColor() bool { _, set := os.LookupEnv("NO_COLOR"); return set }

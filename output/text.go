@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/omsbook/omsbook/events"
 )
 
@@ -55,17 +57,14 @@ func NewText(w io.Writer, opts TextOptions) *Text {
 // UseColor reports whether output to f should be coloured: only when f is a terminal and the
 // NO_COLOR environment variable is unset (https://no-color.org).
 func UseColor(f *os.File) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
+	if noColor() {
 		return false
 	}
 	if f == nil {
 		return false
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	return fi.Mode()&os.ModeCharDevice != 0
+	// A terminal, not merely a character device: /dev/null is one too.
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // Emit writes one event.
@@ -99,7 +98,8 @@ func (t *Text) Emit(e events.Event) {
 		t.hostResult(e)
 	case events.HostOutput:
 		t.noteTaskEvent(e)
-		if t.opts.Verbosity > 0 {
+		// until's retries show at every verbosity, as ansible-playbook's FAILED - RETRYING.
+		if t.opts.Verbosity > 0 || e.Stream == "retry" {
 			t.printf("%s | %s\n", e.Host, e.Line)
 		}
 	case events.Warning:

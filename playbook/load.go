@@ -494,7 +494,7 @@ func (l *loader) handlerList(file string, n *yaml.Node, what string) ([]*Task, e
 		if err != nil {
 			return nil, err
 		}
-		if h.Name == "" && len(h.Listen) == 0 {
+		if h.Name == "" && len(h.Listen) == 0 && h.Include == nil {
 			return nil, &Error{Pos: h.Pos, Msg: "a handler needs a name or listen", Fix: "give it name: (what notify: names) or listen: a topic"}
 		}
 		out = append(out, h)

@@ -29,6 +29,13 @@ type Options struct {
 	// gathers unless gather_facts: false), explicit (only plays with gather_facts: true) or
 	// smart (as implicit, but a host whose facts this run already has is not asked again).
 	Gathering string
+	// SSHConfig is the ssh client configuration to read ("" means ~/.ssh/config when it exists,
+	// "none" none): what the inventory leaves unset comes from it.
+	SSHConfig string
+	// Resume names the run to go on from (a journal's name, or "last"); Force goes on even when
+	// what the run reads changed since.
+	Resume string
+	Force  bool
 	// ListOnly loads the plan for list-hosts and list-tasks: plays, hosts and tasks, without
 	// checking each task for each host (a listing shows no task's arguments).
 	ListOnly bool

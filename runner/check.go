@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/omsbook/omsbook/inventory"
@@ -23,6 +24,10 @@ const templateValueFix = "check the types of the values the template uses and th
 // define the variable when one is missing, else correct the template. Telling a user to define
 // a variable for a syntax error sends them looking in the wrong place.
 func fixFor(err error) string {
+	var ce *tmpl.CondError
+	if errors.As(err, &ce) && ce.Fix != "" {
+		return ce.Fix
+	}
 	var te *tmpl.Error
 	if errors.As(err, &te) && te.MissingKey == "" {
 		if te.Parse {
@@ -441,18 +446,23 @@ func (c *checker) classifyValue(v any, inLoop bool) (deferred bool, err error) {
 	return deferred, err
 }
 
-// checkCond verifies every name a condition uses is defined for this host or at run time.
+// checkCond verifies every name a condition requires (not those it only tests with is
+// defined or gives a default) is defined for this host or at run time, and checks the types of
+// what it does with the values known now: set_fact or register may change a run-time name's,
+// and hostvars gains other hosts' facts, so those are left to run time.
 func (c *checker) checkCond(prog *tmpl.Program, withResult bool) error {
+	typed := make(map[string]any, len(prog.Names))
 	for _, n := range prog.Names {
-		if _, ok := c.vars[n]; ok {
-			continue
+		v, defined := c.vars[n]
+		later := c.p.runtimeNames[n] || c.lazy[n] || (c.tp.set.loops() && c.tp.isLoopVar(n)) || (withResult && n == "result")
+		switch {
+		case defined && !later && n != "hostvars":
+			typed[n] = v
+		case !defined && !later && !slices.Contains(prog.Optional, n):
+			return fmt.Errorf("condition %q: unknown name %s", prog.Source, n)
 		}
-		if c.p.runtimeNames[n] || c.lazy[n] || (c.tp.set.loops() && c.tp.isLoopVar(n)) || (withResult && n == "result") {
-			continue
-		}
-		return fmt.Errorf("condition %q: unknown name %s", prog.Source, n)
 	}
-	return nil
+	return prog.CheckTypes(typed)
 }
 
 // copyBoolMap copies a set (nil gives an empty one).

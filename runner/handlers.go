@@ -114,7 +114,7 @@ func (r *run) flushHandlers(pc *playCtx) {
 				continue
 			}
 			delete(hr.notified, h)
-			if hr.unreachable || (hr.failed && !force) {
+			if hr.unreachable || hr.ended || (hr.failed && !force) {
 				continue
 			}
 			hosts = append(hosts, hr)
@@ -138,4 +138,25 @@ func orderHosts(hosts []*inventory.Host, order string) {
 	case "shuffle":
 		rand.Shuffle(len(hosts), func(i, j int) { hosts[i], hosts[j] = hosts[j], hosts[i] })
 	}
+}
+
+// flattenHandlers lists the handlers of a play: an import_tasks among them stands for the
+// tasks it imports, each a handler of its own, as in Ansible.
+func flattenHandlers(tps []*taskPlan) ([]*taskPlan, error) {
+	var out []*taskPlan
+	for _, tp := range tps {
+		switch {
+		case tp.include != nil:
+			return nil, taskError(tp.t, tp.t.Pos, "", "include_tasks cannot stand among handlers", "use import_tasks: its tasks become handlers", nil)
+		case tp.t.IsBlock():
+			inner, err := flattenHandlers(tp.block)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, inner...)
+		default:
+			out = append(out, tp)
+		}
+	}
+	return out, nil
 }

@@ -269,3 +269,48 @@ func TestOrderThrottleRemoteUser(t *testing.T) {
 		t.Errorf("dialed as %q, want %q", users, want)
 	}
 }
+
+// TestRegisterOutsideTasks: names registered (or set) in pre_tasks, roles, post_tasks and
+// handlers are known to the check before the run, as those in tasks are.
+func TestRegisterOutsideTasks(t *testing.T) {
+	files := map[string]string{"roles/r/tasks/main.yml": "- rec: {msg: in-role}\n  register: r2\n  changed_when: r2.rc != 0\n"}
+	e := mustLoad(t, `
+- hosts: hz-1
+  pre_tasks:
+    - rec: {msg: hi, change: true}
+      register: pre
+      notify: h
+  roles: [r]
+  tasks:
+    - rec: 'saw {{ .pre.stdout }}'
+      when: pre.stdout == "said hi"
+  post_tasks:
+    - rec: 'post {{ .hr.stdout }}'
+  handlers:
+    - name: h
+      rec: handled
+      register: hr
+      changed_when: hr.rc != 0
+`, Options{}, files)
+	if code := e.run(); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if got, want := e.msgsOf("hz-1"), []string{"hi", "handled", "in-role", "saw said hi", "post said handled"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("ran %q, want %q", got, want)
+	}
+}
+
+// TestImportedHandlers: import_tasks among handlers brings its tasks in as handlers.
+func TestImportedHandlers(t *testing.T) {
+	files := map[string]string{"handlers/web.yml": "- name: reload web\n  rec: reloaded\n- name: restart web\n  rec: restarted\n"}
+	e := mustLoad(t, "- hosts: hz-1\n  tasks:\n    - rec: {msg: change, change: true}\n      notify: restart web\n  handlers:\n    - import_tasks: handlers/web.yml\n", Options{}, files)
+	if code := e.run(); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if got, want := e.msgsOf("hz-1"), []string{"change", "restarted"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("ran %q, want %q", got, want)
+	}
+	if _, err := loadEnv(t, "- hosts: hz-1\n  tasks: []\n  handlers:\n    - include_tasks: handlers/web.yml\n", Options{}, files); err == nil || !strings.Contains(err.Error(), "use import_tasks") {
+		t.Fatalf("include_tasks among handlers: %v", err)
+	}
+}

@@ -129,3 +129,20 @@ func TestIncludeChecks(t *testing.T) {
 		t.Fatalf("looped include: %v", err)
 	}
 }
+
+// TestAnsibleMagicVarsAndIncludedNames: group_names, ansible_check_mode, ansible_play_hosts and
+// inventory_hostname_short are there as Ansible sets them; a task name in an included file is
+// shown rendered with the include's loop variable.
+func TestAnsibleMagicVarsAndIncludedNames(t *testing.T) {
+	files := map[string]string{"tasks/named.yml": "- name: 'deploy {{ .item }}'\n  rec: 'groups {{ .group_names }} check {{ .ansible_check_mode }} play {{ .ansible_play_hosts }} short {{ .inventory_hostname_short }}'\n"}
+	e := mustLoad(t, "- hosts: hz-1\n  tasks:\n    - include_tasks: tasks/named.yml\n      loop: [api]\n", Options{}, files)
+	if code := e.run(); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if got, want := e.msgsOf("hz-1"), []string{"groups [canary hz] check false play [hz-1] short hz-1"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("ran %q, want %q", got, want)
+	}
+	if len(e.sink.results("deploy api")) != 1 {
+		t.Fatalf("the included task was not shown as 'deploy api':\n%s", e.sink.jsonText(t))
+	}
+}

@@ -1,6 +1,11 @@
 package runner
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
 	"github.com/omsbook/omsbook/events"
 	"github.com/omsbook/omsbook/journal"
 )
@@ -21,6 +26,20 @@ func (p *Plan) Start() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if !p.impl.opts.Check {
+		// A run that changes hosts holds its inventory's lock; a dry run needs none.
+		runID := strings.TrimSuffix(filepath.Base(j.Path()), ".jsonl")
+		lock, taken, err := acquireLock(p.impl.opts.Inventories, runID, p.impl.opts.Now())
+		if err != nil {
+			_ = j.Close()
+			_ = os.Remove(j.Path())
+			return "", err
+		}
+		p.impl.lock = lock
+		if taken != nil {
+			p.impl.warnings = append(p.impl.warnings, fmt.Sprintf("took over the inventory's lock from %s, which is no longer running", taken))
+		}
+	}
 	p.impl.journal = j
 	return j.Path(), nil
 }
@@ -33,7 +52,7 @@ type journalSink struct {
 }
 
 func (s journalSink) Emit(e events.Event) {
-	if e.Kind == events.RunEnd && e.Journal == "" {
+	if (e.Kind == events.RunEnd || e.Kind == events.RunStart) && e.Journal == "" {
 		e.Journal = s.j.Path()
 	}
 	s.j.Emit(e)
@@ -45,6 +64,8 @@ func (s journalSink) Emit(e events.Event) {
 // closeJournal closes the journal after the run; a write that failed is said on the sink, as
 // the last thing the run shows.
 func (p *plan) closeJournal(sink events.Sink) {
+	p.lock.release()
+	p.lock = nil
 	if p.journal == nil {
 		return
 	}

@@ -106,3 +106,20 @@ func shownName(name string, hosts []*hostRun) string {
 	}
 	return out
 }
+
+// taskTitle is a task's name as output shows it: rendered against the first host's variables
+// for the task (an include's loop variable and vars, the task's own vars among them).
+func (r *run) taskTitle(tp *taskPlan, hosts []*hostRun) string {
+	if !tmpl.IsTemplate(tp.name) || len(hosts) == 0 {
+		return tp.name
+	}
+	vars, err := r.taskVars(tp, hosts[0])
+	if err != nil {
+		vars = hosts[0].vars
+	}
+	out, err := tmpl.RenderString(tp.name, vars)
+	if err != nil {
+		return tp.name
+	}
+	return out
+}

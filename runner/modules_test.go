@@ -166,7 +166,7 @@ func (factMod) Apply(ctx context.Context, h *modules.Host, args modules.Args) (m
 	return modules.Result{Facts: facts}, nil
 }
 
-func (factMod) DefinedVars(args map[string]any) []string {
+func (factMod) DefinedVars(args map[string]any, _ modules.DefineContext) []string {
 	var names []string
 	for k := range args {
 		names = append(names, k)

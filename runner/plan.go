@@ -54,6 +54,9 @@ type plan struct {
 
 	plays []*playPlan
 
+	// warnings are said when the run starts (an ssh config option read in a weaker form).
+	warnings []string
+
 	// hostErrs are hosts whose inventory variables do not render: an error once a play (or a
 	// delegate_to) uses the host.
 	hostErrs map[string]error
@@ -65,13 +68,20 @@ type plan struct {
 	// promptIn reads vars_prompt answers (one reader for every prompt of the run).
 	promptIn *bufio.Reader
 
+	// resume is what a --resume goes on from.
+	resume *resumeState
+
+	// lock is the inventory's lock a changing run holds; taken by Plan.Start.
+	lock *runLock
+
 	// journal records the run; opened by Plan.Start.
 	journal *journal.Journal
 
 	stopping atomic.Bool
 
-	regionMu    sync.Mutex
+	regionMu    sync.Mutex // guards regionCache and hostGroups
 	regionCache map[string][]any
+	hostGroups  map[string][]any
 
 	// templateTexts caches the template files load checks (path -> templateText): each is
 	// read once however many hosts render it.
@@ -125,6 +135,8 @@ type playPlan struct {
 	playHosts []any // the play_hosts variable, shared by every host
 	// prompted are the play's vars_prompt answers.
 	prompted map[string]any
+	// ended: meta end_play ended the play.
+	ended atomic.Bool
 	// rollbackHint is the play's rollback_hint var as rendered at run time, for the message
 	// that ends a failed run.
 	rollbackHint string
@@ -158,6 +170,8 @@ type taskPlan struct {
 	notify  []*taskPlan
 	// include is set for include_tasks: the files it runs, planned when first known.
 	include *includePlan
+	// meta is the action of a meta task (flush_handlers, end_play, ...), "" otherwise.
+	meta string
 }
 
 // roleTaskName is a task's shown name: in a role, "role : name", as ansible-playbook shows it.
@@ -260,6 +274,14 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 		}
 		p.plays = append(p.plays, pp)
 	}
+	if opts.Resume != "" {
+		if opts.StartAtTask != "" {
+			return nil, errors.New("--resume and --start-at-task say where to start twice: give one")
+		}
+		if err := p.loadResume(); err != nil {
+			return nil, p.maskError(err)
+		}
+	}
 	return p, nil
 }
 
@@ -295,6 +317,10 @@ func (p *plan) loadInventory() error {
 		groups[name] = list
 	}
 	p.groups = groups
+	sshCfg, err := p.sshConfig()
+	if err != nil {
+		return err
+	}
 	for _, h := range hosts {
 		p.hostByName[h.Name] = h
 		vars := copyMap(h.Vars, 8)
@@ -335,6 +361,11 @@ func (p *plan) loadInventory() error {
 		if err != nil {
 			return &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: become_password: %v", h.Name, err), Fix: "define the variable the template uses", Err: err}
 		}
+		spec, warnings, err := sshCfg.Apply(spec)
+		if err != nil {
+			return &playbook.Error{Pos: h.Pos, Msg: fmt.Sprintf("host %s: %v", h.Name, err), Fix: "correct the ssh config, or name another with --ssh-config", Err: err}
+		}
+		p.warnings = append(p.warnings, warnings...)
 		p.specs[h.Name] = spec
 		p.becomePasswords[h.Name] = becomePw
 		p.secrets.Add(sshPw)
@@ -348,6 +379,14 @@ func (p *plan) loadInventory() error {
 		p.staticHostvars[name] = vars
 	}
 	return nil
+}
+
+// sshConfig reads the ssh client configuration the options name.
+func (p *plan) sshConfig() (*transport.SSHConfig, error) {
+	if p.opts.SSHConfig == "none" {
+		return nil, nil
+	}
+	return transport.LoadSSHConfig(p.opts.SSHConfig)
 }
 
 func hasHost(hosts []*inventory.Host, name string) bool {
@@ -368,6 +407,11 @@ func (p *plan) addMagic(vars map[string]any, h *inventory.Host) {
 	vars["groups"] = p.groups
 	vars["playbook_dir"] = p.baseDir
 	vars["omsbook_check_mode"] = p.opts.Check
+	// Ansible's names for the same things.
+	vars["ansible_check_mode"] = p.opts.Check
+	vars["ansible_diff_mode"] = p.opts.Diff
+	vars["inventory_hostname_short"], _, _ = strings.Cut(h.Name, ".")
+	vars["group_names"] = p.groupNames(h.Name)
 	// inventory_file lets a message name the command to run next (the first -i, as Ansible's).
 	vars["inventory_file"] = ""
 	if len(p.opts.Inventories) > 0 {
@@ -423,7 +467,35 @@ func hasTaskNamed(pb *playbook.Playbook, name string) bool {
 }
 
 // magicNames are the variables omsbook sets itself.
-var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "hostvars", "play_hosts", "role_name", "role_path"}
+var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "hostvars", "play_hosts", "role_name", "role_path",
+	"ansible_check_mode", "ansible_diff_mode", "inventory_hostname_short", "group_names", "ansible_play_hosts", "ansible_play_batch"}
+
+// groupNames is a host's group_names, as Ansible's: the groups it is in, sorted, without all
+// and ungrouped.
+func (p *plan) groupNames(host string) []any {
+	p.regionMu.Lock()
+	defer p.regionMu.Unlock()
+	if p.hostGroups == nil {
+		p.hostGroups = map[string][]any{}
+		names := make([]string, 0, len(p.inv.Groups))
+		for g := range p.inv.Groups {
+			names = append(names, g)
+		}
+		sort.Strings(names)
+		for _, g := range names {
+			if g == "all" || g == "ungrouped" {
+				continue
+			}
+			for _, m := range p.inv.Groups[g] {
+				p.hostGroups[m] = append(p.hostGroups[m], g)
+			}
+		}
+	}
+	if gs, ok := p.hostGroups[host]; ok {
+		return gs
+	}
+	return []any{}
+}
 
 // regionNodes lists a region's node names, computed once per region: every host of the
 // region shares the list (templates only read it).
@@ -447,9 +519,18 @@ func (p *plan) regionNodes(region string) []any {
 // collectRuntimeNames finds every name a task may define at run time: register names, and the
 // variables modules say they define (modules.VarDefiner).
 func collectRuntimeNames(pb *playbook.Playbook, lookup func(string) (modules.Module, bool), out map[string]bool) {
-	var walk func(ts []*playbook.Task)
-	walk = func(ts []*playbook.Task) {
+	where := modules.DefineContext{}
+	if pb.File != "" {
+		if abs, err := filepath.Abs(filepath.Dir(pb.File)); err == nil {
+			where.PlaybookDir = abs
+		}
+	}
+	var walk func(ts []*playbook.Task, where modules.DefineContext)
+	walk = func(ts []*playbook.Task, where modules.DefineContext) {
 		for _, t := range ts {
+			if t.Role != nil {
+				where.RolePath = t.Role.Path
+			}
 			if t.Register != "" {
 				out[t.Register] = true
 			}
@@ -459,18 +540,21 @@ func collectRuntimeNames(pb *playbook.Playbook, lookup func(string) (modules.Mod
 					for k, v := range t.Args {
 						raw[k] = v.V
 					}
-					for _, name := range d.DefinedVars(raw) {
+					for _, name := range d.DefinedVars(raw, where) {
 						out[name] = true
 					}
 				}
 			}
-			walk(t.Block)
-			walk(t.Rescue)
-			walk(t.Always)
+			walk(t.Block, where)
+			walk(t.Rescue, where)
+			walk(t.Always, where)
 		}
 	}
 	for _, pl := range pb.Plays {
-		walk(pl.Tasks)
+		// Every section defines names: pre_tasks, roles, tasks, post_tasks and handlers.
+		for _, section := range [][]*playbook.Task{pl.PreTasks, pl.RoleTasks, pl.Tasks, pl.PostTasks, pl.Handlers} {
+			walk(section, where)
+		}
 	}
 }
 
@@ -501,7 +585,7 @@ func (p *plan) planPlay(pl *playbook.Play) (*playPlan, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.registerPlaySecrets(pl, vars)
+		p.registerPlaySecrets(pp, h, vars)
 		hc := &hostCheck{h: h, vars: vars}
 		for _, lv := range lazy {
 			if hc.lazy == nil {
@@ -570,7 +654,11 @@ func (p *plan) planSections(pp *playPlan) error {
 		pp.sections = append(pp.sections, tps)
 		pp.tasks = append(pp.tasks, tps...)
 	}
-	handlers, err := p.planTasks(pl, pl.Handlers, pl.Tags, nil)
+	planned, err := p.planTasks(pl, pl.Handlers, pl.Tags, nil)
+	if err != nil {
+		return err
+	}
+	handlers, err := flattenHandlers(planned)
 	if err != nil {
 		return err
 	}
@@ -644,6 +732,7 @@ func (p *plan) planTasks(pl *playbook.Play, ts []*playbook.Task, inherited []str
 		}
 		tp.mod, tp.spec = mod, mod.Spec()
 		tp.analyseArgs()
+		tp.meta = tp.metaAction()
 		tp.selected = tagSelected(tp.tags, p.opts.Tags, p.opts.SkipTags)
 		var err error
 		if tp.set, err = resolveSettings(pl, chain, t); err != nil {
@@ -790,6 +879,7 @@ func (p *plan) playVars(pp *playPlan, h *inventory.Host, facts map[string]any) (
 		pp.playHosts = hostNamesAny(pp.hosts)
 	}
 	vars["play_hosts"] = pp.playHosts
+	vars["ansible_play_hosts"], vars["ansible_play_batch"] = pp.playHosts, pp.playHosts
 	for _, k := range magicNames {
 		delete(eligible, k)
 	}
@@ -836,9 +926,36 @@ func playVarOrder(pl *playbook.Play) []string {
 
 // registerPlaySecrets adds the values of the play's and inventory's secret names as resolved
 // for one host.
-func (p *plan) registerPlaySecrets(pl *playbook.Play, vars map[string]any) {
+//
+// A secret's value from every layer counts, not only the one that wins: the value -e replaced
+// is what a file holds until the run changes it, and a --diff shows it as "before".
+func (p *plan) registerPlaySecrets(pp *playPlan, h *inventory.Host, vars map[string]any) {
+	pl := pp.play
+	layers := []map[string]any{vars, p.hostByName[h.Name].Vars}
+	playVals := make(map[string]any, len(pl.Vars))
+	for k, v := range pl.Vars {
+		playVals[k] = v.V
+	}
+	layers = append(layers, playVals)
+	for _, m := range pp.varsFiles {
+		layers = append(layers, m)
+	}
+	for _, role := range pl.Roles {
+		for _, m := range []map[string]playbook.Value{role.Defaults, role.Vars} {
+			rv := make(map[string]any, len(m))
+			for k, v := range m {
+				rv[k] = v.V
+			}
+			layers = append(layers, rv)
+		}
+	}
 	for _, names := range [][]string{pl.Secrets, p.inv.Secrets} {
 		for _, name := range names {
+			for _, layer := range layers {
+				if v, ok := inventory.PathValue(layer, name); ok && !tmpl.HasTemplate(v) {
+					p.secrets.AddAll(v)
+				}
+			}
 			if v, ok := inventory.PathValue(vars, name); ok {
 				p.secrets.AddAll(v)
 			}

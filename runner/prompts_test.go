@@ -85,3 +85,19 @@ func TestImportPlaybook(t *testing.T) {
 		t.Fatalf("cycle: %v", err)
 	}
 }
+
+// TestReplacedSecretStaysMasked: a secret's value that -e replaced is still masked (a file
+// holds it until the run changes it, and --diff shows it as before).
+func TestReplacedSecretStaysMasked(t *testing.T) {
+	e := mustLoad(t, "- hosts: hz-1\n  secrets: [api_key]\n  vars: {api_key: old-key-4711}\n  tasks:\n    - rec: 'was old-key-4711, now {{ .api_key }}'\n",
+		Options{ExtraVars: []string{"api_key=new-key-0815"}}, nil)
+	if code := e.run(); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	text := e.sink.jsonText(t)
+	for _, v := range []string{"old-key-4711", "new-key-0815"} {
+		if strings.Contains(text, v) {
+			t.Fatalf("%s is in the events:\n%s", v, text)
+		}
+	}
+}

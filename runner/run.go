@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,9 @@ type run struct {
 	rollback    string    // the rollback_hint of the play where the run first failed
 	currentPlay *playPlan // the play running, or the last one run
 
+	// reached marks the hosts of a resumed run that got to the task they go on from.
+	reached map[string]bool
+
 	confirmMu sync.Mutex
 	stdin     *bufio.Reader // guarded by confirmMu
 }
@@ -57,6 +61,8 @@ type hostRun struct {
 	unreachable bool
 	// notified are the handlers a task notified on this host since the last flush.
 	notified map[*taskPlan]bool
+	// ended: meta end_host ended the play for the host (no failure).
+	ended bool
 	// scopes are the variables of the includes the host is in (the loop variable), innermost
 	// last.
 	scopes []map[string]any
@@ -77,6 +83,7 @@ func (p *plan) run(ctx context.Context, sink events.Sink) int {
 		failed:      map[string]bool{},
 		unreachable: map[string]bool{},
 		started:     p.opts.StartAtTask == "",
+		reached:     map[string]bool{},
 	}
 	for name, vars := range p.baseVars {
 		r.hostvars[name] = copyMap(vars, 4)
@@ -84,7 +91,15 @@ func (p *plan) run(ctx context.Context, sink events.Sink) int {
 	stopClosing := context.AfterFunc(ctx, r.conns.closeAll)
 	defer stopClosing()
 
-	r.em.emit(events.Event{Kind: events.RunStart, Playbook: p.pb.File, Check: p.opts.Check, Hosts: p.allHostNames()})
+	r.restoreResumed()
+	start := events.Event{Kind: events.RunStart, Playbook: p.pb.File, Check: p.opts.Check, Hosts: p.allHostNames(), Inputs: p.inputHashes()}
+	if p.resume != nil {
+		start.Resume = p.resume.journal
+	}
+	r.em.emit(start)
+	for _, w := range p.warnings {
+		r.em.emit(events.Event{Kind: events.Warning, Msg: w})
+	}
 	for _, pp := range p.plays {
 		if r.shouldStop() {
 			r.noteStopBefore(pp.tasks)
@@ -186,11 +201,18 @@ func (r *run) endMessage(code int) string {
 	if task == "" {
 		task = r.lastTask
 	}
-	if task != "" {
-		how := "after fixing the cause, resume with"
-		if code == ExitInterrupted {
-			how = "to go on from where it stopped, run"
+	how := "after fixing the cause, resume with"
+	if code == ExitInterrupted {
+		how = "to go on from where it stopped, run"
+	}
+	switch {
+	case r.p.journal != nil && !r.p.opts.Check:
+		// Each host goes on from its own first unfinished task, with what it had registered.
+		fmt.Fprintf(&b, "; %s:\n  %s", how, r.resumeJournalCommand(code))
+		if task != "" {
+			fmt.Fprintf(&b, "\n(or start at that task on every host: %s)", r.resumeCommand(task))
 		}
+	case task != "":
 		fmt.Fprintf(&b, "; %s:\n  %s", how, r.resumeCommand(task))
 	}
 	hint := r.rollback
@@ -203,8 +225,49 @@ func (r *run) endMessage(code int) string {
 	return b.String()
 }
 
+// resumeJournalCommand is the command line that resumes this run from its journal, limited to
+// the hosts that did not finish when the others did.
+func (r *run) resumeJournalCommand(code int) string {
+	runID := strings.TrimSuffix(filepath.Base(r.p.journal.Path()), ".jsonl")
+	words := r.commandWords()
+	words = append(words, "--resume", runID)
+	if code != ExitInterrupted {
+		var left []string
+		for _, h := range r.p.allHostNames() {
+			if r.failed[h] || r.unreachable[h] {
+				left = append(left, h)
+			}
+		}
+		if len(left) > 0 && len(left) < len(r.p.allHostNames()) {
+			words = append(words, "--limit", strings.Join(left, ":"))
+		} else if r.p.opts.Limit != "" {
+			words = append(words, "--limit", r.p.opts.Limit)
+		}
+	} else if r.p.opts.Limit != "" {
+		words = append(words, "--limit", r.p.opts.Limit)
+	}
+	for i, w := range words {
+		words[i] = shellquote.QuoteIfNeeded(w)
+	}
+	return strings.Join(words, " ")
+}
+
 // resumeCommand is the command line that reruns the playbook from task.
 func (r *run) resumeCommand(task string) string {
+	o := r.p.opts
+	args := r.commandWords()
+	if o.Limit != "" {
+		args = append(args, "--limit", o.Limit)
+	}
+	args = append(args, "--start-at-task", task)
+	for i, a := range args {
+		args[i] = shellquote.QuoteIfNeeded(a)
+	}
+	return strings.Join(args, " ")
+}
+
+// commandWords are the run's command line but for --limit and where to start.
+func (r *run) commandWords() []string {
 	o := r.p.opts
 	args := []string{"omsbook", "run", o.Playbook}
 	for _, inv := range o.Inventories {
@@ -212,9 +275,6 @@ func (r *run) resumeCommand(task string) string {
 	}
 	for _, e := range o.ExtraVars {
 		args = append(args, "-e", e)
-	}
-	if o.Limit != "" {
-		args = append(args, "--limit", o.Limit)
 	}
 	if len(o.Tags) > 0 {
 		args = append(args, "--tags", strings.Join(o.Tags, ","))
@@ -225,9 +285,8 @@ func (r *run) resumeCommand(task string) string {
 	if o.Check {
 		args = append(args, "--check")
 	}
-	args = append(args, "--start-at-task", task)
-	for i, a := range args {
-		args[i] = shellquote.QuoteIfNeeded(a)
+	if o.JournalDir != "" {
+		args = append(args, "--journal-dir", o.JournalDir)
 	}
-	return strings.Join(args, " ")
+	return args
 }

@@ -18,6 +18,8 @@ type playCtx struct {
 	pp *playPlan
 	// batch are the hosts the tasks run for (with strategy free, one), all the whole batch.
 	batch, all []*hostRun
+	// ended: meta end_batch ended the batch.
+	ended bool
 	// taskTitle is the running task's name as shown: rendered for the batch (see shownName).
 	taskTitle string
 }
@@ -34,6 +36,9 @@ func (r *run) runPlay(pp *playPlan) {
 	ready := r.startPlay(pp)
 	r.currentPlay = pp
 	for _, batch := range splitBatches(ready, pl.Serial) {
+		if pp.ended.Load() {
+			return // meta: end_play
+		}
 		if r.shouldStop() {
 			// The next batch has run none of the play's tasks yet.
 			r.noteStopBefore(pp.tasks)
@@ -70,6 +75,7 @@ func (r *run) startPlay(pp *playPlan) []*hostRun {
 		}
 		vars["hostvars"] = r.hostvars
 		hr.vars, hr.lazy = vars, lazy
+
 		r.stat(hr.name)
 		if hint, ok := vars["rollback_hint"].(string); ok && pp.play.Vars["rollback_hint"].V != nil {
 			pp.rollbackHint = hint
@@ -91,7 +97,7 @@ func (r *run) runBatch(pp *playPlan, batch []*hostRun) bool {
 			batchNames[i] = hr.name
 		}
 		for _, hr := range batch {
-			hr.vars["play_hosts"] = batchNames
+			hr.vars["play_hosts"], hr.vars["ansible_play_batch"] = batchNames, batchNames
 		}
 	}
 	if pl.Strategy == "free" {
@@ -157,7 +163,7 @@ func splitBatches(hosts []*hostRun, serial []playbook.Batch) [][]*hostRun {
 func alive(hosts []*hostRun) []*hostRun {
 	out := make([]*hostRun, 0, len(hosts))
 	for _, h := range hosts {
-		if !h.failed && !h.unreachable {
+		if !h.failed && !h.unreachable && !h.ended {
 			out = append(out, h)
 		}
 	}
@@ -171,9 +177,16 @@ func (r *run) runList(pc *playCtx, tasks []*taskPlan, hosts []*hostRun, bc block
 			r.noteStopBefore([]*taskPlan{tp})
 			return
 		}
+		if pc.ended || pc.pp.ended.Load() {
+			return // meta: end_batch or end_play
+		}
 		active := alive(hosts)
 		if len(active) == 0 {
 			return
+		}
+		if action := tp.meta; action != "" {
+			r.runMeta(pc, tp, action, active, bc)
+			continue
 		}
 		if tp.include != nil {
 			r.runInclude(pc, tp, active, bc)
@@ -241,10 +254,10 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 			return
 		}
 	}
-	if !r.startTask(tp, hosts) {
+	if hosts = r.startTask(tp, hosts); len(hosts) == 0 {
 		return
 	}
-	pc.taskTitle = shownName(tp.name, hosts)
+	pc.taskTitle = r.taskTitle(tp, hosts)
 	r.em.emit(events.Event{Kind: events.TaskStart, Play: pc.pp.title, Task: pc.taskTitle, Pos: tp.t.Pos.String(), Handler: tp.handler})
 
 	mode := tp.set.runOnce
@@ -279,15 +292,18 @@ func (r *run) runTask(pc *playCtx, tp *taskPlan, hosts []*hostRun, bc blockCtx) 
 
 // startTask says whether a task starts (--start-at-task reached), notes it for the resume
 // hint, and with strategy free gives the hosts the hostvars as they are now.
-func (r *run) startTask(tp *taskPlan, hosts []*hostRun) bool {
+func (r *run) startTask(tp *taskPlan, hosts []*hostRun) []*hostRun {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.started && !tp.t.Implicit {
 		// Facts are gathered before --start-at-task's task too, as ansible-playbook does.
 		if tp.name != r.p.opts.StartAtTask && tp.t.Name != r.p.opts.StartAtTask {
-			return false
+			return nil
 		}
 		r.started = true
+	}
+	if hosts = r.resumeHosts(tp, hosts); len(hosts) == 0 {
+		return nil
 	}
 	if !tp.handler && !tp.t.Implicit {
 		// A resume starts at a task; a handler runs again when a task notifies it.
@@ -298,7 +314,7 @@ func (r *run) startTask(tp *taskPlan, hosts []*hostRun) bool {
 			hr.vars["hostvars"] = r.hostvars
 		}
 	}
-	return true
+	return hosts
 }
 
 // runOnceGroups groups the hosts a task runs for: each host alone, or with run_once all the

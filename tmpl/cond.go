@@ -3,30 +3,50 @@ package tmpl
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/file"
-	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
 
 // Program is a compiled condition (when, until, failed_when, changed_when, assert's that),
-// reusable for every host and safe for concurrent use.
+// reusable for every host and safe for concurrent use. Conditions are expr expressions that
+// also accept the spellings Ansible users write: x is defined, x | default(y), 'a' in s,
+// r is succeeded, x is version('4.2.3', '>='), with Ansible's meaning (see ansible_funcs.go).
 type Program struct {
 	// Source is the expression as written ("true" or "false" for a constant).
 	Source string
-	// Names are the top-level variables it refers to, in order of first use.
+	// Names are the top-level variables it refers to, in the order they appear.
 	Names []string
-	prog  *vm.Program
+	// Optional are the Names it tests with is defined or undefined, or gives a default (x |
+	// default(y), x ?? y): they may be undefined when the condition runs, so a check before the
+	// run must not require them. The others (Required) must be defined.
+	Optional []string
+	prog     *vm.Program
+	tree     ast.Node
 	// constant is set for a bool written as such (when: false).
 	constant *bool
 }
 
-// CondError is an expression that does not compile or fails to evaluate.
+// Required are the Names that are not Optional: each must be defined when the condition runs.
+func (p *Program) Required() []string {
+	if len(p.Optional) == 0 {
+		return p.Names
+	}
+	out := make([]string, 0, len(p.Names))
+	for _, n := range p.Names {
+		if !slices.Contains(p.Optional, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// CondError is an expression that does not compile, has the wrong types or fails to evaluate.
 type CondError struct {
 	Expr string
 	Msg  string
@@ -34,6 +54,8 @@ type CondError struct {
 	Line, Col int
 	// Unknown is the undefined variable's name when that is the cause.
 	Unknown string
+	// Fix says what to write instead, when the error knows ("" otherwise).
+	Fix string
 }
 
 func (e *CondError) Error() string {
@@ -47,33 +69,31 @@ func (e *CondError) Error() string {
 }
 
 type compiledExpr struct {
-	prog  *vm.Program
-	names []string
-	// namePos is where each free name first appears, for "unknown name" errors.
-	namePos map[string][2]int
-	err     error
+	*compiledCond
+	err error
 }
 
 var exprCache sync.Map // source -> *compiledExpr
 
 // Compile compiles expression src once (cached by its source). When known is not nil, every
-// top-level variable the expression uses must be one of its keys, else the error says
-// "unknown name x". The program evaluates dynamically: the values' types may differ from host
-// to host.
+// top-level variable the expression requires must be one of its keys, else the error says
+// "unknown name x" (names it only tests with is defined or gives a default need not be). The
+// program evaluates dynamically: the values' types may differ from host to host.
 func Compile(src string, known map[string]any) (*Program, error) {
 	c := compileExpr(src)
 	if c.err != nil {
 		return nil, c.err
 	}
+	p := &Program{Source: src, Names: c.names, Optional: c.optional, prog: c.prog, tree: c.tree}
 	if known != nil {
-		for _, n := range c.names {
+		for _, n := range p.Required() {
 			if _, ok := known[n]; !ok {
-				p := c.namePos[n]
-				return nil, &CondError{Expr: src, Msg: "unknown name " + n, Line: p[0], Col: p[1], Unknown: n}
+				pos := c.namePos[n]
+				return nil, &CondError{Expr: src, Msg: "unknown name " + n, Line: pos[0], Col: pos[1], Unknown: n}
 			}
 		}
 	}
-	return &Program{Source: src, Names: c.names, prog: c.prog}, nil
+	return p, nil
 }
 
 // CompileValue compiles a condition as YAML gives it: a bool stands for itself, a string
@@ -110,23 +130,8 @@ func compileExpr(src string) *compiledExpr {
 	c := &compiledExpr{}
 	if strings.TrimSpace(src) == "" {
 		c.err = &CondError{Expr: src, Msg: "empty condition: write an expression such as result.rc == 0, or true/false"}
-	} else if tree, err := parser.Parse(src); err != nil {
-		c.err = condError(src, err)
 	} else {
-		c.names, c.namePos = freeNames(src, tree.Node)
-		opts := []expr.Option{expr.AllowUndefinedVariables()}
-		for _, n := range c.names {
-			// A variable named like a builtin (count, max, keys) is the variable here.
-			if isBuiltin(n) {
-				opts = append(opts, expr.DisableBuiltin(n))
-			}
-		}
-		prog, err := expr.Compile(src, opts...)
-		if err != nil {
-			c.err = condError(src, err)
-		} else {
-			c.prog = prog
-		}
+		c.compiledCond, c.err = compileCond(src)
 	}
 	if exprCacheFull() {
 		return c
@@ -150,51 +155,9 @@ func exprCacheFull() bool {
 	return false
 }
 
-// freeNames lists the identifiers that name variables: not called functions, not let-bound
-// names, not the special $env.
-func freeNames(src string, root ast.Node) ([]string, map[string][2]int) {
-	v := &nameVisitor{src: []rune(src), callees: map[ast.Node]bool{}, bound: map[string]bool{}, pos: map[string][2]int{}}
-	// A first pass finds what is not a variable, the second collects the rest in order.
-	ast.Walk(&root, visitFunc(func(n *ast.Node) {
-		switch x := (*n).(type) {
-		case *ast.CallNode:
-			v.callees[x.Callee] = true
-		case *ast.VariableDeclaratorNode:
-			v.bound[x.Name] = true
-		}
-	}))
-	ast.Walk(&root, v)
-	return v.names, v.pos
-}
-
 type visitFunc func(n *ast.Node)
 
 func (f visitFunc) Visit(n *ast.Node) { f(n) }
-
-type nameVisitor struct {
-	src     []rune
-	callees map[ast.Node]bool
-	bound   map[string]bool
-	names   []string
-	pos     map[string][2]int
-}
-
-func (v *nameVisitor) Visit(n *ast.Node) {
-	id, ok := (*n).(*ast.IdentifierNode)
-	if !ok || v.callees[*n] || v.bound[id.Value] || id.Value == "$env" {
-		return
-	}
-	if _, seen := v.pos[id.Value]; seen {
-		return
-	}
-	v.pos[id.Value] = lineCol(v.src, id.Location().From)
-	v.names = append(v.names, id.Value)
-}
-
-func isBuiltin(name string) bool {
-	_, ok := builtin.Index[name]
-	return ok
-}
 
 // lineCol turns a rune offset into a 1-based line and column.
 func lineCol(src []rune, offset int) [2]int {
@@ -210,11 +173,20 @@ func lineCol(src []rune, offset int) [2]int {
 }
 
 func condError(src string, err error) error {
+	ce := &CondError{Expr: src, Msg: err.Error()}
 	var fe *file.Error
 	if errors.As(err, &fe) {
-		return &CondError{Expr: src, Msg: fe.Message, Line: fe.Line, Col: fe.Column + 1}
+		ce.Msg, ce.Line, ce.Col = fe.Message, fe.Line, fe.Column+1
 	}
-	return &CondError{Expr: src, Msg: err.Error()}
+	var ue *undefinedError
+	var he *hintError
+	switch {
+	case errors.As(err, &ue):
+		ce.Unknown, ce.Fix = ue.u.name, undefinedFix(ue.u.what)
+	case errors.As(err, &he):
+		ce.Fix = he.hint
+	}
+	return ce
 }
 
 // Eval runs the program against vars and returns its value.

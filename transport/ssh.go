@@ -129,48 +129,22 @@ func DialSSH(ctx context.Context, spec Spec) (*SSHConn, error) {
 	defer release()
 	target := net.JoinHostPort(spec.Address, strconv.Itoa(spec.Port))
 
+	jumps, netConn, err := dialThroughJumps(ctx, spec, name, target, auth, plan)
+	if err != nil {
+		return nil, err
+	}
 	var jump *ssh.Client
-	var netConn net.Conn
-	if spec.Jump != "" {
-		juser, jaddr, err := parseJump(spec.Jump, spec.User)
-		if err != nil {
-			return nil, &UnreachableError{Host: name, Err: err, Hint: `write jump as "user@host:port"`}
-		}
-		jconn, err := dialTCP(ctx, jaddr, spec.ConnectTimeout)
-		if err != nil {
-			jhost, _, _ := net.SplitHostPort(jaddr)
-			return nil, &UnreachableError{Host: name, Err: dialError(ctx, "jump host "+juser+"@"+jhost, jaddr, "", spec.ConnectTimeout, err),
-				Hint: "check the jump host's address and port, and that sshd runs there"}
-		}
-		jump, err = handshake(ctx, jconn, jaddr, juser, auth, plan, spec)
-		if err != nil {
-			var u *UnreachableError
-			if errors.As(err, &u) {
-				u.Host = name
-				u.Err = fmt.Errorf("jump host %s: %w", jaddr, u.Err)
-			}
-			return nil, err
-		}
-		dctx, cancel := context.WithTimeout(ctx, spec.ConnectTimeout)
-		netConn, err = jump.DialContext(dctx, "tcp", target)
-		cancel()
-		if err != nil {
-			jump.Close()
-			return nil, &UnreachableError{Host: name, Err: dialError(ctx, "address "+spec.Address, target, "through jump host "+juser+"@"+jaddr, spec.ConnectTimeout, err),
-				Hint: "check the address and port as the jump host sees them, and that sshd runs there"}
-		}
-	} else {
-		netConn, err = dialTCP(ctx, target, spec.ConnectTimeout)
-		if err != nil {
-			return nil, &UnreachableError{Host: name, Err: dialError(ctx, "address "+spec.Address, target, "", spec.ConnectTimeout, err),
-				Hint: "check the address and port, and that sshd runs there"}
+	if len(jumps) > 0 {
+		jump = jumps[len(jumps)-1]
+	}
+	closeJumps := func() {
+		for i := len(jumps) - 1; i >= 0; i-- {
+			jumps[i].Close()
 		}
 	}
 	client, err := handshake(ctx, netConn, target, spec.User, auth, plan, spec)
 	if err != nil {
-		if jump != nil {
-			jump.Close()
-		}
+		closeJumps()
 		var u *UnreachableError
 		if errors.As(err, &u) {
 			u.Host = name
@@ -195,9 +169,7 @@ func DialSSH(ctx context.Context, spec Spec) (*SSHConn, error) {
 		}
 		c.deadErr = err
 		close(c.dead)
-		if jump != nil {
-			jump.Close()
-		}
+		closeJumps()
 	}()
 	if spec.KeepAlive > 0 {
 		go c.keepAlive(spec.KeepAlive)
@@ -245,6 +217,68 @@ type wrappedError struct {
 
 func (e *wrappedError) Error() string { return e.msg }
 func (e *wrappedError) Unwrap() error { return e.err }
+
+// dialThroughJumps opens the TCP path to target: directly, or through spec.Jump, a chain of
+// jump hosts "user@host:port,user@host:port" (as ssh's ProxyJump), each reached through the
+// one before and logged in to with the same credentials and known_hosts. It returns the jump
+// clients, first hop first, for the connection to close with it.
+func dialThroughJumps(ctx context.Context, spec Spec, name, target string, auth []ssh.AuthMethod, plan *authPlan) ([]*ssh.Client, net.Conn, error) {
+	if spec.Jump == "" {
+		netConn, err := dialTCP(ctx, target, spec.ConnectTimeout)
+		if err != nil {
+			return nil, nil, &UnreachableError{Host: name, Err: dialError(ctx, "address "+spec.Address, target, "", spec.ConnectTimeout, err),
+				Hint: "check the address and port, and that sshd runs there"}
+		}
+		return nil, netConn, nil
+	}
+	var jumps []*ssh.Client
+	fail := func(err error) ([]*ssh.Client, net.Conn, error) {
+		for i := len(jumps) - 1; i >= 0; i-- {
+			jumps[i].Close()
+		}
+		return nil, nil, err
+	}
+	via := ""
+	for _, hop := range strings.Split(spec.Jump, ",") {
+		juser, jaddr, err := parseJump(strings.TrimSpace(hop), spec.User)
+		if err != nil {
+			return fail(&UnreachableError{Host: name, Err: err, Hint: `write jump as "user@host:port" (several: "user@a:22,user@b:22")`})
+		}
+		jconn, err := dialHop(ctx, jumps, jaddr, spec.ConnectTimeout)
+		if err != nil {
+			jhost, _, _ := net.SplitHostPort(jaddr)
+			return fail(&UnreachableError{Host: name, Err: dialError(ctx, "jump host "+juser+"@"+jhost, jaddr, via, spec.ConnectTimeout, err),
+				Hint: "check the jump host's address and port, and that sshd runs there"})
+		}
+		jc, err := handshake(ctx, jconn, jaddr, juser, auth, plan, spec)
+		if err != nil {
+			var u *UnreachableError
+			if errors.As(err, &u) {
+				u.Host = name
+				u.Err = fmt.Errorf("jump host %s: %w", jaddr, u.Err)
+			}
+			return fail(err)
+		}
+		jumps = append(jumps, jc)
+		via = "through jump host " + juser + "@" + jaddr
+	}
+	netConn, err := dialHop(ctx, jumps, target, spec.ConnectTimeout)
+	if err != nil {
+		return fail(&UnreachableError{Host: name, Err: dialError(ctx, "address "+spec.Address, target, via, spec.ConnectTimeout, err),
+			Hint: "check the address and port as the jump host sees them, and that sshd runs there"})
+	}
+	return jumps, netConn, nil
+}
+
+// dialHop opens a TCP connection to addr: directly, or through the last of jumps.
+func dialHop(ctx context.Context, jumps []*ssh.Client, addr string, timeout time.Duration) (net.Conn, error) {
+	if len(jumps) == 0 {
+		return dialTCP(ctx, addr, timeout)
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return jumps[len(jumps)-1].DialContext(dctx, "tcp", addr)
+}
 
 // parseJump splits "user@host:port" (user and port optional).
 func parseJump(jump, defaultUser string) (user, addr string, err error) {

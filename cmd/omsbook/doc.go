@@ -13,9 +13,15 @@ import (
 // cmdDoc lists the modules, or documents one: what it does, what --check does, its arguments
 // and the fields it registers. It needs no inventory and touches nothing.
 func cmdDoc(args []string, std stdio) error {
-	_, pos, err := parseFlags("doc", args, std)
+	f, pos, err := parseFlags("doc", args, std)
 	if err != nil {
 		return err
+	}
+	if f.markdown {
+		if len(pos) > 0 {
+			return &usageError{cmd: "doc", msg: "--markdown documents every module: give no MODULE"}
+		}
+		return writeMarkdown(std.out)
 	}
 	switch len(pos) {
 	case 0:

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/omsbook/omsbook/config"
 )
 
 // cliFlags are every flag of every sub-command; each sub-command binds the ones it takes.
@@ -26,8 +28,14 @@ type cliFlags struct {
 	journalDir        string
 	acceptNewHostKeys bool
 	forceHandlers     bool
+	sshConfig         string
+	resume            string
+	force             bool
 	host              string
 	list              bool
+	markdown          bool
+	color             string
+	config            *config.Config // the settings after the flags (config.go)
 }
 
 // playbookCommands take a playbook and the flags of run.
@@ -46,7 +54,7 @@ func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
 	fs.SetOutput(io.Discard) // errors are reported by Main, with the exit code
 	fs.SortFlags = false
 	switch {
-	case playbookCommands[name]:
+	case playbookCommands[name] || name == "config":
 		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory `FILE` (repeat to merge several, later wins)")
 		fs.BoolVar(&f.check, "check", false, "change nothing: probe each host and report what would change")
 		fs.BoolVar(&f.diff, "diff", false, "show before/after of what changes (or would change)")
@@ -62,11 +70,18 @@ func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
 		fs.StringVar(&f.journalDir, "journal-dir", "", "write the run journal in `DIR` (default .omsbook/runs beside the playbook)")
 		fs.BoolVar(&f.acceptNewHostKeys, "accept-new-host-keys", false, "record host keys that known_hosts lacks (never changed ones)")
 		fs.BoolVar(&f.forceHandlers, "force-handlers", false, "run notified handlers even on hosts that failed")
+		fs.StringVar(&f.sshConfig, "ssh-config", "", "read ssh client settings from `FILE` (default ~/.ssh/config; none for no file)")
+		fs.StringVar(&f.resume, "resume", "", "go on from the stopped run `RUN` (its journal's name, or last): each host from its first unfinished task")
+		fs.Lookup("resume").NoOptDefVal = "last"
+		fs.BoolVar(&f.force, "force", false, "with --resume: go on even though what the run reads changed since")
+		fs.StringVar(&f.color, "color", "auto", "colour the text output: `WHEN` is always, never or auto (a terminal, without NO_COLOR)")
 	case name == "inventory":
 		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory `FILE` (repeat to merge several, later wins)")
 		fs.StringVar(&f.host, "host", "", "show only the host `NAME`")
 		fs.BoolVar(&f.list, "list", false, "print the groups and host variables as JSON, in the shape of ansible-inventory --list")
-	case name == "doc" || name == "version" || name == "help":
+	case name == "doc":
+		fs.BoolVar(&f.markdown, "markdown", false, "print every module's reference as Markdown (docs/modules.md)")
+	case name == "schema" || name == "completion" || name == "version" || name == "help":
 	default:
 		return nil, nil
 	}
@@ -84,6 +99,9 @@ func parseFlags(name string, args []string, std stdio) (*cliFlags, []string, err
 		}
 		return nil, nil, &usageError{cmd: name, msg: err.Error()}
 	}
+	if err := f.loadConfig(name, fs); err != nil {
+		return nil, nil, err
+	}
 	return f, fs.Args(), nil
 }
 
@@ -100,9 +118,11 @@ func parsePlaybookFlags(name string, args []string, std stdio) (*cliFlags, strin
 	case len(pos) > 1:
 		return nil, "", &usageError{cmd: name, msg: fmt.Sprintf("one playbook at a time, got %d: %s", len(pos), strings.Join(pos, " "))}
 	case len(f.inventories) == 0:
-		return nil, "", &usageError{cmd: name, msg: "missing -i INVENTORY: say which hosts to use, e.g. -i inventories/local.yml"}
+		return nil, "", &usageError{cmd: name, msg: "missing -i INVENTORY: say which hosts to use, e.g. -i inventories/local.yml (or set inventory in omsbook.yml, or OMSBOOK_INVENTORY)"}
 	case f.forks < 1:
 		return nil, "", &usageError{cmd: name, msg: fmt.Sprintf("--forks is %d; it must be at least 1", f.forks)}
+	case f.color != "auto" && f.color != "always" && f.color != "never":
+		return nil, "", &usageError{cmd: name, msg: fmt.Sprintf("--color is %q; it must be always, never or auto", f.color)}
 	case f.output != "text" && f.output != "json":
 		return nil, "", &usageError{cmd: name, msg: fmt.Sprintf("--output is %q; it must be text or json", f.output)}
 	}

@@ -56,6 +56,14 @@ func Main(args []string, std stdio) int {
 		err = cmdInventory(rest, std)
 	case "doc":
 		err = cmdDoc(rest, std)
+	case "schema":
+		err = cmdSchema(rest, std)
+	case "completion":
+		err = cmdCompletion(rest, std)
+	case "__complete":
+		err = cmdComplete(rest, std)
+	case "config":
+		err = cmdConfig(rest, std)
 	case "version", "--version":
 		err = cmdVersion(rest, std)
 	case "help", "-h", "--help":

@@ -37,6 +37,9 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 		ForceHandlers:     f.forceHandlers,
 		RolesPath:         filepath.SplitList(os.Getenv("OMSBOOK_ROLES_PATH")),
 		Gathering:         os.Getenv("OMSBOOK_GATHERING"),
+		SSHConfig:         f.sshConfig,
+		Resume:            f.resume,
+		Force:             f.force,
 		// pause asks on stderr and reads the answer from stdin: an operator can answer when
 		// stdin is a terminal, even with the output sent to a file.
 		Stdin:    std.in,
@@ -59,6 +62,7 @@ func load(ctx context.Context, name string, args []string, std stdio) (*runner.P
 		return nil, nil, "", err
 	}
 	opts := f.options(playbook, std)
+	f.applyConfig(&opts) // the config file's and OMSBOOK_* settings (config.go)
 	// Listings show hosts and task names: like ansible-playbook's, they need no task's
 	// variables to be defined.
 	opts.ListOnly = name == "list-hosts" || name == "list-tasks"
@@ -87,7 +91,7 @@ func cmdRun(args []string, std stdio) (int, error) {
 	} else {
 		outFile, _ := std.out.(*os.File)
 		out = output.NewText(std.out, output.TextOptions{
-			Color:     output.UseColor(outFile),
+			Color:     f.useColor(outFile),
 			Diff:      f.diff,
 			Verbosity: f.verbose,
 		})

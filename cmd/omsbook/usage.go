@@ -17,7 +17,11 @@ Usage:
   omsbook list-tasks PLAYBOOK -i INVENTORY    the tasks, in order, with tags
   omsbook inventory -i INVENTORY [--host NAME | --list]
                                               resolved host variables, secrets masked
-  omsbook doc [MODULE]                        the modules, or one module's reference
+  omsbook doc [MODULE | --markdown]           the modules, or one module's reference
+  omsbook schema [KIND]                       JSON Schema of a playbook, tasks, handlers,
+                                              role-meta or inventory file, for editors
+  omsbook completion bash|zsh|fish            a shell completion script
+  omsbook config                              the effective settings, and where each is from
   omsbook version                             the version
   omsbook help [COMMAND]                      this help, or a command's
 
@@ -54,10 +58,38 @@ groups and each host's variables (as written, templates not rendered) as JSON, i
 ansible-inventory --list prints. An inventory is an omsbook YAML file, an Ansible INI or
 YAML inventory, or a directory of them.
 `,
-	"doc": `Usage: omsbook doc [MODULE]
+	"doc": `Usage: omsbook doc [MODULE | --markdown]
 
 Without MODULE, lists the modules. With one, prints its description, what it does under
---check, its arguments and the fields it registers.
+--check, its arguments and the fields it registers. --markdown prints every module's
+reference as Markdown (docs/modules.md is made with it: make docs).
+`,
+	"schema": `Usage: omsbook schema [playbook|tasks|handlers|role-meta|inventory]
+
+Prints the JSON Schema (draft 2020-12) of one kind of file (default playbook), built from the
+keyword table and the modules' argument declarations validate checks against. Point an
+editor's YAML language server at it (see the README). A schema check is a first pass:
+validate checks what a schema cannot (files, variables, conditions, templates).
+`,
+	"completion": `Usage: omsbook completion bash|zsh|fish
+
+Prints a completion script for the shell: sub-commands, flags, module names for doc, schema
+kinds, playbook files, and host and group names of the -i inventories for --limit.
+
+  bash:  source <(omsbook completion bash)          (or save it in bash-completion's dir)
+  zsh:   omsbook completion zsh > "${fpath[1]}/_omsbook"
+  fish:  omsbook completion fish > ~/.config/fish/completions/omsbook.fish
+`,
+	"config": `Usage: omsbook config [flags of run]
+
+Prints the effective settings and where each comes from: a flag, an OMSBOOK_* environment
+variable, the config file or the built-in default, strongest first. The config file is
+$OMSBOOK_CONFIG, else ./omsbook.yml, else omsbook/config.yml in the user's config directory
+(~/.config on Linux). Its settings: forks, inventory (a list: the -i used when none is given),
+roles_path (a list), ssh_config, gathering (implicit, explicit, smart), journal_dir and color
+(auto, always, never); their variables are OMSBOOK_FORKS, OMSBOOK_INVENTORY (a:b),
+OMSBOOK_ROLES_PATH (a:b), OMSBOOK_SSH_CONFIG, OMSBOOK_GATHERING, OMSBOOK_JOURNAL_DIR and
+OMSBOOK_COLOR. Given the flags of run, it shows what they change.
 `,
 	"version": `Usage: omsbook version
 `,

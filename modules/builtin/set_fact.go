@@ -54,7 +54,7 @@ func (SetFact) Validate(args modules.Args) error {
 }
 
 // DefinedVars names the variables set_fact sets: every argument but cacheable.
-func (SetFact) DefinedVars(args map[string]any) []string {
+func (SetFact) DefinedVars(args map[string]any, _ modules.DefineContext) []string {
 	var names []string
 	for name := range args {
 		if name != "cacheable" {

@@ -54,7 +54,7 @@ var setupFactNames = []string{"ansible_facts", "ansible_hostname", "ansible_fqdn
 	"ansible_user_id", "ansible_date_time", "ansible_service_mgr", "ansible_pkg_mgr"}
 
 // DefinedVars names the facts setup sets.
-func (Setup) DefinedVars(map[string]any) []string { return setupFactNames }
+func (Setup) DefinedVars(map[string]any, modules.DefineContext) []string { return setupFactNames }
 
 func (m Setup) Check(ctx context.Context, h *modules.Host, args modules.Args) (modules.Result, error) {
 	return m.Apply(ctx, h, args)

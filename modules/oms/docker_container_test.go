@@ -103,13 +103,18 @@ func TestDockerContainerLifecycle(t *testing.T) {
 	}
 	run := coerceArgs(t, m, runArgsU422(name, dir))
 
-	// Check before Apply changes nothing.
-	psBefore := runDocker(t, "ps", "-a", "--format", "{{.Names}} {{.Status}}")
+	// Check before Apply changes nothing: the container it would run is still not there.
+	// (Only the test's own container is looked at: other tests' containers come and go on
+	// the same engine meanwhile, and a status such as "Up 3 seconds" ages by itself.)
+	ps := func() string {
+		return runDocker(t, "ps", "-a", "--filter", "name=^"+name+"$", "--format", "{{.ID}} {{.Names}} {{.State}}")
+	}
+	psBefore := ps()
 	r, err := m.Check(ctx, oh.Host, run)
 	if err != nil || !r.Changed || r.Failed || r.Data["action"] != "run" {
 		t.Fatalf("check on a missing container = %+v, %v; want would run", r, err)
 	}
-	if after := runDocker(t, "ps", "-a", "--format", "{{.Names}} {{.Status}}"); after != psBefore {
+	if after := ps(); after != psBefore || after != "" {
 		t.Fatalf("check changed docker ps -a:\n%s\n->\n%s", psBefore, after)
 	}
 

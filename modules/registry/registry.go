@@ -14,20 +14,36 @@ import (
 // registry lists every module, one line each.
 var registry = []modules.Module{
 	// generic modules (modules/builtin)
-	builtin.Command{},  // run a program, no shell
-	builtin.Shell{},    // run a line through /bin/sh
-	builtin.Copy{},     // controller file or content -> host file
-	builtin.Template{}, // rendered template -> host file
-	builtin.Fetch{},    // host file -> controller
-	builtin.Stat{},     // describe a host path
-	builtin.Assert{},   // conditions that must hold
-	builtin.Debug{},    // show a message or variable
-	builtin.SetFact{},  // set host variables
-	builtin.Fail{},     // fail with a message
-	builtin.Pause{},    // wait, or ask the operator
-	builtin.WaitFor{},  // wait for a port or file
-	builtin.Expect{},   // answer an interactive command's prompts
-	builtin.Setup{},    // gather facts (gather_facts)
+	builtin.Command{},     // run a program, no shell
+	builtin.Shell{},       // run a line through /bin/sh
+	builtin.Copy{},        // controller file or content -> host file
+	builtin.Template{},    // rendered template -> host file
+	builtin.Fetch{},       // host file -> controller
+	builtin.Stat{},        // describe a host path
+	builtin.Assert{},      // conditions that must hold
+	builtin.Debug{},       // show a message or variable
+	builtin.SetFact{},     // set host variables
+	builtin.IncludeVars{}, // host variables from a YAML or JSON file
+	builtin.Fail{},        // fail with a message
+	builtin.Pause{},       // wait, or ask the operator
+	builtin.WaitFor{},     // wait for a port or file
+	builtin.Expect{},      // answer an interactive command's prompts
+	builtin.Setup{},       // gather facts (gather_facts)
+	builtin.Meta{},        // act on the run: flush handlers, end the play or a host
+
+	// system modules (modules/builtin): services, packages, accounts, settings
+	builtin.Service{},       // start/stop/restart a service: systemd or sysvinit
+	builtin.Systemd{},       // a systemd unit: state, enabled, masked, daemon-reload
+	builtin.Package{},       // packages with the host's manager (apt, dnf, yum)
+	builtin.Apt{},           // Debian packages: present/absent/latest, update_cache, deb
+	builtin.Dnf{},           // RPM packages with dnf
+	builtin.Yum{},           // RPM packages with yum
+	builtin.User{},          // local user accounts
+	builtin.Group{},         // local groups
+	builtin.Cron{},          // crontab entries (#Ansible: name)
+	builtin.AuthorizedKey{}, // SSH keys in authorized_keys
+	builtin.Sysctl{},        // kernel parameters: sysctl file and running value
+	builtin.Hostname{},      // the host's name
 
 	// generic file, text and command modules (modules/builtin)
 	builtin.File{},        // a path: directory, link, hard link, touch, attributes, absent

@@ -1,0 +1,65 @@
+package journal
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/omsbook/omsbook/events"
+)
+
+func TestReadEventsAndFind(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var last string
+	for i := 0; i < 3; i++ {
+		j, err := Open(dir, "pb/site.yml", now.Add(time.Duration(i)*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.Emit(events.Event{Kind: events.RunStart, Playbook: "pb/site.yml"})
+		j.Emit(events.Event{Kind: events.HostResult, Task: "t", Host: "h", Status: events.Changed, Result: map[string]any{"rc": 0}})
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+		last = j.Path()
+	}
+	other, _ := Open(dir, "other.yml", now.Add(time.Hour))
+	_ = other.Close()
+	got, err := Find(dir, "pb/site.yml", "last")
+	if err != nil || got != last {
+		t.Fatalf("Find last = %q, %v; want %q", got, err, last)
+	}
+	f, err := os.Open(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	evs, err := ReadEvents(f)
+	if err != nil || len(evs) != 2 || evs[1].Host != "h" || evs[1].Status != events.Changed {
+		t.Fatalf("ReadEvents = %+v, %v", evs, err)
+	}
+	if _, err := Find(dir, "pb/site.yml", "nope"); err == nil {
+		t.Fatal("Find of a run that is not there")
+	}
+	// A last line cut short is left out; a bad line before it is an error.
+	evs, err = ReadEvents(strings.NewReader(`{"event":"run_start"}` + "\n" + `{"event":"host_res`))
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("cut short: %+v, %v", evs, err)
+	}
+	if _, err := ReadEvents(strings.NewReader("not json\n{}\n")); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Fatalf("bad line: %v", err)
+	}
+}
+
+// FuzzReadEvents: any bytes give events or an error, never a panic or a hang.
+func FuzzReadEvents(f *testing.F) {
+	f.Add([]byte(`{"event":"run_start","time":"2026-12-01T10:00:00Z"}` + "\n"))
+	f.Add([]byte(`{"event":"host_result","host":"h","result":{"rc":1,"stdout":"x"}}` + "\n" + `{"eve`))
+	f.Add([]byte("\n\n{}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = ReadEvents(bytes.NewReader(data))
+	})
+}
