@@ -20,6 +20,8 @@ have mmdebstrap || need+=(mmdebstrap)
 # of collections, which the tests do not use).
 have ansible-inventory || need+=(ansible-core)
 have ansible-playbook || need+=(ansible-core)
+# The git module's tests clone from a bare repository made with the real git.
+have git || need+=(git)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -80,7 +80,8 @@ func TestGolden(t *testing.T) {
 func kindOf(path string) string {
 	p := filepath.ToSlash(path)
 	switch {
-	case strings.Contains(p, "/inventory/"), strings.Contains(p, "/defaults/"), strings.Contains(p, "/vars/"):
+	case strings.Contains(p, "/inventory/"), strings.Contains(p, "/defaults/"), strings.Contains(p, "/vars/"),
+		strings.Contains(p, "/group_vars/"), strings.Contains(p, "/host_vars/"):
 		return ""
 	case strings.Contains(p, "/handlers/"):
 		return "handlers"

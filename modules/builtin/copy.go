@@ -27,17 +27,21 @@ func (Copy) Spec() modules.Spec {
 			"when they differ (atomically, through a temporary file renamed into place), and only " +
 			"the mode is set when just the mode differs. Big files are streamed, never held in " +
 			"memory. When dest is a directory (or ends with /), the file keeps src's base name. " +
-			"The destination directory must exist.",
+			"The destination directory must exist. A controller directory as src is copied " +
+			"file by file, as Ansible copies one: `src: dir/` copies its content into dest, " +
+			"`src: dir` the directory itself (dest/dir), creating the directories (directory_mode). " +
+			"remote_src copies a file already on the host. owner/group are set, backup keeps the " +
+			"old file (backup_file), validate checks the new content before it is installed.",
 		CheckMode: "Compares checksums and modes without writing: changed when the file would be " +
 			"written or its mode set, ok when already so; with --diff, shows the text change for " +
 			"small text files.",
-		Args: []modules.Arg{
+		Args: append([]modules.Arg{
 			{Name: "content", Type: modules.String, Doc: "the text to write (instead of src)"},
 			{Name: "src", Type: modules.String, Doc: "a file on the controller to copy (instead of content)"},
 			{Name: "dest", Type: modules.String, Required: true, Doc: "the path on the host"},
 			fileModeArgSpec,
 			{Name: "force", Type: modules.Bool, Default: true, Doc: "replace a dest whose content differs; false: only create a missing dest"},
-		},
+		}, append(fileWriteExtraArgs, copyOnlyArgs...)...),
 		Returns: fileWriteReturns,
 	}
 }
@@ -50,6 +54,7 @@ var fileWriteReturns = []modules.Field{
 	{Name: "size", Type: "int", Doc: "size of the new content in bytes"},
 	{Name: "mode", Type: "string", Doc: "the file's mode, as an octal string"},
 	{Name: "changed", Type: "bool", Doc: "whether the file was (or, in check mode, would be) written or its mode set"},
+	{Name: "backup_file", Type: "string", Doc: "the backup's path, when backup made one"},
 }
 
 // Validate requires exactly one of content and src, and a valid mode.
@@ -65,6 +70,9 @@ func (Copy) Validate(args modules.Args) error {
 }
 
 func (m Copy) Check(ctx context.Context, h *modules.Host, args modules.Args) (modules.Result, error) {
+	if res, done, err := copySpecial(ctx, h, args, false); done {
+		return res, err
+	}
 	src, err := copySource(h, args)
 	if err != nil {
 		return modules.Fail(err.Error(), nil), nil
@@ -73,11 +81,38 @@ func (m Copy) Check(ctx context.Context, h *modules.Host, args modules.Args) (mo
 }
 
 func (m Copy) Apply(ctx context.Context, h *modules.Host, args modules.Args) (modules.Result, error) {
+	if res, done, err := copySpecial(ctx, h, args, true); done {
+		return res, err
+	}
 	src, err := copySource(h, args)
 	if err != nil {
 		return modules.Fail(err.Error(), nil), nil
 	}
 	return writeFile(ctx, h, src, args, true)
+}
+
+// copySpecial handles remote_src and a controller directory as src; done is false for a
+// single controller file or content.
+func copySpecial(ctx context.Context, h *modules.Host, args modules.Args, apply bool) (modules.Result, bool, error) {
+	if args.Bool("remote_src") {
+		if !args.Has("src") {
+			return modules.Fail("remote_src needs src", nil), true, nil
+		}
+		res, err := copyRemote(ctx, h, args, apply)
+		return res, true, err
+	}
+	if !args.Has("src") {
+		return modules.Result{}, false, nil
+	}
+	p, err := controllerPath(h, args.String("src"), "files")
+	if err != nil {
+		return modules.Result{}, false, nil // copySource reports it
+	}
+	if st, err := os.Stat(p); err == nil && st.IsDir() {
+		res, err := copyDirectory(ctx, h, args, p, apply)
+		return res, true, err
+	}
+	return modules.Result{}, false, nil
 }
 
 func copySource(h *modules.Host, args modules.Args) (fileSource, error) {
@@ -209,7 +244,11 @@ func writeFile(ctx context.Context, h *modules.Host, src fileSource, args module
 		writeContent = remoteSum != sum
 	}
 	setMode := !writeContent && cur != nil && modeGiven && permBits(cur.Mode)&0o777 != uint32(wantMode)&0o777
-	res := modules.Result{Changed: writeContent || setMode, Data: data}
+	setOwner, err := ownership(ctx, h, args, dest, cur, false)
+	if err != nil {
+		return modules.Fail(err.Error(), data), nil
+	}
+	res := modules.Result{Changed: writeContent || setMode || setOwner, Data: data}
 	data["changed"] = res.Changed
 
 	if writeContent && h.Diff {
@@ -231,11 +270,16 @@ func writeFile(ctx context.Context, h *modules.Host, src fileSource, args module
 			res.Msg = "would replace " + dest + " (content differs)"
 		case setMode:
 			res.Msg = fmt.Sprintf("would set the mode of %s to %04o", dest, uint32(wantMode))
+		case setOwner:
+			res.Msg = "would set the owner or group of " + dest
 		}
 		return res, nil
 	}
 	switch {
 	case writeContent:
+		if msg := beforeWrite(ctx, h, src, args, dest, cur, data); msg != "" {
+			return modules.Fail(msg, data), nil
+		}
 		r, err := src.open()
 		if err != nil {
 			return modules.Fail(fmt.Sprintf("open %s: %v", src.path, err), data), nil
@@ -254,6 +298,11 @@ func writeFile(ctx context.Context, h *modules.Host, src fileSource, args module
 		}
 		if res2.RC != 0 {
 			return modules.Fail(fmt.Sprintf("set the mode of %s: %s", dest, strings.TrimSpace(string(res2.Stderr))), data), nil
+		}
+	}
+	if setOwner || (writeContent && (args.Has("owner") || args.Has("group"))) {
+		if _, err := ownership(ctx, h, args, dest, cur, true); err != nil {
+			return modules.Fail(err.Error(), data), nil
 		}
 	}
 	return res, nil

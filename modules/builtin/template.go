@@ -20,16 +20,17 @@ func (Template) Spec() modules.Spec {
 			"playbook directory's templates/, then the playbook directory) as a Go text/template " +
 			"with the sprig functions against the host's variables, or takes `content` (already " +
 			"rendered like any argument), and writes the text to `dest` exactly as copy does: only " +
-			"when its sha256 differs from the host file's, atomically, with `mode`.",
+			"when its sha256 differs from the host file's, atomically, with `mode`, owner and " +
+			"group, a backup (backup_file) and validate as copy has them.",
 		CheckMode: "Renders and compares without writing: changed when the file would be written " +
 			"or its mode set, ok when already so; with --diff, shows the text change.",
-		Args: []modules.Arg{
+		Args: append([]modules.Arg{
 			{Name: "src", Type: modules.String, Doc: "a template file on the controller (instead of content)"},
 			{Name: "content", Type: modules.String, Doc: "the text to write (instead of src)"},
 			{Name: "dest", Type: modules.String, Required: true, Doc: "the path on the host"},
 			fileModeArgSpec,
 			{Name: "force", Type: modules.Bool, Default: true, Doc: "replace a dest whose content differs; false: only create a missing dest"},
-		},
+		}, fileWriteExtraArgs...),
 		Returns: fileWriteReturns,
 	}
 }

@@ -45,6 +45,19 @@ var registry = []modules.Module{
 	builtin.Sysctl{},        // kernel parameters: sysctl file and running value
 	builtin.Hostname{},      // the host's name
 
+	// generic file, text and command modules (modules/builtin)
+	builtin.File{},        // a path: directory, link, hard link, touch, attributes, absent
+	builtin.LineInFile{},  // one line present or absent in a text file
+	builtin.BlockInFile{}, // a marked block of lines in a text file
+	builtin.Replace{},     // every match of a regexp in a text file
+	builtin.Ping{},        // the host answers and runs commands
+	builtin.Raw{},         // a command line through the shell, nothing else
+	builtin.Script{},      // a controller script run on the host
+	builtin.GetURL{},      // download a URL on the host (its curl)
+	builtin.URI{},         // an HTTP request from the host (its curl)
+	builtin.Unarchive{},   // extract a tar or zip archive on the host
+	builtin.Git{},         // a git checkout at a branch, tag or commit
+
 	// OMS modules (modules/oms)
 	oms.DockerImage{},     // load an image archive; image present/absent
 	oms.DockerContainer{}, // container state, run spec, exec, docker cp
