@@ -300,7 +300,7 @@ func TestMySQLDumpCancelCleansUp(t *testing.T) {
 		for time.Now().Before(deadline) {
 			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 			for _, p := range procs {
-				if data, err := os.ReadFile(p); err == nil && strings.Contains(string(data), "--defaults-extra-file="+dir) && strings.Contains(string(data), "mysqldump") {
+				if data, err := os.ReadFile(p); err == nil && strings.Contains(string(data), "--defaults-extra-file=/dev/fd/3") && strings.Contains(string(data), "mysqldump") && strings.Contains(string(data), rm) {
 					cancel()
 					return
 				}
