@@ -8,9 +8,8 @@ import (
 	"github.com/omsbook/omsbook/yamlsrc"
 )
 
-// A host's name becomes a component of controller paths (fetch writes DEST/HOST/..., the
-// journal names hosts), so it must be a file name: these checks hold for every inventory
-// format. And a range in a host name ([1:1000000000]) expands to one host per value, so the
+// A host's name becomes a component of controller paths (fetch writes DEST/HOST/...), so it
+// must be a file name: these checks hold for every inventory format. And a range in a host name ([1:1000000000]) expands to one host per value, so the
 // hosts one name may stand for are bounded.
 
 // MaxRangeHosts is how many hosts the ranges of one host name may stand for.
@@ -30,7 +29,7 @@ func checkHostFileName(name string, pos yamlsrc.Pos) error {
 	default:
 		return nil
 	}
-	return &yamlsrc.Error{Pos: pos, Msg: fmt.Sprintf("host name %q %s: a host name must be usable as a file name (fetch and the journal put it in controller paths)", name, why),
+	return &yamlsrc.Error{Pos: pos, Msg: fmt.Sprintf("host name %q %s: a host name must be usable as a file name (fetch puts it in controller paths)", name, why),
 		Fix: "name the host with letters, digits, '-', '_' and '.', and give its address separately (address:, ansible_host=)"}
 }
 
