@@ -14,8 +14,11 @@ import (
 // bytes. The OMS playbooks and inventories are a few kilobytes with a handful of aliases; the
 // bounds are far above any document written by hand.
 const (
-	// MaxDocumentBytes is the largest YAML file read.
-	MaxDocumentBytes = 8 << 20
+	// MaxDocumentBytes is the largest YAML file read. The parser's node tree costs about a
+	// hundred times the bytes of the densest document (a list of one-letter items), so this
+	// bound is also what keeps parsing one file within about 150 MB. A larger inventory or
+	// vars file splits into several (group_vars/, more -i, vars_files).
+	MaxDocumentBytes = 1 << 20
 	// MaxAliasNodes is how many nodes all the aliases of a document may stand for together,
 	// counting each alias as the number of nodes it expands to (aliases within included).
 	MaxAliasNodes = 200_000
