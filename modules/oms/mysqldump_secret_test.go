@@ -1,7 +1,6 @@
 package oms
 
 import (
-	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -9,8 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/omsbook/omsbook/modules"
 )
 
 // filesHolding lists the files under dir whose content holds secret.
@@ -30,22 +27,12 @@ func filesHolding(dir, secret string) []string {
 
 // watchFiles scans dir for files holding secret until stop is closed.
 func watchFiles(dir, secret string, stop <-chan struct{}) (found *[]string, done *sync.WaitGroup) {
-	var wg sync.WaitGroup
 	hits := []string{}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			hits = append(hits, filesHolding(dir, secret)...)
-			time.Sleep(time.Millisecond)
-		}
-	}()
-	return &hits, &wg
+	wg := watch(stop, func() {
+		hits = append(hits, filesHolding(dir, secret)...)
+		time.Sleep(time.Millisecond)
+	})
+	return &hits, wg
 }
 
 // TestMySQLDumpPasswordNeverAtRest: with the real MariaDB clients, a dump and a restore give
@@ -116,48 +103,5 @@ func TestMySQLDumpPasswordNeverAtRest(t *testing.T) {
 		if left := filesHolding(dir, password); len(left) > 0 {
 			t.Fatalf("%s: the password is in %v after the run", state, left)
 		}
-	}
-}
-
-// TestMySQLDumpKilledLeavesNoCredential: a dump cancelled while the client runs leaves no file
-// holding the password in the backup directory.
-func TestMySQLDumpKilledLeavesNoCredential(t *testing.T) {
-	db, metadb := openDB(t)
-	oh := newTestHost(t)
-	m := MySQLDump{}
-	rm := testDB(t, db, "rm")
-	seedDumpDB(t, db, rm, 10)
-	password := metadb["password"].(string)
-	dir := t.TempDir()
-	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "slow-mysqldump"), []byte("#!/bin/sh\nsleep 0.3\nexec mysqldump \"$@\"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		deadline := time.Now().Add(time.Minute)
-		for time.Now().Before(deadline) {
-			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-			for _, p := range procs {
-				if data, err := os.ReadFile(p); err == nil && strings.Contains(string(data), "--defaults-extra-file=/dev/fd/3") && strings.Contains(string(data), rm) {
-					cancel()
-					return
-				}
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
-	args := coerceArgs(t, m, map[string]any{"metadb": metadb, "databases": []any{rm}, "dest_dir": dir, "mysqldump_cmd": filepath.Join(bin, "slow-mysqldump")})
-	var r modules.Result
-	var err error
-	if r, err = m.Apply(ctx, oh.Host, args); err == nil {
-		t.Fatalf("the dump finished (%+v) though it was cancelled", r)
-	}
-	if left := filesHolding(dir, password); len(left) > 0 {
-		t.Fatalf("the password is in %v after the cancelled dump", left)
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
-		t.Fatalf("left behind after cancellation: %v", entries)
 	}
 }
