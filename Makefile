@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 # Where the demo's local-connection nodes keep their files.
 DEMO_ROOT ?= /tmp/omsbook-demo
 
-.PHONY: build test unit lint docs demo demo-local lab-up lab-down bench clean
+.PHONY: build test unit lint docs fuzz demo demo-local lab-up lab-down bench clean
 
 build:
 	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/omsbook
@@ -30,6 +30,25 @@ docs:
 # Unit tests only: no lab, no root needed.
 unit:
 	$(GO) test -short ./...
+
+# The fuzz targets, each for FUZZTIME (make fuzz FUZZTIME=60s). Their seed corpora in
+# */testdata/fuzz run as ordinary tests with `go test`; what a fuzzer finds is added there.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := \
+	./playbook:FuzzPlaybookParse \
+	./inventory:FuzzInventoryOmsbook \
+	./inventory:FuzzInventoryAnsibleINI \
+	./inventory:FuzzInventoryAnsibleYAML \
+	./inventory:FuzzHostPattern \
+	./tmpl:FuzzRender \
+	./tmpl:FuzzCondition \
+	./journal:FuzzReadEvents
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; \
+		echo "==> $$fn ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
 
 # Everything (lab/test.sh): installs what the tests need, runs all tests -- unit, integration
 # against real sshd, MariaDB and Docker, end to end -- with the race detector, and tears down

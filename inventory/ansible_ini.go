@@ -181,6 +181,9 @@ func (m *model) iniHostLine(file string, g *group, text string, lineNo int) erro
 	if err != nil {
 		return &yamlsrc.Error{Pos: pos, Msg: err.Error(), Fix: "write a range as [01:20], [a:f] or [1:10:2]", Err: err}
 	}
+	if err := checkHostFileNames(names, pos); err != nil {
+		return err
+	}
 	if strings.HasSuffix(strings.TrimSpace(pattern.text), ":") && port == 0 {
 		return &yamlsrc.Error{Pos: pos, Msg: fmt.Sprintf("host %q ends in ':'", pattern.text), Fix: "after ':' comes the port, e.g. web1:2222"}
 	}

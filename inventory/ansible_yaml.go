@@ -121,6 +121,9 @@ func (m *model) yamlHost(r *yamlReader, g *group, e yamlsrc.KeyValue) error {
 	if err != nil {
 		return &yamlsrc.Error{Pos: e.KeyPos, Msg: err.Error(), Fix: "write a range as [01:20], [a:f] or [1:10:2]", Err: err}
 	}
+	if err := checkHostFileNames(names, e.KeyPos); err != nil {
+		return err
+	}
 	v := yamlsrc.Resolve(e.Value)
 	var vars []yamlsrc.KeyValue
 	if !isNull(v) {

@@ -125,6 +125,9 @@ func readVarsFile(path string) (*varSet, error) {
 	if err != nil {
 		return nil, &yamlsrc.Error{Pos: yamlsrc.Pos{File: path}, Msg: "cannot read variables: " + errText(err), Err: err}
 	}
+	if err := yamlsrc.CheckSize(path, data); err != nil {
+		return nil, err
+	}
 	s := &varSet{vars: map[string]any{}, pos: map[string]yamlsrc.Pos{}}
 	trimmed := bytes.TrimSpace(data)
 	switch {

@@ -63,8 +63,19 @@ const asciiLetters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 // expandHostRange expands the bracketed ranges of a host name, the first one first:
 // web[01:03] gives web01, web02, web03; db-[a:c] gives db-a, db-b, db-c; [1:10:4] gives 1, 5, 9.
 func expandHostRange(name string) ([]string, error) {
+	budget := MaxRangeHosts
+	return expandHostRangeWithin(name, &budget)
+}
+
+// expandHostRangeWithin is expandHostRange for at most *budget names, which it lowers by the
+// names it gives; past the budget it refuses, before making the names.
+func expandHostRangeWithin(name string, budget *int) ([]string, error) {
 	open := strings.IndexByte(name, '[')
 	if open < 0 {
+		if *budget <= 0 {
+			return nil, fmt.Errorf("the host ranges stand for more than %d hosts (at %q)", MaxRangeHosts, name)
+		}
+		*budget--
 		return []string{name}, nil
 	}
 	close := strings.IndexByte(name[open:], ']')
@@ -98,6 +109,9 @@ func expandHostRange(name string) ([]string, error) {
 			return nil, fmt.Errorf("host range [%s] in %q: with leading zeros, begin and end must have the same number of digits", spec, name)
 		}
 	}
+	tooMany := func() error {
+		return fmt.Errorf("host range [%s] in %q stands for more than %d hosts", spec, name, MaxRangeHosts)
+	}
 	var seq []string
 	bi, ei := strings.Index(asciiLetters, beg), strings.Index(asciiLetters, end)
 	if len(beg) == 1 && bi >= 0 {
@@ -107,7 +121,8 @@ func expandHostRange(name string) ([]string, error) {
 		if bi > ei {
 			return nil, fmt.Errorf("host range [%s] in %q: begin comes after end", spec, name)
 		}
-		for i := bi; i <= ei; i += step {
+		for k := range (ei-bi)/step + 1 {
+			i := bi + k*step
 			seq = append(seq, asciiLetters[i:i+1])
 		}
 	} else {
@@ -116,7 +131,18 @@ func expandHostRange(name string) ([]string, error) {
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("host range [%s] in %q must be numbers or single letters", spec, name)
 		}
-		for i := b; i <= e; i += step {
+		if b < 0 || e < 0 {
+			return nil, fmt.Errorf("host range [%s] in %q must be whole numbers from 0", spec, name)
+		}
+		count := 0
+		if e >= b {
+			count = (e-b)/step + 1 // counted, not stepped to: b+step may pass the largest int
+		}
+		if count > *budget {
+			return nil, tooMany()
+		}
+		for k := range count {
+			i := b + k*step
 			s := strconv.Itoa(i)
 			for len(s) < width {
 				s = "0" + s
@@ -126,7 +152,7 @@ func expandHostRange(name string) ([]string, error) {
 	}
 	var out []string
 	for _, s := range seq {
-		more, err := expandHostRange(head + s + tail)
+		more, err := expandHostRangeWithin(head+s+tail, budget)
 		if err != nil {
 			return nil, err
 		}

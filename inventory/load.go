@@ -358,6 +358,9 @@ func (r *raw) decodeNodes(file, dir string, reg *rawRegion, n *yaml.Node) error 
 		if err := checkName(kv.Key, kv.KeyPos, "node"); err != nil {
 			return err
 		}
+		if err := checkHostFileName(kv.Key, kv.KeyPos); err != nil {
+			return err
+		}
 		var node *rawNode
 		for _, other := range r.regions {
 			for _, nd := range other.nodes {

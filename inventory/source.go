@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -152,9 +153,12 @@ func detect(path string, data []byte) (*source, error) {
 		s.format = formatINI
 		return s, nil
 	}
+	if err := yamlsrc.CheckSize(path, data); err != nil {
+		return nil, err
+	}
 	root, err := yamlsrc.ParseYAML(path, data)
 	if err != nil {
-		if firstLineLooksYAML(data) {
+		if errors.Is(err, yamlsrc.ErrLimit) || firstLineLooksYAML(data) {
 			return nil, err
 		}
 		s.format = formatINI

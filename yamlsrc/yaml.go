@@ -17,8 +17,13 @@ import (
 // positions, strict mappings, plain values and "did you mean" suggestions.
 
 // ParseYAML parses one YAML document into a node tree. It returns nil (and no error) for an
-// empty document. A syntax error comes back as an *Error at the line yaml reports.
+// empty document. A syntax error comes back as an *Error at the line yaml reports. A document
+// past the bounds of limits.go (its size, what its aliases expand to, its nesting) is refused
+// with an *Error wrapping ErrLimit, before anything walks it.
 func ParseYAML(file string, data []byte) (*yaml.Node, error) {
+	if err := CheckSize(file, data); err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -32,6 +37,9 @@ func ParseYAML(file string, data []byte) (*yaml.Node, error) {
 		return nil, &Error{Pos: Pos{File: file, Line: extra.Line, Col: extra.Column}, Msg: "a second YAML document (---) is not supported", Fix: "keep one document per file"}
 	} else if !errors.Is(err, io.EOF) {
 		return nil, yamlError(file, data, err)
+	}
+	if err := checkLimits(file, &doc); err != nil {
+		return nil, err
 	}
 	if doc.Kind == yaml.DocumentNode {
 		if len(doc.Content) == 0 {
@@ -107,6 +115,16 @@ func lineStartColumn(data []byte, line int) int {
 		}
 	}
 	return 1
+}
+
+// DecodeValue parses a YAML (or JSON) document, within the bounds of ParseYAML, into a plain
+// value as NodeValue gives it; nil for an empty document.
+func DecodeValue(file string, data []byte) (any, error) {
+	root, err := ParseYAML(file, data)
+	if err != nil || root == nil {
+		return nil, err
+	}
+	return NodeValue(file, root)
 }
 
 // NodePos is the place of n in file.

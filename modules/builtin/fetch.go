@@ -53,24 +53,43 @@ func (m Fetch) Apply(ctx context.Context, h *modules.Host, args modules.Args) (m
 	return fetchFile(ctx, h, args, true)
 }
 
-// fetchDest is where fetch writes src on the controller.
-func fetchDest(h *modules.Host, src, dest string, flat bool) string {
+// fetchDest is where fetch writes src on the controller: a directory (which the module may
+// create) and the file's path relative to it. Nothing but dest itself is taken as written: the
+// host's name must be one path component and src's path stays below DEST/HOST, as Ansible
+// refuses directory traversal there too.
+func fetchDest(h *modules.Host, src, dest string, flat bool) (base, rel string, err error) {
 	if flat {
 		if strings.HasSuffix(dest, "/") {
-			dest = filepath.Join(dest, path.Base(src))
+			name := path.Base(src)
+			if err := nameComponent("the base name of src", name); err != nil {
+				return "", "", err
+			}
+			return controllerDest(h, dest), name, nil
 		}
-		return controllerDest(h, dest)
+		full := controllerDest(h, dest)
+		return filepath.Dir(full), filepath.Base(full), nil
 	}
 	host, _ := h.Vars["inventory_hostname"].(string)
 	if host == "" {
 		host = h.Name
 	}
-	return controllerDest(h, filepath.Join(dest, host, filepath.FromSlash(path.Clean("/"+src))))
+	if err := nameComponent("the host name", host); err != nil {
+		return "", "", err
+	}
+	rel, err = containedRel(host, path.Clean("/" + src)[1:])
+	if err != nil {
+		return "", "", err
+	}
+	return controllerDest(h, dest), rel, nil
 }
 
 func fetchFile(ctx context.Context, h *modules.Host, args modules.Args, apply bool) (modules.Result, error) {
 	src := args.String("src")
-	dest := fetchDest(h, src, args.String("dest"), args.Bool("flat"))
+	base, rel, err := fetchDest(h, src, args.String("dest"), args.Bool("flat"))
+	if err != nil {
+		return modules.Fail(fmt.Sprintf("fetch %s: %v", src, err), nil), nil
+	}
+	dest := filepath.Join(base, rel)
 	data := map[string]any{"dest": dest}
 	fi, err := statHost(ctx, h, src)
 	if err != nil {
@@ -89,23 +108,41 @@ func fetchFile(ctx context.Context, h *modules.Host, args modules.Args, apply bo
 		return modules.Result{}, err
 	}
 	data["remote_checksum"] = remoteSum
-	localSum, size, err := hashLocalFile(dest)
-	if err == nil && localSum == remoteSum {
-		data["checksum"], data["size"] = localSum, size
-		return modules.Result{Data: data}, nil
+	// Everything below dest is reached through root, which refuses a symlink leading out.
+	var root *os.Root
+	if r, err := os.OpenRoot(base); err == nil {
+		root = r
+		defer root.Close()
+		if f, err := root.Open(rel); err == nil {
+			localSum, size, err := hashReader(f)
+			f.Close()
+			if err == nil && localSum == remoteSum {
+				data["checksum"], data["size"] = localSum, size
+				return modules.Result{Data: data}, nil
+			}
+		}
 	}
 	if !apply {
 		data["checksum"], data["size"] = remoteSum, fi.Size
 		return modules.Result{Changed: true, Msg: "would fetch " + src + " to " + dest, Data: data}, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+	if root == nil {
+		if err := os.MkdirAll(base, 0o755); err != nil {
+			return modules.Fail(fmt.Sprintf("create the controller directory %s: %v", base, err), data), nil
+		}
+		if root, err = os.OpenRoot(base); err != nil {
+			return modules.Fail(fmt.Sprintf("open the controller directory %s: %v", base, err), data), nil
+		}
+		defer root.Close()
+	}
+	if err := root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
 		return modules.Fail(fmt.Sprintf("create the controller directory for %s: %v", dest, err), data), nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".omsbook-*")
+	tmpName, tmp, err := createTempIn(root, rel)
 	if err != nil {
 		return modules.Fail(fmt.Sprintf("write %s on the controller: %v", dest, err), data), nil
 	}
-	defer os.Remove(tmp.Name())
+	defer root.Remove(tmpName)
 	hsh := sha256.New()
 	counter := &countWriter{}
 	err = h.Conn.Get(ctx, src, io.MultiWriter(tmp, hsh, counter))
@@ -122,10 +159,7 @@ func fetchFile(ctx context.Context, h *modules.Host, args modules.Args, apply bo
 	if sum != remoteSum {
 		return modules.Fail(fmt.Sprintf("fetch %s: checksum mismatch after transfer (host %s, received %s): the file changed while it was copied; run again", src, remoteSum, sum), data), nil
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return modules.Fail(fmt.Sprintf("write %s on the controller: %v", dest, err), data), nil
-	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
+	if err := writeContained(root, tmpName, rel, 0o644); err != nil {
 		return modules.Fail(fmt.Sprintf("write %s on the controller: %v", dest, err), data), nil
 	}
 	data["checksum"], data["size"] = sum, counter.n

@@ -8,10 +8,9 @@ import (
 	"sort"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/omsbook/omsbook/modules"
 	"github.com/omsbook/omsbook/tmpl"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // IncludeVars sets the variables of a YAML (or JSON) file on the controller as host facts, as
@@ -161,9 +160,10 @@ func readVarsFile(path string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v any
-	if err := yaml.Unmarshal(data, &v); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	// Through yamlsrc, so that its bounds (size, aliases, nesting) hold here too.
+	v, err := yamlsrc.DecodeValue(path, data)
+	if err != nil {
+		return nil, err
 	}
 	if v == nil {
 		return map[string]any{}, nil

@@ -42,8 +42,9 @@ func (MySQLDump) Spec() modules.Spec {
 		Summary: "dump MetaDB databases to verified files, or restore them",
 		Description: `Runs the real mysqldump / mysql clients on the host the task executes on (the controller in a
 play on localhost or with delegate_to: localhost; a node with delegate_to: <node>). The password goes
-in a 0600 option file (--defaults-extra-file, first argument) written through the connection and
-removed afterwards, also on failure or cancellation: never in an argv or an environment.
+to the client as an option file read from a pipe (--defaults-extra-file=/dev/fd/3, fed through the
+command's standard input): never in a file, an argv or an environment. Apply first removes any
+.omsbook-client-*.cnf option file an older omsbook left in dest_dir.
 state dumped: one file per database, <dest_dir>/<db>.sql, streamed by the client straight to the
 file; verified (non-empty, ends with the "-- Dump completed" trailer), its size and sha256 recorded
 in <dest_dir>/MANIFEST.json (db, file, size, sha256, dumped_at, server_version, client_version,
@@ -52,7 +53,7 @@ Before dumping, the databases must exist and their size (information_schema data
 index_length) must fit in the free space at dest_dir (df -Pk), else the task fails early.
 state restored: every dump is checked against the manifest first (missing, size or sha256
 mismatch: refuse, nothing touched); recreate drops and creates each database first (R422-03); then
-mysql --defaults-extra-file=... <db> < <file> runs in a shell on the executing host. A database
+mysql --defaults-extra-file=/dev/fd/3 <db> < <file> runs in a shell on the executing host. A database
 that still holds exactly what an earlier restore of the same dump left (CHECKSUM TABLE of every
 table) is ok. The size estimate, database list and checksums use the MetaDB connection from the
 controller.`,
@@ -158,7 +159,6 @@ type dumpRun struct {
 	db     *sql.DB
 	dir    string
 	check  bool
-	cnf    string // option file on the executing host, "" until written
 	// partials are dump files being written; a cancelled dump (killed, so its shell cannot
 	// clean up) leaves one behind, which cleanup removes.
 	partials []string
@@ -185,6 +185,11 @@ func (m MySQLDump) run(ctx context.Context, h *modules.Host, args modules.Args, 
 		r.dir = "/"
 	}
 	defer r.cleanup()
+	if !check {
+		if err := r.removeStaleOptionFiles(ctx); err != nil {
+			return modules.Fail(err.Error(), nil), nil
+		}
+	}
 	var res modules.Result
 	if args.String("state") == "restored" {
 		res, err = r.restore(ctx)
@@ -475,32 +480,10 @@ func (r *dumpRun) verify(ctx context.Context, e dumpEntry) (string, error) {
 	return "", nil
 }
 
-// writeOptionFile puts the connection settings, password included, in a 0600 file on the
-// executing host; run removes it when the task ends.
-func (r *dumpRun) writeOptionFile(ctx context.Context) error {
-	if r.cnf != "" {
-		return nil
-	}
-	esc := func(s string) string {
-		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
-	}
-	content := fmt.Sprintf("[client]\nprotocol=tcp\nhost=%s\nport=%d\nuser=%s\npassword=%s\n", esc(r.target.Host), r.target.Port, esc(r.target.User), esc(r.target.Password))
-	file := r.path(".omsbook-client-" + randomHex(8) + ".cnf")
-	r.cnf = file // set first: a Put cut off half-way still gets removed
-	if err := r.h.Conn.Put(ctx, strings.NewReader(content), file, 0o600); err != nil {
-		return fmt.Errorf("write the client option file in %s on %s: %w", r.dir, r.h.Name, err)
-	}
-	return nil
-}
-
-// cleanup removes the option file and any partial dump, even after cancellation.
+// cleanup removes any partial dump, even after cancellation.
 func (r *dumpRun) cleanup() {
-	files := append([]string(nil), r.partials...)
-	if r.cnf != "" {
-		files = append(files, r.cnf)
-	}
-	if len(files) > 0 {
-		removeHostFile(r.h, files...)
+	if len(r.partials) > 0 {
+		removeHostFile(r.h, r.partials...)
 	}
 }
 
@@ -577,9 +560,6 @@ func (r *dumpRun) dump(ctx context.Context) (modules.Result, error) {
 		}
 		return modules.Fail(fmt.Sprintf("create %s on %s: %v", r.dir, r.h.Name, err), data), nil
 	}
-	if err := r.writeOptionFile(ctx); err != nil {
-		return modules.Fail(err.Error(), data), nil
-	}
 	var serverVersion string
 	_ = r.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&serverVersion)
 	dumpCmd := r.args.String("mysqldump_cmd")
@@ -591,15 +571,14 @@ func (r *dumpRun) dump(ctx context.Context) (modules.Result, error) {
 	for _, d := range todo {
 		file := r.path(d + ".sql")
 		r.partials = append(r.partials, file+".partial")
-		// --defaults-extra-file must come first; the client streams straight into the file.
-		argv := append([]string{dumpCmd, "--defaults-extra-file=" + r.cnf}, opts...)
-		argv = append(argv, d)
+		// The client reads its options from a pipe (mysqldump_options.go) and streams straight
+		// into the file.
 		line := fmt.Sprintf(`f=%s; p="$f.partial"
 trap 'rm -f "$p"' EXIT
 %s > "$p" || exit $?
 s=$(wc -c < "$p"); [ "$s" -gt 0 ] || { echo "the dump is empty" >&2; exit 3; }
 tail -c 4096 "$p" | grep -q -- '-- Dump completed' || { echo "the dump does not end with the '-- Dump completed' trailer" >&2; exit 3; }
-mv -f "$p" "$f" || exit 1`, shellquote.QuoteIfNeeded(file), shellquote.Join(argv...))
+mv -f "$p" "$f" || exit 1`, shellquote.QuoteIfNeeded(file), clientLine(dumpCmd, append(append([]string(nil), opts...), d), "< /dev/null"))
 		var follow *followHash
 		if r.h.Conn.Local() {
 			// On the controller the dump is hashed as it is written, instead of read again
@@ -609,7 +588,7 @@ mv -f "$p" "$f" || exit 1`, shellquote.QuoteIfNeeded(file), shellquote.Join(argv
 				follow = startFollowHash(ctx, file+".partial")
 			}
 		}
-		_, stderr, rc, err := r.sh(ctx, line)
+		_, stderr, rc, err := r.shClient(ctx, line)
 		var followed fileState
 		if follow != nil {
 			followed = follow.finish()
@@ -754,9 +733,6 @@ func (r *dumpRun) restore(ctx context.Context) (modules.Result, error) {
 		}
 		return modules.Result{Changed: true, Msg: fmt.Sprintf("dumps verified; would %s %s", verb, strings.Join(todo, ", ")), Data: data}, nil
 	}
-	if err := r.writeOptionFile(ctx); err != nil {
-		return modules.Fail(err.Error(), data), nil
-	}
 	var done []any
 	for _, d := range todo {
 		if r.args.Bool("recreate") {
@@ -767,10 +743,10 @@ func (r *dumpRun) restore(ctx context.Context) (modules.Result, error) {
 		if _, err := r.db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(d)); err != nil {
 			return modules.Fail(r.h.Mask(fmt.Sprintf("create database %s: %v", d, err)), data), nil
 		}
-		// The input redirect happens in a shell on the executing host; the password stays in
-		// the option file.
-		line := shellquote.Join(r.args.String("mysql_cmd"), "--defaults-extra-file="+r.cnf, d) + " < " + shellquote.QuoteIfNeeded(r.path(entries[d].File))
-		_, stderr, rc, err := r.sh(ctx, line)
+		// The input redirect happens in a shell on the executing host; the options come
+		// through a pipe (mysqldump_options.go).
+		line := clientLine(r.args.String("mysql_cmd"), []string{d}, "< "+shellquote.QuoteIfNeeded(r.path(entries[d].File)))
+		_, stderr, rc, err := r.shClient(ctx, line)
 		if err != nil {
 			return modules.Result{}, err
 		}

@@ -89,10 +89,8 @@ func fileSHA(t *testing.T, file string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// scanArgv watches every process's argv and environment until stop is closed; it reports
-// whether it saw a process whose argv contains marker, and every process that showed secret.
-func scanArgv(secret, marker string, stop <-chan struct{}) (sawMarker *bool, leaks *[]string, done *sync.WaitGroup) {
-	saw, found := false, []string{}
+// watch calls scan over and over until stop is closed; done is waited for after closing it.
+func watch(stop <-chan struct{}, scan func()) (done *sync.WaitGroup) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -103,24 +101,34 @@ func scanArgv(secret, marker string, stop <-chan struct{}) (sawMarker *bool, lea
 				return
 			default:
 			}
-			procs, _ := filepath.Glob("/proc/[0-9]*")
-			for _, p := range procs {
-				for _, f := range []string{"cmdline", "environ"} {
-					data, err := os.ReadFile(p + "/" + f)
-					if err != nil {
-						continue
-					}
-					if strings.Contains(string(data), secret) {
-						found = append(found, p+"/"+f+": "+strings.ReplaceAll(string(data), "\x00", " "))
-					}
-					if f == "cmdline" && strings.Contains(string(data), marker) {
-						saw = true
-					}
+			scan()
+		}
+	}()
+	return &wg
+}
+
+// scanArgv watches every process's argv and environment until stop is closed; it reports
+// whether it saw a process whose argv contains marker, and every process that showed secret.
+func scanArgv(secret, marker string, stop <-chan struct{}) (sawMarker *bool, leaks *[]string, done *sync.WaitGroup) {
+	saw, found := false, []string{}
+	wg := watch(stop, func() {
+		procs, _ := filepath.Glob("/proc/[0-9]*")
+		for _, p := range procs {
+			for _, f := range []string{"cmdline", "environ"} {
+				data, err := os.ReadFile(p + "/" + f)
+				if err != nil {
+					continue
+				}
+				if strings.Contains(string(data), secret) {
+					found = append(found, p+"/"+f+": "+strings.ReplaceAll(string(data), "\x00", " "))
+				}
+				if f == "cmdline" && strings.Contains(string(data), marker) {
+					saw = true
 				}
 			}
 		}
-	}()
-	return &saw, &found, &wg
+	})
+	return &saw, &found, wg
 }
 
 func TestMySQLDumpRoundTrip(t *testing.T) {
@@ -300,7 +308,7 @@ func TestMySQLDumpCancelCleansUp(t *testing.T) {
 		for time.Now().Before(deadline) {
 			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 			for _, p := range procs {
-				if data, err := os.ReadFile(p); err == nil && strings.Contains(string(data), "--defaults-extra-file="+dir) && strings.Contains(string(data), "mysqldump") {
+				if data, err := os.ReadFile(p); err == nil && strings.Contains(string(data), "--defaults-extra-file=/dev/fd/3") && strings.Contains(string(data), "mysqldump") && strings.Contains(string(data), rm) {
 					cancel()
 					return
 				}
@@ -319,5 +327,8 @@ func TestMySQLDumpCancelCleansUp(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		t.Errorf("left behind after cancellation: %s", e.Name())
+	}
+	if left := filesHolding(dir, metadb["password"].(string)); len(left) > 0 {
+		t.Errorf("the password is in %v after the cancelled dump", left)
 	}
 }

@@ -65,7 +65,8 @@ func TestOMSModulesOverSSH(t *testing.T) {
 		t.Fatalf("stop over ssh = %+v, %v", r, err)
 	}
 
-	// mysqldump executing on the node: option file by sftp, dump streamed to the node's disk.
+	// mysqldump executing on the node: options through a pipe over the SSH channel, dump streamed
+	// to the node's disk, then restored from it there.
 	rm := testDB(t, db, "rm")
 	seedDumpDB(t, db, rm, 6)
 	dir := filepath.Join(t.TempDir(), "backup")
@@ -78,6 +79,10 @@ func TestOMSModulesOverSSH(t *testing.T) {
 	}
 	if e := r.Data["dumps"].([]any)[0].(map[string]any); e["sha256"] != fileSHA(t, filepath.Join(dir, rm+".sql")) {
 		t.Fatalf("dump over ssh: manifest %v does not match the file", e)
+	}
+	restore := coerceArgs(t, md, map[string]any{"metadb": metadb, "databases": []any{rm}, "dest_dir": dir, "state": "restored"})
+	if r, err = md.Apply(ctx, oh.Host, restore); err != nil || r.Failed || !r.Changed {
+		t.Fatalf("restore over ssh = %+v, %v", r, err)
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
