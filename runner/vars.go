@@ -12,6 +12,7 @@ import (
 
 	"github.com/omsbook/omsbook/playbook"
 	"github.com/omsbook/omsbook/tmpl"
+	"github.com/omsbook/omsbook/yamlsrc"
 )
 
 // parseExtraVars turns -e values ("k=v" with a YAML-typed value, "@file.yml", or an inline
@@ -34,6 +35,9 @@ func parseExtraVars(specs []string) (map[string]any, error) {
 				out[k] = normalize(v)
 			}
 		case strings.HasPrefix(strings.TrimSpace(spec), "{"):
+			if err := boundedYAML(spec); err != nil {
+				return nil, err
+			}
 			var m map[string]any
 			if err := yaml.Unmarshal([]byte(spec), &m); err != nil {
 				return nil, fmt.Errorf("extra vars %q: %w (write -e k=v, -e @file.yml or -e '{k: v}')", spec, err)
@@ -46,6 +50,9 @@ func parseExtraVars(specs []string) (map[string]any, error) {
 			k = strings.TrimSpace(k)
 			if !ok || k == "" {
 				return nil, fmt.Errorf("extra vars %q: want NAME=VALUE (or @file.yml)", spec)
+			}
+			if err := boundedYAML(v); err != nil {
+				return nil, err
 			}
 			var val any
 			if err := yaml.Unmarshal([]byte(v), &val); err != nil || isComplexYAMLFromPlain(v, val) {
@@ -265,4 +272,14 @@ func relTo(dir, path string) string {
 		return path
 	}
 	return filepath.Join(dir, path)
+}
+
+// boundedYAML refuses an -e value past the bounds every YAML document is held to (size,
+// aliases, nesting: an alias bomb given on the command line), before it is decoded. A value
+// that is not YAML at all is left to the decoding, which takes it as a string.
+func boundedYAML(text string) error {
+	if _, err := yamlsrc.ParseYAML("-e", []byte(text)); err != nil && errors.Is(err, yamlsrc.ErrLimit) {
+		return fmt.Errorf("extra vars: %w", err)
+	}
+	return nil
 }
