@@ -89,7 +89,13 @@ func (p *plan) inputHashes() map[string]string {
 	for path := range files {
 		out[path] = fileHash(path)
 	}
-	sum := sha256.Sum256([]byte(strings.Join(p.opts.ExtraVars, "\x00")))
+	// The extra vars with their secrets masked: the journal must not hold a hash a weak
+	// password could be guessed back from (a secret changed since does not stop a resume).
+	masked := make([]string, len(p.opts.ExtraVars))
+	for i, e := range p.opts.ExtraVars {
+		masked[i] = p.secrets.Mask(e)
+	}
+	sum := sha256.Sum256([]byte(strings.Join(masked, "\x00")))
 	out["-e"] = hex.EncodeToString(sum[:])
 	return out
 }

@@ -59,3 +59,19 @@ func TestResumeRestoresNotificationsAndLoops(t *testing.T) {
 		t.Fatal("the resumed run's start does not name the journal it goes on from")
 	}
 }
+
+// TestInputHashMasksSecrets: the hash of the extra vars the journal keeps is taken over them
+// with secrets masked, so it gives nothing to guess a weak password back from.
+func TestInputHashMasksSecrets(t *testing.T) {
+	pb := "- hosts: hz-1\n  secrets: [token]\n  tasks:\n    - rec: x\n"
+	a := mustLoad(t, pb, Options{ExtraVars: []string{"token=abc123"}}, nil)
+	b := mustLoad(t, pb, Options{ExtraVars: []string{"token=zzz999"}}, nil)
+	c := mustLoad(t, pb, Options{ExtraVars: []string{"other=1"}}, nil)
+	ha, hb, hc := a.plan.inputHashes()["-e"], b.plan.inputHashes()["-e"], c.plan.inputHashes()["-e"]
+	if ha != hb {
+		t.Fatal("the hash of the extra vars depends on a secret's value")
+	}
+	if ha == hc {
+		t.Fatal("the hash of the extra vars does not see a changed plain variable")
+	}
+}
