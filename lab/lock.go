@@ -2,12 +2,12 @@ package lab
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/omsbook/omsbook/internal/flockwait"
 )
 
 // lockInstance serialises Up and Down of one instance across processes with a flock on
@@ -16,25 +16,9 @@ func lockInstance(ctx context.Context, dir string) (unlock func(), err error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return nil, fmt.Errorf("lab: create %s: %w", filepath.Dir(dir), err)
 	}
-	path := dir + ".lock"
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	release, err := flockwait.Acquire(ctx, dir+".lock", 50*time.Millisecond, "another omslab up/down of this lab is running")
 	if err != nil {
-		return nil, fmt.Errorf("lab: open lock %s: %w", path, err)
+		return nil, fmt.Errorf("lab: %w", err)
 	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lab: lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("lab: waiting for %s (another omslab up/down of this lab is running): %w", path, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return release, nil
 }

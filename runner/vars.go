@@ -82,29 +82,8 @@ func isComplexYAMLFromPlain(raw string, v any) bool {
 	return false
 }
 
-// normalize turns YAML-decoded values into the shapes templates and conditions expect:
-// map[string]any for every map.
-func normalize(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = normalize(e)
-		}
-		return x
-	case map[any]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[fmt.Sprint(k)] = normalize(e)
-		}
-		return out
-	case []any:
-		for i, e := range x {
-			x[i] = normalize(e)
-		}
-		return x
-	}
-	return v
-}
+// normalize is yamlsrc.Plain: decoded YAML in the shapes templates and conditions read.
+func normalize(v any) any { return yamlsrc.Plain(v) }
 
 // readVarsFile reads one vars_files entry: a YAML map.
 func readVarsFile(path string) (map[string]any, error) {

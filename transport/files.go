@@ -166,7 +166,7 @@ func (c *capWriter) Write(p []byte) (int, error) {
 // (Unix bits, 0o4755 style) and renames it over p, so that p is either the old or the new file.
 func (f Files) WriteFileAtomic(ctx context.Context, p string, r io.Reader, mode uint32) error {
 	if !f.Become {
-		if err := f.Conn.Put(ctx, r, p, fileMode(mode)); err != nil {
+		if err := f.Conn.Put(ctx, r, p, FileModeOf(mode)); err != nil {
 			return err
 		}
 		if mode&0o7000 != 0 {
@@ -185,14 +185,14 @@ func (f Files) WriteFileAtomic(ctx context.Context, p string, r io.Reader, mode 
 func (f Files) Chmod(ctx context.Context, p string, mode uint32) error {
 	switch {
 	case f.local():
-		if err := os.Chmod(p, fileMode(mode)); err != nil {
+		if err := os.Chmod(p, FileModeOf(mode)); err != nil {
 			return fmt.Errorf("chmod %s: %w", p, err)
 		}
 		return nil
 	case f.sshConn() != nil:
 		c := f.sshConn()
 		return c.withSFTP(ctx, "chmod "+p, func(cl *sftp.Client) error {
-			if err := cl.Chmod(p, fileMode(mode)); err != nil {
+			if err := cl.Chmod(p, FileModeOf(mode)); err != nil {
 				return fmt.Errorf("host %s: chmod %s: %w", c.name, p, err)
 			}
 			return nil
@@ -374,7 +374,7 @@ func (f Files) stat(ctx context.Context, p string, follow bool) (*PathInfo, erro
 }
 
 func infoFrom(p string, st fs.FileInfo) *PathInfo {
-	pi := &PathInfo{Path: p, Exists: true, Size: st.Size(), ModTime: st.ModTime(), Mode: unixBits(st.Mode())}
+	pi := &PathInfo{Path: p, Exists: true, Size: st.Size(), ModTime: st.ModTime(), Mode: UnixBits(st.Mode())}
 	switch m := st.Mode(); {
 	case m&fs.ModeSymlink != 0:
 		pi.Type = "link"
@@ -645,8 +645,8 @@ func (f Files) TempFile(ctx context.Context, dir, prefix string) (string, error)
 	return p, nil
 }
 
-// fileMode turns Unix bits into an fs.FileMode.
-func fileMode(n uint32) fs.FileMode {
+// FileModeOf turns Unix permission bits ("4755" as 0o4755) into an fs.FileMode.
+func FileModeOf(n uint32) fs.FileMode {
 	m := fs.FileMode(n & 0o777)
 	if n&0o4000 != 0 {
 		m |= fs.ModeSetuid
@@ -660,8 +660,8 @@ func fileMode(n uint32) fs.FileMode {
 	return m
 }
 
-// unixBits turns an fs.FileMode's permissions into Unix bits.
-func unixBits(m fs.FileMode) uint32 {
+// UnixBits turns an fs.FileMode's permissions into Unix bits ("4755" as 0o4755).
+func UnixBits(m fs.FileMode) uint32 {
 	n := uint32(m.Perm())
 	if m&fs.ModeSetuid != 0 {
 		n |= 0o4000

@@ -447,3 +447,27 @@ func editDistance(a, b string) int {
 	}
 	return d[len(ra)][len(rb)]
 }
+
+// Plain turns decoded YAML into the shapes templates and conditions read: map[string]any for
+// every map (a key that is no string is written out), in place where it can be.
+func Plain(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = Plain(e)
+		}
+		return x
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[fmt.Sprint(k)] = Plain(e)
+		}
+		return out
+	case []any:
+		for i, e := range x {
+			x[i] = Plain(e)
+		}
+		return x
+	}
+	return v
+}

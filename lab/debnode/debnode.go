@@ -43,6 +43,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/omsbook/omsbook/internal/flockwait"
 	"github.com/omsbook/omsbook/lab/sshd"
 )
 
@@ -199,26 +200,11 @@ func lastLines(s string, n int) string {
 }
 
 func lock(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	release, err := flockwait.Acquire(ctx, path, 100*time.Millisecond, "another build of the node image")
 	if err != nil {
-		return nil, fmt.Errorf("debnode: open lock: %w", err)
+		return nil, fmt.Errorf("debnode: %w", err)
 	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("debnode: lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("debnode: waiting for %s (another build of the node image): %w", path, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return release, nil
 }
 
 // Config says which nodes to start.

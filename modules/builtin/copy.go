@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/transport"
 )
 
 // Copy puts a controller file or given content at a path on the host.
@@ -231,7 +232,7 @@ func writeFile(ctx context.Context, h *modules.Host, src fileSource, args module
 	case modeGiven:
 		mode = wantMode
 	case cur != nil:
-		mode = fs.FileMode(permBits(cur.Mode))
+		mode = fs.FileMode(transport.UnixBits(cur.Mode))
 	}
 	data["mode"] = fmt.Sprintf("%04o", uint32(mode))
 
@@ -243,7 +244,7 @@ func writeFile(ctx context.Context, h *modules.Host, src fileSource, args module
 		}
 		writeContent = remoteSum != sum
 	}
-	setMode := !writeContent && cur != nil && modeGiven && permBits(cur.Mode)&0o777 != uint32(wantMode)&0o777
+	setMode := !writeContent && cur != nil && modeGiven && transport.UnixBits(cur.Mode)&0o777 != uint32(wantMode)&0o777
 	setOwner, err := ownership(ctx, h, args, dest, cur, false)
 	if err != nil {
 		return modules.Fail(err.Error(), data), nil
@@ -285,7 +286,7 @@ func writeFile(ctx context.Context, h *modules.Host, src fileSource, args module
 			return modules.Fail(fmt.Sprintf("open %s: %v", src.path, err), data), nil
 		}
 		defer r.Close()
-		if err := h.Conn.Put(ctx, r, dest, unixMode(mode)); err != nil {
+		if err := h.Conn.Put(ctx, r, dest, transport.FileModeOf(uint32(mode))); err != nil {
 			if ctx.Err() != nil {
 				return modules.Result{}, err
 			}

@@ -40,7 +40,7 @@ func beforeWrite(ctx context.Context, h *modules.Host, src fileSource, args modu
 	}
 	if cur != nil && args.Bool("backup") {
 		bk := backupName(dest)
-		if err := copyOnHost(ctx, h, dest, bk, permBits(cur.Mode)); err != nil {
+		if err := copyOnHost(ctx, h, dest, bk, transport.UnixBits(cur.Mode)); err != nil {
 			return err.Error()
 		}
 		data["backup_file"] = bk

@@ -65,37 +65,7 @@ func fileModeArg(v any) (fs.FileMode, bool, error) {
 var fileModeArgSpec = modules.Arg{Name: "mode", Type: modules.Any, Doc: "permissions of dest, best as a quoted octal string (\"0644\", \"4755\"); default: keep the existing file's, 0644 for a new one"}
 
 // modeString formats a permission mode as Ansible does: "0644".
-func modeString(m fs.FileMode) string { return fmt.Sprintf("%04o", permBits(m)) }
-
-// permBits returns the permission and special bits of m in Unix numbering.
-func permBits(m fs.FileMode) uint32 {
-	n := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		n |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		n |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		n |= 0o1000
-	}
-	return n
-}
-
-// unixMode turns Unix permission bits (as parsed from "4755") into an fs.FileMode.
-func unixMode(n fs.FileMode) fs.FileMode {
-	m := n & 0o777
-	if n&0o4000 != 0 {
-		m |= fs.ModeSetuid
-	}
-	if n&0o2000 != 0 {
-		m |= fs.ModeSetgid
-	}
-	if n&0o1000 != 0 {
-		m |= fs.ModeSticky
-	}
-	return m
-}
+func modeString(m fs.FileMode) string { return fmt.Sprintf("%04o", transport.UnixBits(m)) }
 
 // controllerPath resolves a controller path given in a task: absolute paths stay; relative
 // ones are looked up in the task's role first (var role_path), then under the playbook

@@ -168,34 +168,11 @@ func readVarsFile(path string) (map[string]any, error) {
 	if v == nil {
 		return map[string]any{}, nil
 	}
-	m, ok := plainValue(v).(map[string]any)
+	m, ok := yamlsrc.Plain(v).(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("%s is not a mapping of variables", path)
 	}
 	return m, nil
-}
-
-// plainValue turns decoded YAML into the shapes templates and conditions read.
-func plainValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = plainValue(e)
-		}
-		return x
-	case map[any]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[fmt.Sprint(k)] = plainValue(e)
-		}
-		return out
-	case []any:
-		for i, e := range x {
-			x[i] = plainValue(e)
-		}
-		return x
-	}
-	return v
 }
 
 // renderFileVars renders, in place, the templates among a file's variables against the
