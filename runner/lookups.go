@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -60,16 +59,7 @@ func lookupItems(kind string, v any, vars map[string]any) ([]any, error) {
 			return nil, fmt.Errorf("wants a mapping, not %T", v)
 		}
 		// A mapping from a variable has no order kept: its items go by key.
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		out := make([]any, len(keys))
-		for i, k := range keys {
-			out[i] = map[string]any{"key": k, "value": m[k]}
-		}
-		return out, nil
+		return tmpl.DictItems(m), nil
 	case "sequence":
 		return sequenceItems(fmt.Sprint(v))
 	case "fileglob":

@@ -95,6 +95,7 @@ func buildFuncs() template.FuncMap {
 	f["toJson"] = toJSON
 	f["fromJson"] = fromJSON
 	f["collect"] = collect
+	addJinjaFuncs(f)
 	f[captureFunc] = captureValue
 	return f
 }
