@@ -15,7 +15,7 @@ import (
 )
 
 // commands are the sub-commands completion offers, in the order of the help.
-var commands = []string{"run", "validate", "list-hosts", "list-tasks", "inventory", "doc", "schema", "completion", "config", "version", "help"}
+var commands = []string{"run", "validate", "list-hosts", "list-tasks", "inventory", "doc", "schema", "convert", "completion", "config", "version", "help"}
 
 // The completion scripts ask `omsbook __complete WORDS...` for the candidates of the last word
 // (the one under the cursor, maybe empty): one a line. A first line ":files" asks the shell
@@ -130,6 +130,8 @@ func completions(before []string, cur string) []string {
 		return commands
 	case playbookCommands[name]:
 		return playbookFiles(cur)
+	case name == "convert":
+		return []string{":files"}
 	}
 	return nil
 }

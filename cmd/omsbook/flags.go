@@ -35,6 +35,7 @@ type cliFlags struct {
 	list              bool
 	markdown          bool
 	color             string
+	convertOut        string
 	config            *config.Config // the settings after the flags (config.go)
 }
 
@@ -81,6 +82,8 @@ func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
 		fs.BoolVar(&f.list, "list", false, "print the groups and host variables as JSON, in the shape of ansible-inventory --list")
 	case name == "doc":
 		fs.BoolVar(&f.markdown, "markdown", false, "print every module's reference as Markdown (docs/modules.md)")
+	case name == "convert":
+		fs.StringVarP(&f.convertOut, "out", "o", "", "write the converted tree in `OUT` (a new or empty directory; a file for a FILE)")
 	case name == "schema" || name == "completion" || name == "version" || name == "help":
 	default:
 		return nil, nil

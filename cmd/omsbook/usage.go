@@ -20,6 +20,7 @@ Usage:
   omsbook doc [MODULE | --markdown]           the modules, or one module's reference
   omsbook schema [KIND]                       JSON Schema of a playbook, tasks, handlers,
                                               role-meta or inventory file, for editors
+  omsbook convert DIR|FILE -o OUT             an Ansible tree turned into an omsbook one
   omsbook completion bash|zsh|fish            a shell completion script
   omsbook config                              the effective settings, and where each is from
   omsbook version                             the version
@@ -70,6 +71,16 @@ Prints the JSON Schema (draft 2020-12) of one kind of file (default playbook), b
 keyword table and the modules' argument declarations validate checks against. Point an
 editor's YAML language server at it (see the README). A schema check is a first pass:
 validate checks what a schema cannot (files, variables, conditions, templates).
+`,
+	"convert": `Usage: omsbook convert DIR|FILE -o OUT
+
+Turns an Ansible tree (playbooks, roles, *.j2 templates, group_vars, host_vars, inventories)
+into an omsbook one in OUT: Jinja templates and expressions become Go templates, with_items,
+with_list and with_dict become loop, name=value arguments become mappings; what omsbook reads
+as Ansible writes it (keywords, modules, conditions, inventories) is kept. Each construct it
+cannot translate with the same meaning is listed on stderr as file:line with the reason and
+marked in the output, so that validate stops there; the exit code is then 3 (0 when
+everything was translated, 5 for bad input).
 `,
 	"completion": `Usage: omsbook completion bash|zsh|fish
 

@@ -73,7 +73,7 @@ type emitter struct {
 	// dead are variables set inside an if that ended (Go forgets them, Jinja does not).
 	dead  map[string]bool
 	loopN int
-	notes []string
+	notes []Problem
 }
 
 func newEmitter() *emitter {

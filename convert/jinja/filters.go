@@ -37,7 +37,10 @@ func (e *emitter) filter(f Filter) (val, error) {
 	}
 	if s, ok := simple[f.Name]; ok && nargs == 0 {
 		if f.Name == "list" {
-			return val{}, no("the list filter (a Go template has no tuples or generators to turn into a list)")
+			if x.k == kList {
+				return x, nil // map, select, ... give lists already
+			}
+			return val{}, no("the list filter over something not known to be a list")
 		}
 		return callK(s.k, s.fn, x), nil
 	}

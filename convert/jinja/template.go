@@ -174,9 +174,7 @@ func Template(src string, opt Options) Result {
 		t.problem(b.line, "{% "+b.kind+" %} is never closed")
 		t.closeBlock()
 	}
-	for _, n := range t.e.notes {
-		t.res.Notes = append(t.res.Notes, Problem{Line: 1, Reason: n})
-	}
+	t.res.Notes = t.e.notes
 	t.res.Text = t.out.String()
 	return t.res
 }
@@ -438,7 +436,7 @@ func (t *translator) forStmt(s segment, rest string) {
 		if m[2] != "" {
 			b.target = []string{m[1], m[2]}
 			b.loop.mapLoop = true
-			t.e.notes = append(t.e.notes, fmt.Sprintf("line %d: %s goes through the mapping by key (a Go map keeps no order; Ansible keeps the order written)", s.line, s.raw))
+			t.e.notes = append(t.e.notes, Problem{Line: s.line, Reason: s.raw + " goes through the mapping by key (a Go map keeps no order; Ansible keeps the order written)"})
 		} else {
 			b.target = []string{m[1]}
 			if seq.k != kList {
@@ -550,4 +548,24 @@ func (t *translator) setStmt(s segment) {
 	}
 	delete(t.e.dead, m[1])
 	t.write("{{ $" + m[1] + " " + op + " " + unparen(v.s) + " }}")
+}
+
+// WholeExpr gives the expression of a template that is exactly one {{ }} (with spaces around
+// it at most), and false for any other text.
+func WholeExpr(s string) (string, bool) {
+	segs, err := segments(strings.TrimSpace(s))
+	if err != nil {
+		return "", false
+	}
+	expr, n := "", 0
+	for _, sg := range segs {
+		switch {
+		case sg.kind == segText && sg.text == "":
+		case sg.kind == segExpr:
+			expr, n = sg.text, n+1
+		default:
+			return "", false
+		}
+	}
+	return expr, n == 1
 }
