@@ -226,7 +226,10 @@ func (c *fileConv) kvArgs(k, v *yaml.Node) {
 		c.problem(v, "the arguments of %s are not name=value pairs (%s): kept as written", k.Value, why)
 		return
 	}
-	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column, HeadComment: v.HeadComment, LineComment: v.LineComment, FootComment: v.FootComment}
+	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column, HeadComment: v.HeadComment, FootComment: v.FootComment}
+	if k.LineComment == "" {
+		k.LineComment = v.LineComment // the encoder writes a mapping's line comment nowhere
+	}
 	for _, p := range pairs {
 		m.Content = append(m.Content,
 			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p[0], Line: v.Line},
