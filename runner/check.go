@@ -15,7 +15,7 @@ import (
 const undefinedFix = "define it in the inventory vars, the play's vars or vars_files, with register or set_fact in an earlier task, or with -e"
 
 // templateSyntaxFix is the hint for a template that does not parse (a typo, an unknown function).
-const templateSyntaxFix = "write Go template syntax such as {{ .name }} or {{ .name | upper }}; the functions are sprig's plus env, now, shquote, toYaml, fromYaml, toJson, fromJson and collect"
+const templateSyntaxFix = "write Go template syntax such as {{ .name }} or {{ .name | upper }}; the functions are sprig's plus env, now, shquote, toYaml, fromYaml, toJson, fromJson, collect and those named after Ansible's filters (to_int, combine, selectattr, ...: README, Templates)"
 
 // templateValueFix is the hint for a template that parses but fails on the values it is given.
 const templateValueFix = "check the types of the values the template uses and the arguments of the functions it calls"

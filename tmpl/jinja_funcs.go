@@ -30,6 +30,7 @@ func addJinjaFuncs(f map[string]any) {
 	f["flatten"] = flatten
 	f["to_json"] = func(v any) (string, error) { return pyJSON(v, "") }
 	f["to_nice_json"] = func(v any) (string, error) { return pyJSON(v, "    ") }
+	f["to_yaml"] = pyYAML
 	f["selectattr"] = func(args ...any) ([]any, error) { return selectAttr(true, args) }
 	f["rejectattr"] = func(args ...any) ([]any, error) { return selectAttr(false, args) }
 	f["basename"] = func(v any) string { p := pyStr(v); return p[strings.LastIndex(p, "/")+1:] }

@@ -42,6 +42,10 @@ func TestJinjaFuncs(t *testing.T) {
 		{`{{ at .l -1 }} {{ at .m "a" }} {{ at "abc" 1 }}`, "2 1 b"},
 		{`{{ range elements .m }}{{ . }}{{ end }}{{ range elements "hé" }}[{{ . }}]{{ end }}`, "ab[h][é]"},
 		{`{{ str (map_attribute "n" .users) }}`, "['a', 'b']"},
+		{`{{ to_yaml .m }}`, "{a: 1, b: 2}\n"},
+		{`{{ to_yaml .users }}`, "- {n: a, 'on': true}\n- {n: b, 'on': false}\n"},
+		{`{{ to_yaml .nest }}`, "- - 1\n  - [2]\n- null\n- 3\n"},
+		{`{{ to_yaml "plain text" }}{{ to_yaml "yes" }}{{ to_yaml "" }}`, "plain text\n...\n'yes'\n''\n"},
 	}
 	for _, c := range cases {
 		got, err := RenderString(c.src, vars)
@@ -56,6 +60,7 @@ func TestJinjaFuncs(t *testing.T) {
 	for _, bad := range []string{
 		`{{ at .m "z" }}`, `{{ at .l 3 }}`, `{{ map_attribute "x" .users }}`, `{{ sorted (list 1 "a") }}`,
 		`{{ selectattr "x" "equalto" 1 .users }}`, `{{ combine .l .m }}`, `{{ elements 1 }}`,
+		`{{ to_yaml .u }}`, `{{ to_yaml (list (repeat 90 "ab ")) }}`, `{{ to_yaml (dict "" 1 "x" (list 1 (list 2))) }}`,
 	} {
 		if _, err := RenderString(bad, vars); err == nil {
 			t.Errorf("%s: no error", bad)

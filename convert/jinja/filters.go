@@ -28,7 +28,7 @@ func (e *emitter) filter(f Filter) (val, error) {
 	}{
 		"int": {"to_int", kInt}, "float": {"to_float", kUnknown}, "string": {"str", kString},
 		"bool": {"to_bool", kBool}, "length": {"length", kInt}, "count": {"length", kInt},
-		"to_json": {"to_json", kString}, "to_nice_json": {"to_nice_json", kString},
+		"to_json": {"to_json", kString}, "to_nice_json": {"to_nice_json", kString}, "to_yaml": {"to_yaml", kString},
 		"from_json": {"fromJson", kUnknown}, "first": {"first", kUnknown}, "last": {"last", kUnknown},
 		"unique": {"uniq", kList}, "sort": {"sorted", kList}, "b64decode": {"b64dec", kString},
 		"basename": {"basename", kString}, "dirname": {"dirname", kString},

@@ -129,9 +129,11 @@ func nextTag(s string) int {
 	return -1
 }
 
-// tagEnd finds the closer of the tag at the start of s, skipping string literals.
+// tagEnd finds the closer of the tag at the start of s, skipping string literals and, as
+// Jinja's lexer does, the closers inside brackets ({{ {'a': {}} }}).
 func tagEnd(s, closer string, strs bool) int {
 	var q byte
+	depth := 0
 	for i := 2; i+1 < len(s); i++ {
 		c := s[i]
 		switch {
@@ -143,8 +145,12 @@ func tagEnd(s, closer string, strs bool) int {
 			}
 		case strs && (c == '\'' || c == '"'):
 			q = c
-		case s[i:i+2] == closer:
+		case strs && (c == '{' || c == '[' || c == '('):
+			depth++
+		case depth == 0 && s[i:i+2] == closer:
 			return i
+		case strs && depth > 0 && (c == '}' || c == ']' || c == ')'):
+			depth--
 		}
 	}
 	return -1
