@@ -178,6 +178,7 @@ func Template(src string, opt Options) Result {
 	for len(t.blocks) > 0 {
 		b := t.blocks[len(t.blocks)-1]
 		t.problem(b.line, "{% "+b.kind+" %} is never closed")
+		t.write(markerAction("never closed", "{% "+b.kind+" %}"))
 		t.closeBlock()
 	}
 	t.res.Notes = t.e.notes
