@@ -230,7 +230,13 @@ func (c *fileConv) kvArgs(k, v *yaml.Node) {
 	if k.LineComment == "" {
 		k.LineComment = v.LineComment // the encoder writes a mapping's line comment nowhere
 	}
+	at := map[string]int{}
 	for _, p := range pairs {
+		if i, seen := at[p[0]]; seen {
+			m.Content[i+1].Value = p[1] // a name given twice: the last value, as Ansible's parse_kv
+			continue
+		}
+		at[p[0]] = len(m.Content)
 		m.Content = append(m.Content,
 			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p[0], Line: v.Line},
 			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p[1], Line: v.Line})
