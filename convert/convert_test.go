@@ -151,6 +151,22 @@ var yamlCases = []struct {
 		},
 	},
 	{
+		name: "a template where omsbook renders none is marked",
+		file: "site.yml",
+		in: `- hosts: "{{ target }}"
+  become_user: "{{ app_user }}"
+  tasks: []
+`,
+		want: `- omsbook_convert_untranslated_hosts: "{{ .target }}"
+  omsbook_convert_untranslated_become_user: "{{ .app_user }}"
+  tasks: []
+`,
+		problems: []string{
+			"site.yml:1: untranslated: hosts holds a template, which omsbook does not render in hosts (write the value itself): the key is renamed omsbook_convert_untranslated_hosts, so that validate stops at it",
+			"site.yml:2: untranslated: become_user holds a template, which omsbook does not render in become_user (write the value itself): the key is renamed omsbook_convert_untranslated_become_user, so that validate stops at it",
+		},
+	},
+	{
 		name: "a block scalar's problem is at its own line",
 		file: "vars/main.yml",
 		in: `motd: |

@@ -128,12 +128,41 @@ func (c *fileConv) play(p *yaml.Node) {
 			k.Value = "import_playbook"
 			c.deep(v, false)
 		default:
-			if _, ok := playbook.LookupKeyword(k.Value); !ok {
+			kw, ok := playbook.LookupKeyword(k.Value)
+			if !ok {
 				c.unknownKey(k, "the play keyword")
 			}
+			c.staticTemplate(k, v, kw)
 			c.deepKeywords(v)
 		}
 	}
+}
+
+// markedKey is what a key omsbook would not render is renamed to: no keyword, so that
+// validate stops at it.
+const markedKey = "omsbook_convert_untranslated_"
+
+// staticTemplate marks a keyword that omsbook reads as it is written (Static: hosts,
+// become_user, ...) when Ansible would render a template in it: omsbook would take the
+// template's text for the value.
+func (c *fileConv) staticTemplate(k, v *yaml.Node, kw playbook.Keyword) {
+	if kw.Eval != playbook.Static || kw.Type == playbook.TypeTasks || k.Value == "name" || k.Value == "roles" || !hasJinja(v) {
+		return
+	}
+	c.problem(k, "%s holds a template, which omsbook does not render in %s (write the value itself): the key is renamed %s%s, so that validate stops at it", k.Value, k.Value, markedKey, k.Value)
+	k.Value = markedKey + k.Value
+}
+
+func hasJinja(n *yaml.Node) bool {
+	if n.Kind == yaml.ScalarNode {
+		return isJinja(n.Value)
+	}
+	for _, e := range n.Content {
+		if hasJinja(e) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *fileConv) taskList(n *yaml.Node) {
@@ -163,7 +192,8 @@ func (c *fileConv) task(t *yaml.Node) {
 		case k.Value == "name":
 			c.deep(v, false)
 		default:
-			if _, ok := playbook.LookupKeyword(k.Value); ok {
+			if kw, ok := playbook.LookupKeyword(k.Value); ok {
+				c.staticTemplate(k, v, kw)
 				c.deep(v, true)
 				continue
 			}
