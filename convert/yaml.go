@@ -142,11 +142,21 @@ func (c *fileConv) play(p *yaml.Node) {
 // validate stops at it.
 const markedKey = "omsbook_convert_untranslated_"
 
+// unrendered are the keywords omsbook takes as written that Ansible renders (the other Static
+// ones are rendered where they are used: loop_control's label, args, include_tasks' file, ...).
+var unrendered = map[string]bool{
+	"hosts": true, "become": true, "become_user": true, "remote_user": true, "check_mode": true,
+	"ignore_errors": true, "no_log": true, "run_once": true, "throttle": true, "retries": true,
+	"delay": true, "serial": true, "any_errors_fatal": true, "max_fail_percentage": true,
+	"gather_facts": true, "order": true, "strategy": true, "timeout": true, "tags": true,
+	"register": true, "force_handlers": true,
+}
+
 // staticTemplate marks a keyword that omsbook reads as it is written (Static: hosts,
 // become_user, ...) when Ansible would render a template in it: omsbook would take the
 // template's text for the value.
 func (c *fileConv) staticTemplate(k, v *yaml.Node, kw playbook.Keyword) {
-	if kw.Eval != playbook.Static || kw.Type == playbook.TypeTasks || k.Value == "name" || k.Value == "roles" || !hasJinja(v) {
+	if kw.Eval != playbook.Static || !unrendered[kw.Name] || !hasJinja(v) {
 		return
 	}
 	c.problem(k, "%s holds a template, which omsbook does not render in %s (write the value itself): the key is renamed %s%s, so that validate stops at it", k.Value, k.Value, markedKey, k.Value)
