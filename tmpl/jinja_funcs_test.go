@@ -45,7 +45,7 @@ func TestJinjaFuncs(t *testing.T) {
 		{`{{ to_yaml .m }}`, "{a: 1, b: 2}\n"},
 		{`{{ to_yaml .users }}`, "- {n: a, 'on': true}\n- {n: b, 'on': false}\n"},
 		{`{{ to_yaml .nest }}`, "- - 1\n  - [2]\n- null\n- 3\n"},
-		{`{{ to_yaml "plain text" }}{{ to_yaml "yes" }}{{ to_yaml "" }}`, "plain text\n...\n'yes'\n''\n"},
+		{`{{ to_yaml "plain text" }}{{ to_yaml "yes" }}{{ to_yaml "" }}`, "plain text\n'yes'\n''\n"},
 	}
 	for _, c := range cases {
 		got, err := RenderString(c.src, vars)

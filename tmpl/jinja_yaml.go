@@ -10,7 +10,7 @@ import (
 	"unicode"
 )
 
-// pyYAML is Ansible's to_yaml: PyYAML's safe dump with default_flow_style=None (a collection
+// pyYAML is Ansible's to_yaml: PyYAML's safe dump (with libyaml's emitter) with default_flow_style=None (a collection
 // of scalars only in flow style, {a: 1} or [1, 2], anything else in block style), keys sorted,
 // indent 2, and a string plain only where PyYAML writes it plain. What PyYAML would write in a
 // way this does not (a line it folds at 80 columns, a string with a line break or a tab, a
@@ -18,15 +18,13 @@ import (
 func pyYAML(v any) (string, error) {
 	var b strings.Builder
 	if isYAMLScalar(v) {
-		s, plain, err := yamlScalar(v, false)
+		s, err := yamlScalar(v, false)
 		if err != nil {
 			return "", err
 		}
-		b.WriteString(s + "\n")
-		if plain {
-			b.WriteString("...\n") // PyYAML ends an open plain scalar document
-		}
-		return b.String(), nil
+		// libyaml's emitter, which Ansible dumps with, writes no "..." after a plain scalar
+		// (PyYAML's own does).
+		return s + "\n", nil
 	}
 	if err := writeYAMLNode(&b, v, "", false); err != nil {
 		return "", err
@@ -88,11 +86,11 @@ func flow(v any) (string, error) {
 			return "", err
 		}
 		for _, k := range keys {
-			ks, _, err := yamlScalar(k, true)
+			ks, err := yamlScalar(k, true)
 			if err != nil {
 				return "", err
 			}
-			vs, _, err := yamlScalar(m[k], true)
+			vs, err := yamlScalar(m[k], true)
 			if err != nil {
 				return "", err
 			}
@@ -102,7 +100,7 @@ func flow(v any) (string, error) {
 	}
 	l, _ := asList(v)
 	for _, e := range l {
-		s, _, err := yamlScalar(e, true)
+		s, err := yamlScalar(e, true)
 		if err != nil {
 			return "", err
 		}
@@ -134,7 +132,7 @@ func writeYAMLNode(b *strings.Builder, v any, indent string, inItem bool) error 
 			if k == "" {
 				return fmt.Errorf("to_yaml: an empty key, which PyYAML writes as a complex key")
 			}
-			ks, _, err := yamlScalar(k, false)
+			ks, err := yamlScalar(k, false)
 			if err != nil {
 				return err
 			}
@@ -161,7 +159,7 @@ func writeYAMLNode(b *strings.Builder, v any, indent string, inItem bool) error 
 // writeYAMLValue writes what follows "key:" or "-".
 func writeYAMLValue(b *strings.Builder, v any, indent string, inMap bool) error {
 	if isYAMLScalar(v) {
-		s, _, err := yamlScalar(v, false)
+		s, err := yamlScalar(v, false)
 		if err != nil {
 			return err
 		}
@@ -195,13 +193,13 @@ var (
 	yamlOther = regexp.MustCompile(`^(?:<<|=|~|null|Null|NULL|[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$`)
 )
 
-// yamlScalar writes a scalar as PyYAML does; plain says it is written plain.
-func yamlScalar(v any, inFlow bool) (string, bool, error) {
+// yamlScalar writes a scalar as PyYAML does.
+func yamlScalar(v any, inFlow bool) (string, error) {
 	switch x := v.(type) {
 	case nil:
-		return "null", true, nil
+		return "null", nil
 	case bool:
-		return strconv.FormatBool(x), true, nil
+		return strconv.FormatBool(x), nil
 	case string:
 		return yamlString(x, inFlow)
 	}
@@ -209,26 +207,26 @@ func yamlScalar(v any, inFlow bool) (string, bool, error) {
 	case reflect.Float32, reflect.Float64:
 		s := pyFloat(reflect.ValueOf(v).Float())
 		if strings.ContainsAny(s, "en") {
-			return "", false, fmt.Errorf("to_yaml: the float %s, which PyYAML writes its own way", s)
+			return "", fmt.Errorf("to_yaml: the float %s, which PyYAML writes its own way", s)
 		}
-		return s, true, nil
+		return s, nil
 	}
 	if _, ok := toInt(v); ok {
-		return fmt.Sprint(v), true, nil
+		return fmt.Sprint(v), nil
 	}
-	return "", false, fmt.Errorf("to_yaml: a value of type %T", v)
+	return "", fmt.Errorf("to_yaml: a value of type %T", v)
 }
 
-func yamlString(s string, inFlow bool) (string, bool, error) {
+func yamlString(s string, inFlow bool) (string, error) {
 	for _, r := range s {
 		if r == '\n' || r == '\r' || r == '\t' || !unicode.IsPrint(r) && r != ' ' {
-			return "", false, fmt.Errorf("to_yaml: the string %q, which PyYAML writes in double quotes", s)
+			return "", fmt.Errorf("to_yaml: the string %q, which PyYAML writes in double quotes", s)
 		}
 	}
 	if yamlPlain(s, inFlow) {
-		return s, true, nil
+		return s, nil
 	}
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'", false, nil
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'", nil
 }
 
 // yamlPlain is PyYAML's choice of a plain scalar (analyze_scalar and the resolver).

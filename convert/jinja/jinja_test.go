@@ -83,7 +83,7 @@ var exprCases = []exprCase{
 	{"{{ app | to_yaml }}", "", "dash-key: dk\nname: shop\nport: 81\ntags: [x, y]\n"},
 	{"{{ users | to_yaml }}", "", "- {admin: true, name: ann, shell: /bin/bash}\n- {admin: false, name: bob, shell: /bin/sh}\n"},
 	{"{{ nested | to_yaml }}", "", "- [1, 2]\n- - 3\n  - [4]\n"},
-	{"{{ name | to_yaml }}", "", "Web\n...\n"},
+	{"{{ name | to_yaml }}", "", "Web\n"},
 	{"{{ 'yes' | to_yaml }}", "", "'yes'\n"},
 	{"{{ {'a': {'b': [1, {'c': 'x: y', 'd': [[]]}], 'e': {}}, 'l': ['a,b', '-1', '0o7', '?x', \"it's\"]} | to_yaml }}", "", "a:\n  b:\n  - 1\n  - c: 'x: y'\n    d:\n    - []\n  e: {}\nl: ['a,b', '-1', 0o7, '?x', it's]\n"},
 	{"{{ path | regex_replace('\\.conf$', '.bak') }}", "", "/etc/app/app.bak"},
