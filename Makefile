@@ -42,7 +42,9 @@ FUZZ_TARGETS := \
 	./inventory:FuzzHostPattern \
 	./tmpl:FuzzRender \
 	./tmpl:FuzzCondition \
-	./journal:FuzzReadEvents
+	./journal:FuzzReadEvents \
+	./convert/jinja:FuzzTemplate \
+	./convert:FuzzConvertYAML
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t#*:}; \
