@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -59,6 +60,11 @@ func TestCorpusRunsAsWritten(t *testing.T) {
 		out := env.omsbook(t, bin, tree.dir, "run", "-e", "nodes_base="+nodes, "--journal-dir", filepath.Join(tmp, "journal-"+tree.name))
 		if !strings.Contains(out, "failed=0") || strings.Contains(out, "failed=1") {
 			t.Fatalf("omsbook run of the %s tree:\n%s", tree.name, out)
+		}
+		// A second run finds everything as the first left it.
+		again := env.omsbook(t, bin, tree.dir, "run", "-e", "nodes_base="+nodes, "--journal-dir", filepath.Join(tmp, "journal-"+tree.name))
+		if changed := regexp.MustCompile(`changed=[1-9]`); changed.MatchString(again) {
+			t.Errorf("a second run of the %s tree changed something:\n%s", tree.name, again)
 		}
 	}
 	if ap, err := exec.LookPath("ansible-playbook"); err == nil {
