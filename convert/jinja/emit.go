@@ -383,11 +383,11 @@ func (e *emitter) unary(x Unary) (val, error) {
 }
 
 func (e *emitter) call(x Call) (val, error) {
+	if a, isAttr := x.Fn.(Attr); isAttr {
+		return e.method(a, x)
+	}
 	name, ok := x.Fn.(Name)
 	if !ok || e.isLocal(name.Name) {
-		if a, isAttr := x.Fn.(Attr); isAttr {
-			return val{}, no("the Python method %s()", a.Name)
-		}
 		return val{}, no("a call")
 	}
 	args, err := e.emitAll(x.Args)
@@ -407,6 +407,45 @@ func (e *emitter) call(x Call) (val, error) {
 		return callK(kString, "env", args[1]), nil
 	}
 	return val{}, no("the function %s()", name.Name)
+}
+
+// method translates the Python string methods whose Go counterpart means the same, and a
+// mapping's get.
+func (e *emitter) method(a Attr, x Call) (val, error) {
+	if len(x.Kw) > 0 {
+		return val{}, no("the Python method %s() with keyword arguments", a.Name)
+	}
+	recv, err := e.emit(a.X)
+	if err != nil {
+		return val{}, err
+	}
+	args, err := e.emitAll(x.Args)
+	if err != nil {
+		return val{}, err
+	}
+	str := e.asString(recv)
+	switch {
+	case a.Name == "split" && len(args) == 1 && args[0].lit && args[0].k == kString && args[0].s != `""`:
+		return callK(kList, "splitList", args[0], str), nil
+	case a.Name == "startswith" && len(args) == 1 && args[0].k == kString:
+		return callK(kBool, "hasPrefix", args[0], str), nil
+	case a.Name == "endswith" && len(args) == 1 && args[0].k == kString:
+		return callK(kBool, "hasSuffix", args[0], str), nil
+	case (a.Name == "lower" || a.Name == "upper") && len(args) == 0:
+		return callK(kString, a.Name, str), nil
+	case a.Name == "strip" && len(args) == 0:
+		return callK(kString, "trim", str), nil
+	case a.Name == "replace" && len(args) == 2:
+		return callK(kString, "replace", args[0], args[1], str), nil
+	case a.Name == "get" && len(args) >= 1 && len(args) <= 2 && recv.path != nil && !recv.path.intKey:
+		def := val{s: "nil"}
+		if len(args) == 2 {
+			def = args[1]
+		}
+		keys := append(append([]string(nil), recv.path.keys...), args[0].s)
+		return call("dig", append(vals(keys), def, val{s: recv.path.root})...), nil
+	}
+	return val{}, no("the Python method %s() with these arguments", a.Name)
 }
 
 func (e *emitter) test(x Test) (val, error) {

@@ -135,6 +135,10 @@ var exprCases = []exprCase{
 	{"{{ {'a': 1}.a }}", "", "1"},
 	{"{{ servers | length > 0 }}", "", "True"},
 	{"{{ not enabled }}", "", "False"},
+	{"{{ 'a,b,,c'.split(',') | length }}", `{{ length (splitList "," "a,b,,c") }}`, "4"},
+	{"{{ path.startswith('/etc') }} {{ path.endswith('.conf') }} {{ name.lower() }} {{ ' x '.strip() }}", "", "True True web x"},
+	{"{{ path.replace('app', 'web') }}", "", "/etc/web/web.conf"},
+	{"{{ extra.get('port') }} {{ extra.get('nope', 'd') }} {{ extra.get('nope') }}", "", "82 d "},
 	{"{{ port == 8080 or off }}", "", "True"},
 }
 
@@ -224,7 +228,8 @@ func TestUntranslated(t *testing.T) {
 		"{% macro m() %}x{% endmacro %}",
 		"{{ x | my_filter }}",
 		"{{ a + b }}",
-		"{{ x.split(',') }}",
+		"{{ x.split() }}",
+		"{{ x.keys() }}",
 		"{{ 1.5 }}",
 		"{% include 'other.j2' %}",
 		"{{ x | regex_replace('(?=a)', 'b') }}",
