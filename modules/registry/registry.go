@@ -65,6 +65,7 @@ var registry = []modules.Module{
 	oms.MySQLExec{},       // SQL statements and queries on the MetaDB
 	oms.OMSParam{},        // OMS system parameters (ha.config) with compare-and-swap
 	oms.WaitOnline{},      // wait until OMS nodes are Online
+	oms.OMSReady{},        // wait until a started OMS container is ready for docker_init.sh
 }
 
 // Lookup finds a module by name.
