@@ -20,6 +20,7 @@ var registry = []modules.Module{
 	builtin.Template{},    // rendered template -> host file
 	builtin.Fetch{},       // host file -> controller
 	builtin.Stat{},        // describe a host path
+	builtin.Find{},        // list the files of host directories matching patterns
 	builtin.Assert{},      // conditions that must hold
 	builtin.Debug{},       // show a message or variable
 	builtin.SetFact{},     // set host variables
