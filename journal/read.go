@@ -55,7 +55,7 @@ func ReadEvents(r io.Reader) ([]events.Event, error) {
 }
 
 // Find names a run's journal in dir: runID is a journal's name without .jsonl, or "last" for
-// the newest journal of playbook.
+// the newest journal of playbook (of any playbook when playbook is "").
 func Find(dir, playbook, runID string) (string, error) {
 	if runID != "last" && runID != "" {
 		p := filepath.Join(dir, runID+".jsonl")
@@ -73,9 +73,12 @@ func Find(dir, playbook, runID string) (string, error) {
 	for _, e := range entries {
 		n := e.Name()
 		stem := strings.TrimSuffix(n, ".jsonl")
-		if !e.IsDir() && stem != n && len(stem) > len(timeLayout)+1 && stemPlaybook(stem[len(timeLayout)+1:]) == base {
+		if !e.IsDir() && stem != n && len(stem) > len(timeLayout)+1 && (playbook == "" || stemPlaybook(stem[len(timeLayout)+1:]) == base) {
 			names = append(names, n)
 		}
+	}
+	if len(names) == 0 && playbook == "" {
+		return "", fmt.Errorf("no journal in %s", dir)
 	}
 	if len(names) == 0 {
 		return "", fmt.Errorf("no journal of %s in %s", playbook, dir)

@@ -32,6 +32,12 @@ func TestReadEventsAndFind(t *testing.T) {
 	if err != nil || got != last {
 		t.Fatalf("Find last = %q, %v; want %q", got, err, last)
 	}
+	if got, err := Find(dir, "", "last"); err != nil || got != other.Path() {
+		t.Fatalf("Find last of any playbook = %q, %v; want %q", got, err, other.Path())
+	}
+	if _, err := Find(t.TempDir(), "", "last"); err == nil || !strings.Contains(err.Error(), "no journal in") {
+		t.Fatalf("Find last in an empty directory: %v", err)
+	}
 	f, err := os.Open(got)
 	if err != nil {
 		t.Fatal(err)
