@@ -131,7 +131,7 @@ func cmdWords(v any) []string {
 
 // backup records a mysqldump result.
 func (b *builder) backup(e events.Event, t *Task, dumps []any) {
-	bk := Backup{Step: t.Step, Task: t.Name, Host: e.Host, Status: string(e.Status)}
+	bk := Backup{Step: t.Step, Task: t.Name, Host: e.Host, Status: string(e.Status), Check: e.Check}
 	bk.Manifest, _ = e.Result["manifest"].(string)
 	for _, d := range dumps {
 		m, ok := d.(map[string]any)

@@ -120,6 +120,7 @@ type HAChange struct {
 // Backup is a mysqldump result: its manifest and each dump with its checksum.
 type Backup struct {
 	Step, Task, Host, Manifest, Status string
+	Check                              bool // a dry run's probe
 	Dumps                              []Dump
 }
 
@@ -344,6 +345,9 @@ func steps(tasks []Task) []Step {
 		}
 	}
 	for i := range out {
+		if out[i].Tasks > 1 {
+			out[i].Title += fmt.Sprintf(" (and %d more tasks)", out[i].Tasks-1)
+		}
 		st := worst[out[i].ID]
 		if st == "" {
 			out[i].Status, out[i].Class = "not run", "none"
