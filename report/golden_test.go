@@ -98,6 +98,12 @@ func runFixture(t *testing.T) ([]events.Event, string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return readJournal(t, path), path, dir
+}
+
+// readJournal reads a journal's events.
+func readJournal(t *testing.T, path string) []events.Event {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +113,7 @@ func runFixture(t *testing.T) ([]events.Event, string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return evs, path, dir
+	return evs
 }
 
 // normalise makes a real run's events repeatable: each event one second after the last, each

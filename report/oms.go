@@ -54,6 +54,9 @@ func (b *builder) param(e events.Event, t *Task, before, after map[string]any) {
 		src = "oms_param changed_at in a dry run: the time of the last change (nothing was written)"
 	}
 	if !enable {
+		if strings.HasPrefix(t.Step, "R") {
+			return // a rollback disables HA too, but its T1 is the upgrade's, read back
+		}
 		if !b.hasMark("T1", src) {
 			b.mark(TimeMark{Name: "T1", Value: at, Source: src + " (HA disabled)", Step: t.Step})
 		}
@@ -88,29 +91,54 @@ func (b *builder) mark(m TimeMark) {
 	b.r.Times = append(b.r.Times, m)
 }
 
-// timeFiles records a time file written (copy's dest) or read back (a command's stdout).
+// timeFiles records a time file written (copy's dest) or read back (a command's stdout), and
+// the directories a command moved (mv SRC DST), so that a time file moved later in the run
+// (the rollback keeps its backup as <dir>.rolled-back-<time>) is still read.
 func (b *builder) timeFiles(e events.Event, t *Task) {
 	if dest, _ := e.Result["dest"].(string); timeFile(dest) != "" {
-		m := TimeMark{Name: timeFile(dest), Source: "file " + dest, Step: t.Step}
-		switch {
-		case b.opts.ReadTimeFile == nil:
-			m.Source += " (not read)"
-		default:
-			v, err := b.opts.ReadTimeFile(dest)
-			if err != nil {
-				m.Source += fmt.Sprintf(" (not readable here: %v)", err)
-			}
-			m.Value = v
-		}
-		b.mark(m)
+		b.pending = append(b.pending, len(b.r.Times))
+		b.r.Times = append(b.r.Times, TimeMark{Name: timeFile(dest), Source: "file " + dest, Step: t.Step, path: dest})
 	}
 	words := cmdWords(e.Result["cmd"])
+	if len(words) == 3 && words[0] == "mv" && e.Status != events.Skipped {
+		b.moves = append(b.moves, [2]string{words[1], words[2]})
+	}
 	if len(words) == 0 || timeFile(words[len(words)-1]) == "" {
 		return
 	}
 	if out, _ := e.Result["stdout"].(string); strings.TrimSpace(out) != "" {
 		last := words[len(words)-1]
 		b.mark(TimeMark{Name: timeFile(last), Value: strings.TrimSpace(out), Source: "read back by the task from " + last, Step: t.Step})
+	}
+}
+
+// readTimeFiles reads the time files the run wrote, where they are now: where the task wrote
+// them, or where a later mv of the run took them.
+func (b *builder) readTimeFiles() {
+	for _, i := range b.pending {
+		m := &b.r.Times[i]
+		if b.opts.ReadTimeFile == nil {
+			m.Source += " (not read)"
+			continue
+		}
+		v, err := b.opts.ReadTimeFile(m.path)
+		at := m.path
+		for _, mv := range b.moves {
+			if err == nil {
+				break
+			}
+			if rest, ok := strings.CutPrefix(at, mv[0]); ok && (rest == "" || strings.HasPrefix(rest, "/")) {
+				at = mv[1] + rest
+				v, err = b.opts.ReadTimeFile(at)
+			}
+		}
+		switch {
+		case err != nil:
+			m.Source += fmt.Sprintf(" (not readable here: %v)", err)
+		case at != m.path:
+			m.Source += ", read from " + at + " where the run moved it"
+		}
+		m.Value = v
 	}
 }
 

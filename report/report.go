@@ -108,7 +108,10 @@ type Result struct {
 
 // TimeMark is one of the procedure's times: T1 (HA disabled), T2 (HA enabled), T3 (the
 // rollback's stop), with where it was read.
-type TimeMark struct{ Name, Value, Source, Step string }
+type TimeMark struct {
+	Name, Value, Source, Step string
+	path                      string // a time file's, read at the end (readTimeFiles)
+}
 
 // HAChange is an oms_param result: the parameter before and after the task.
 type HAChange struct {
@@ -162,7 +165,9 @@ type builder struct {
 	hostIdx map[string]int
 	cur     map[string]int // task title -> index of its last TaskStart
 	looped  map[string]bool
-	results []resultAt // every host result, for the timeline
+	results []resultAt  // every host result, for the timeline
+	pending []int       // the Times that are time files, to read at the end
+	moves   [][2]string // mv SRC DST of the run's commands, in order
 }
 
 type resultAt struct {
@@ -277,6 +282,7 @@ func (b *builder) finish(last time.Time) {
 	total := r.End.Sub(r.Start)
 	r.Duration = output.FormatDuration(total)
 	r.Outcome, r.OutcomeClass = outcome(r)
+	b.readTimeFiles()
 	for _, ra := range b.results {
 		if total <= 0 {
 			total = time.Millisecond

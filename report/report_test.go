@@ -178,3 +178,30 @@ func TestBuildEdges(t *testing.T) {
 		t.Errorf("loop: bars %+v, results %+v, steps %+v", r.Hosts, r.Tasks, r.Steps)
 	}
 }
+
+// TestTimeFileMoved: a time file the run moved afterwards (the rollback renames its backup
+// directory) is read where it is now.
+func TestTimeFileMoved(t *testing.T) {
+	files := map[string]string{"/b.rolled-back-1/T3": "2026-12-01T10:00:05Z"}
+	read := func(p string) (string, error) {
+		if v, ok := files[p]; ok {
+			return v, nil
+		}
+		return "", errors.New("no such file")
+	}
+	evs := []events.Event{
+		{Kind: events.RunStart, Time: time.Unix(0, 0)},
+		{Kind: events.TaskStart, Task: "R422-02 record T3"},
+		{Kind: events.HostResult, Time: time.Unix(1, 0), Task: "R422-02 record T3", Host: "h", Status: events.Changed, Result: map[string]any{"dest": "/b/T3"}},
+		{Kind: events.TaskStart, Task: "R422-06 keep the backup"},
+		{Kind: events.HostResult, Time: time.Unix(2, 0), Task: "R422-06 keep the backup", Host: "h", Status: events.Changed, Result: map[string]any{"cmd": []any{"mv", "/b", "/b.rolled-back-1"}}},
+		{Kind: events.RunEnd, Time: time.Unix(2, 0)},
+	}
+	r, err := Build(evs, Options{Journal: "x.jsonl", ReadTimeFile: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Times) != 1 || r.Times[0].Value != "2026-12-01T10:00:05Z" || !strings.Contains(r.Times[0].Source, "read from /b.rolled-back-1/T3 where the run moved it") {
+		t.Errorf("moved T3: %+v", r.Times)
+	}
+}
