@@ -77,7 +77,8 @@ func (p *plan) closeJournal(sink events.Sink) {
 }
 
 // whoAndWhere are the RunStart's record of who ran the run and where: the command line, the
-// user, the controller's host name and the working directory ("" where unknown).
+// user (and who became it with sudo), the controller's host name and the working directory
+// ("" where unknown).
 func (p *plan) whoAndWhere() (command, userName, host, dir string) {
 	words := make([]string, len(p.opts.Command))
 	for i, w := range p.opts.Command {
@@ -88,6 +89,9 @@ func (p *plan) whoAndWhere() (command, userName, host, dir string) {
 		userName = u.Username
 	} else {
 		userName = os.Getenv("USER")
+	}
+	if by := os.Getenv("SUDO_USER"); by != "" && by != userName {
+		userName += " (through sudo, by " + by + ")"
 	}
 	host, _ = os.Hostname()
 	dir, _ = os.Getwd()
