@@ -223,6 +223,7 @@ func (m WaitOnline) run(ctx context.Context, h *modules.Host, args modules.Args,
 			}
 		}
 		data := map[string]any{"nodes": list, "online": online == len(nodes), "elapsed": elapsed.Round(time.Millisecond).Seconds()}
+		modules.Progress(ctx, int64(online), int64(len(nodes)), "nodes Online")
 		summary := fmt.Sprintf("%d/%d Online", online, len(nodes))
 		if len(waiting) > 0 {
 			summary += "; waiting for " + strings.Join(waiting, "; ")
