@@ -36,8 +36,9 @@ http://<ip>:<port><path> answers {"success":true,"data":{"healthy":true}}, which
 docker_init.sh (the console and the cluster manager come up well after nginx answers on 8089).
 The delay is counted from docker's StartedAt, so clocks of controller and node are assumed in step.
 A container that is not running fails at once with the end of its log. Progress (what is still
-awaited, and the time left of the delay) goes to the output every 30 s.`,
-		CheckMode: "probes once without waiting and reports what is ready; it never fails on a container that is not ready yet",
+awaited, and the time left of the delay) goes to the output every 30 s, and on a terminal the
+status line counts the delay down.`,
+		CheckMode: "probes once without waiting and reports what is ready; a container that is missing or not running is unknown (an earlier task may create it), never a failure",
 		Args: []modules.Arg{
 			{Name: "container", Type: modules.String, Required: true, Doc: "the container to wait for"},
 			{Name: "ip", Type: modules.String, Doc: "address of its health endpoint; default the host's oms_host_ip"},
@@ -116,6 +117,10 @@ func (m OMSReady) run(ctx context.Context, h *modules.Host, args modules.Args, c
 	var lastReport time.Time
 	for {
 		r, err := m.probe(ctx, d, p, node, name, logLine)
+		if err != nil && check {
+			// Under --check the container is often still to be created by an earlier task.
+			return modules.Result{Unknown: true, Msg: h.Mask(err.Error()), Data: map[string]any{"ready": false}}, nil
+		}
 		if err != nil {
 			return modules.Fail(h.Mask(err.Error()), nil), nil
 		}
@@ -132,6 +137,8 @@ func (m OMSReady) run(ctx context.Context, h *modules.Host, args modules.Args, c
 		case waited >= timeout:
 			return modules.Fail(h.Mask(fmt.Sprintf("container %s was not ready after %s: %s", name, timeout, strings.Join(missing, "; "))), data), nil
 		}
+		// The status line counts the delay down (seconds of it that have passed).
+		modules.Progress(ctx, int64(min(r.uptime, delay).Seconds()), int64(delay.Seconds()), "s of the delay")
 		if lastReport.IsZero() || time.Since(lastReport) >= 30*time.Second {
 			h.Output("stdout", h.Mask(fmt.Sprintf("oms_ready %s %s: waiting for %s", name, waited.Round(time.Second), strings.Join(missing, "; "))))
 			lastReport = time.Now()

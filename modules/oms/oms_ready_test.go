@@ -55,6 +55,9 @@ func TestOMSReady(t *testing.T) {
 
 	// A container that stopped fails at once, with its log.
 	runDocker(t, "stop", "-t", "1", name)
+	if r, err = m.Check(ctx, oh.Host, coerceArgs(t, m, args(nil))); err != nil || r.Failed || !r.Unknown {
+		t.Fatalf("check on a stopped container = %+v, %v; want unknown", r, err)
+	}
 	start := time.Now()
 	r, _ = m.Apply(ctx, oh.Host, coerceArgs(t, m, args(nil)))
 	if !r.Failed || !strings.Contains(r.Msg, "not starting") || !strings.Contains(r.Msg, defaultStartedLine) || time.Since(start) > 10*time.Second {
