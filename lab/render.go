@@ -74,6 +74,10 @@ func (l *Lab) InventoryYAML() string {
 	b.WriteString("  docker_cmd: \"docker\"\n")
 	b.WriteString("  # false where the Docker Engine refuses privileged containers (the guide runs them privileged)\n")
 	fmt.Fprintf(&b, "  oms_privileged: %t\n", l.Privileged)
+	b.WriteString("  # the simulator's console starts in seconds, not the minutes a real one takes: no need to\n")
+	b.WriteString("  # wait the guide's 300 s before docker_init.sh (the playbooks still wait for its log line\n")
+	b.WriteString("  # and data.healthy)\n")
+	b.WriteString("  init_delay_s: 1\n")
 	fmt.Fprintf(&b, "  lab_name: %s\n\n", q(l.Name))
 
 	b.WriteString("regions:\n")
