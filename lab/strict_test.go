@@ -81,6 +81,21 @@ func TestLabStrict(t *testing.T) {
 		t.Errorf("docker inspect through the recorder does not say Privileged: %v", err)
 	}
 
+	// Init twice in strict: not refused, and the second run is recorded as a rerun.
+	for i := 0; i < 2; i++ {
+		if out, err := l.runRecorded(ctx, "exec", l.Nodes[0].OldContainer, "bash", "/root/docker_init.sh"); err != nil {
+			t.Fatalf("docker_init.sh run %d: %v\n%s", i+1, err, out)
+		}
+	}
+	runs2, err := l.InitRuns(ctx)
+	if err != nil || len(runs2) != 2 || runs2[0].Result != "SUCCESS" || runs2[1].Result != "SUCCESS" ||
+		runs2[0].Message != "" || runs2[1].Message != omssim.MsgInitRerun || runs2[1].Region != "hangzhou" {
+		t.Errorf("init runs %+v, %v", runs2, err)
+	}
+	if logs, err := omssim.InitLogs(filepath.Join(l.Nodes[0].MountDir, "logs")); err != nil || len(logs) == 0 {
+		t.Errorf("docker_init_<time>.log in the node's logs mount: %v, %v", logs, err)
+	}
+
 	// docker stop: the strict service ignores SIGTERM past Docker's 10 s, so it is killed.
 	stopStart := time.Now()
 	if out, err := l.runRecorded(ctx, "stop", l.Nodes[1].OldContainer); err != nil {

@@ -755,3 +755,20 @@ func TestInitStrict(t *testing.T) {
 		t.Errorf("strict heart_beat columns: %d, want task_type and task_name", got)
 	}
 }
+
+// TestFaultRollbackFails: the fault fails the V4.1.0 rollback script only.
+func TestFaultRollbackFails(t *testing.T) {
+	const ip = "127.0.9.3"
+	_, n, _, _ := strictNode(t, ip, "default")
+	os.MkdirAll(filepath.Join(n.env.RunDir, "omssim-faults"), 0o755)
+	os.WriteFile(filepath.Join(n.env.RunDir, "omssim-faults", FaultRollbackFails), nil, 0o644)
+	n.env.Version = "4.2.3"
+	if out, err := n.script(Rollback410); err == nil || !strings.Contains(err.Error(), "fault rollback-fails") {
+		t.Errorf("rollback with the fault: %v\n%s", err, out)
+	}
+	for _, fn := range []func(context.Context, Env) error{Init, Upgrade410} {
+		if out, err := n.script(fn); err != nil && strings.Contains(err.Error(), "rollback-fails") {
+			t.Errorf("the rollback fault failed another script: %v\n%s", err, out)
+		}
+	}
+}
