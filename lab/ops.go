@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -290,7 +291,7 @@ func (l *Lab) Status(ctx context.Context) *Status {
 		case err != nil:
 			ns.Health, st.OK = "no answer", false
 		case h.Healthy:
-			ns.Health = "healthy " + h.Version
+			ns.Health = strings.TrimSpace("healthy " + h.Version) // strict health gives no version
 		default:
 			ns.Health, st.OK = fmt.Sprintf("unhealthy (%s)", h.Status), false
 		}
