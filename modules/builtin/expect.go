@@ -104,7 +104,7 @@ func expectResponses(args modules.Args) ([]*expectResponse, error) {
 			switch v := m[k].(type) {
 			case []any:
 				for i, a := range v {
-					s, ok := scalarString(a)
+					s, ok := modules.ScalarString(a)
 					if !ok {
 						return nil, fmt.Errorf("%s: answer %d for %q must be a string", set.name, i, k)
 					}
@@ -113,7 +113,7 @@ func expectResponses(args modules.Args) ([]*expectResponse, error) {
 			case []string:
 				r.answers = append(r.answers, v...)
 			default:
-				s, ok := scalarString(v)
+				s, ok := modules.ScalarString(v)
 				if !ok {
 					return nil, fmt.Errorf("%s: the answer for %q must be a string or a list of strings", set.name, k)
 				}
@@ -126,16 +126,6 @@ func expectResponses(args modules.Args) ([]*expectResponse, error) {
 		}
 	}
 	return out, nil
-}
-
-func scalarString(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case int, int64, uint64, float64, bool:
-		return fmt.Sprint(x), true
-	}
-	return "", false
 }
 
 func (Expect) Check(ctx context.Context, h *modules.Host, args modules.Args) (modules.Result, error) {
