@@ -52,8 +52,8 @@ func TestUpgrade410ThenRollback(t *testing.T) {
 	}
 	waitHealthy(t, l, "4.1.0", 0)
 	for _, n := range l.Nodes {
-		if got := inspect(t.Context(), n.NewContainer); got != "absent" {
-			t.Errorf("%s: the V4.2.3 container must be removed: %s", n.Name, got)
+		if got := deployedContainers(t.Context(), t, n); len(got) != 0 {
+			t.Errorf("%s: the V4.2.3 container must be removed: %v", n.Name, got)
 		}
 		work := latestRetired(t, n.MountDir+"-410-to-423")
 		copyYAML, err := os.ReadFile(filepath.Join(work, "config_copy.yaml"))
