@@ -45,11 +45,13 @@ func containerExists(ctx context.Context, name string) bool {
 	return exec.CommandContext(ctx, "docker", "container", "inspect", name).Run() == nil
 }
 
-// scriptRuns counts the successful runs of the V4.1.0 version scripts per node, from the
-// simulator's record of every script run (cm.init_record).
-func scriptRuns(t *testing.T, l *lab.Lab, from, to string) map[string]int {
+// scriptRuns counts the successful script runs per node that brought the MetaDB to version
+// to, from the simulator's record of every script run (cm.init_record). In a lab deployed at
+// V4.1.0, the runs to 4.2.3 are those of docker_oms_ce_version_upgrade.sh (docker_init.sh is
+// not run on this path).
+func scriptRuns(t *testing.T, l *lab.Lab, to string) map[string]int {
 	t.Helper()
-	return queryInts(t, l, l.DB.CM, "SELECT node_ip, COUNT(*) FROM init_record WHERE result = 'SUCCESS' AND from_version = ? AND to_version = ? GROUP BY node_ip", from, to)
+	return queryInts(t, l, l.DB.CM, "SELECT node_ip, COUNT(*) FROM init_record WHERE result = 'SUCCESS' AND to_version = ? GROUP BY node_ip", to)
 }
 
 // TestU410BackupThenR410OffersRestore runs the V4.1.0 path with its MetaDB backup: the upgrade
@@ -95,7 +97,7 @@ func TestU410BackupThenR410OffersRestore(t *testing.T) {
 		}
 	}
 	// The version script ran in every node's container, once.
-	runs := scriptRuns(t, l, "4.1.0", "4.2.3")
+	runs := scriptRuns(t, l, "4.2.3")
 	for _, n := range l.Nodes {
 		if runs[n.IP] != 1 {
 			t.Errorf("docker_oms_ce_version_upgrade.sh succeeded %d times on %s (%s), want once on every node", runs[n.IP], n.Name, n.IP)
@@ -118,6 +120,7 @@ func TestU410BackupThenR410OffersRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = l.ClearFault(first.Name, "init-fails") })
+	rollbacksBefore := scriptRuns(t, l, "4.1.0")
 	r = omsbook(t, l, "run", rollback410)
 	if r.code != 2 {
 		t.Fatalf("R410 with a failing vendor rollback script: exit %d, want 2", r.code)
@@ -125,7 +128,17 @@ func TestU410BackupThenR410OffersRestore(t *testing.T) {
 	mustContain(t, r, "docker_oms_ce_version_roll_back.sh failed",
 		"The MetaDB backup made before the upgrade is verified in "+backupDir(l),
 		"-e r410_restore_metadb=true", "PRE every dump of the backup matches its recorded checksum")
+	// The vendor's rollback script ran in every node's container: it failed on the first node
+	// only.
+	rollbacks := scriptRuns(t, l, "4.1.0")
 	for _, n := range l.Nodes {
+		want := 1
+		if n == first {
+			want = 0
+		}
+		if got := rollbacks[n.IP] - rollbacksBefore[n.IP]; got != want {
+			t.Errorf("docker_oms_ce_version_roll_back.sh succeeded %d times on %s, want %d", got, n.Name, want)
+		}
 		if got := deployedContainers(ctx, t, n); len(got) != 2 {
 			t.Errorf("%s: the stopped rollback must leave the V4.2.3 container: %v", n.Name, got)
 		}
@@ -216,7 +229,19 @@ func TestU410UnknownPrompt(t *testing.T) {
 		t.Fatalf("upgrade with the entry added in u410_prompts_extra: exit %d, want 0", r.code)
 	}
 	waitHealthy(t, l, "4.2.3", 0)
-	runs := scriptRuns(t, l, "4.1.0", "4.2.3")
+
+	// A rerun finds each node's V4.2.3 container and its marker: no second deploy, no second
+	// script run.
+	r = omsbook(t, l, "run", upgrade410, "-e", "@"+without, "-e", "@"+extra)
+	if r.code != 0 {
+		t.Fatalf("rerun of the finished upgrade: exit %d, want 0", r.code)
+	}
+	for _, line := range strings.Split(r.output, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "changed:") {
+			t.Errorf("the rerun changed something: %s", line)
+		}
+	}
+	runs := scriptRuns(t, l, "4.2.3")
 	for _, region := range l.Regions {
 		for i, n := range l.RegionNodes(region.Name) {
 			if want := map[bool]int{true: 1, false: 0}[i == 0]; runs[n.IP] != want {
