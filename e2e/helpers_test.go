@@ -225,7 +225,8 @@ func takeSnapshot(t *testing.T, l *lab.Lab) snapshot {
 		}
 	}
 	for _, n := range l.Nodes {
-		for _, name := range []string{n.OldContainer, n.NewContainer} {
+		// With the containers that another tool named (the V4.1.0 deploy script), found by mount.
+		for _, name := range append([]string{n.OldContainer, n.NewContainer}, mountingContainers(ctx, filepath.Join(n.MountDir, "logs"))...) {
 			s.containers[name] = inspect(ctx, name)
 		}
 		for _, dir := range []string{filepath.Join(n.MountDir, "store"), n.ConfigFile} {

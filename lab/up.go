@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -327,6 +328,13 @@ func (l *Lab) removeOwnContainers(ctx context.Context) error {
 	}
 	for _, n := range l.Nodes {
 		refs = append(refs, n.ContainerID, n.OldContainer, n.NewContainer)
+		// A container another tool named (the V4.1.0 path's deploy script picks its own
+		// name) is the lab's when it mounts a node's logs directory.
+		ids, err := docker(ctx, "ps", "-a", "-q", "--no-trunc", "--filter", "volume="+filepath.Join(n.MountDir, "logs"))
+		if err != nil {
+			return fmt.Errorf("lab %s: list the containers that mount %s: %w", l.Name, n.MountDir, err)
+		}
+		refs = append(refs, strings.Fields(ids)...)
 	}
 	refs = append(refs, l.recordedNames()...)
 	mounting, err := containersMounting(ctx, l.Dir)

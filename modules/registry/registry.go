@@ -62,6 +62,7 @@ var registry = []modules.Module{
 	// OMS modules (modules/oms)
 	oms.DockerImage{},     // load an image archive; image present/absent
 	oms.DockerContainer{}, // container state, run spec, exec, docker cp
+	oms.DockerHostInfo{},  // docker host facts and a filtered container list (read-only)
 	oms.MySQLDump{},       // verified MetaDB dumps with a manifest; restore
 	oms.MySQLExec{},       // SQL statements and queries on the MetaDB
 	oms.OMSParam{},        // OMS system parameters (ha.config) with compare-and-swap
