@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/omsbook/omsbook/lab"
 )
@@ -87,6 +90,86 @@ func TestUpgrade422StopsSafelyAndResumes(t *testing.T) {
 	r = omsbook(t, l, "run", upgrade422)
 	if r.code != 0 {
 		t.Fatalf("the upgrade after clearing the faults: exit %d, want 0", r.code)
+	}
+	waitHealthy(t, l, "4.2.3", 0)
+	inits := queryInts(t, l, l.DB.CM, "SELECT region, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY region")
+	for _, region := range l.Regions {
+		if inits[region.Name] != 1 {
+			t.Errorf("docker_init.sh succeeded %d times in region %s, want exactly once", inits[region.Name], region.Name)
+		}
+	}
+}
+
+// TestUpgrade422BackupCutAndSSHDLost: the MetaDB drops the dump's connection in the middle of
+// U422-04 (what a MariaDB restart does to its clients): the dump fails verification and nothing
+// destructive follows. The rerun loses a node's sshd during U422-07: exit 4 naming the node,
+// the other nodes stop safely. Once sshd is back, --resume completes with init once per region.
+func TestUpgrade422BackupCutAndSSHDLost(t *testing.T) {
+	l := upLab(t, lab.Config{Name: "e2ecut", FirstIP: "127.0.0.71", Regions: lab.DefaultRegions()})
+	hz2 := l.RegionNodes("hangzhou")[1].Name
+	db, err := l.OpenDB(t.Context(), l.DB.RM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// A table large enough that its dump takes a while (an operator's MetaDB holds years of rows).
+	for _, q := range []string{
+		"CREATE TABLE omsbook_test_bulk (id bigint PRIMARY KEY, pad varchar(255))",
+		"INSERT INTO omsbook_test_bulk SELECT seq, REPEAT('x', 250) FROM seq_1_to_200000",
+	} {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	cutDump := func(*exec.Cmd) {
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			var id int64
+			err := db.QueryRowContext(t.Context(), "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND DB = ? AND COMMAND = 'Query' AND INFO LIKE '%omsbook_test_bulk%' LIMIT 1", l.DB.RM).Scan(&id)
+			if err == nil {
+				if _, err := db.ExecContext(t.Context(), fmt.Sprintf("KILL CONNECTION %d", id)); err != nil {
+					t.Errorf("kill the dump's connection: %v", err)
+				}
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Errorf("the dump of %s never reached omsbook_test_bulk", l.DB.RM)
+	}
+	r, acted := omsbookAt(t, l, "TASK [U422-04 back up", 0, cutDump, "run", upgrade422)
+	if !acted || r.code != 2 {
+		t.Fatalf("dump cut: exit %d (cut: %t), want 2", r.code, acted)
+	}
+	if strings.Contains(r.output, "TASK [U422-05") || strings.Contains(r.output, "TASK [U422-07") {
+		t.Errorf("the run went on after the backup failed")
+	}
+	for _, n := range l.Nodes {
+		if got := inspect(t.Context(), n.NewContainer); got != "" && !strings.Contains(got, "absent") {
+			t.Errorf("%s: a new container exists after the failed backup: %s", n.Name, got)
+		}
+		if got := inspect(t.Context(), n.OldContainer); !strings.Contains(got, "exited") {
+			t.Errorf("%s: the old container must be kept, stopped: %s", n.Name, got)
+		}
+	}
+
+	// The rerun makes the backup; a node's sshd dies while the new containers start.
+	r, acted = omsbookAt(t, l, "TASK [U422-07 start the new container", 0, func(*exec.Cmd) {
+		if err := l.StopSSH(hz2); err != nil {
+			t.Error(err)
+		}
+	}, "run", upgrade422)
+	if !acted || r.code != 4 {
+		t.Fatalf("sshd lost during U422-07: exit %d (stopped: %t), want 4", r.code, acted)
+	}
+	if !strings.Contains(r.output, hz2) || !strings.Contains(r.output, "--resume") {
+		t.Errorf("the failure does not name %s or say how to resume", hz2)
+	}
+	verifyBackup(t, backupDir(l), l.DB.All())
+	if err := l.StartSSH(t.Context(), hz2); err != nil {
+		t.Fatal(err)
+	}
+	if r = omsbook(t, l, "run", upgrade422, "--resume", "last"); r.code != 0 {
+		t.Fatalf("--resume after sshd came back: exit %d, want 0", r.code)
 	}
 	waitHealthy(t, l, "4.2.3", 0)
 	inits := queryInts(t, l, l.DB.CM, "SELECT region, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY region")

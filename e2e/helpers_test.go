@@ -5,6 +5,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -12,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -19,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,6 +120,62 @@ func omsbook(t *testing.T, l *lab.Lab, args ...string) run {
 	return run{code: code, output: out.String()}
 }
 
+// omsbookAt starts omsbook and, once its output holds marker, waits delay and calls act with
+// the running command (to kill it, or to break something under it). It reports whether act
+// was called; a run that ends before the marker is returned as it ended.
+func omsbookAt(t *testing.T, l *lab.Lab, marker string, delay time.Duration, act func(*exec.Cmd), args ...string) (run, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	full := append(append([]string{}, args...), "-i", l.InventoryPath, "--journal-dir", filepath.Join(l.Dir, "journal"))
+	cmd := exec.CommandContext(ctx, omsbookBin, full...)
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	seen, scanned := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		found := false
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+			if !found && strings.Contains(sc.Text(), marker) {
+				found = true
+				close(seen)
+			}
+		}
+	}()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait(); pw.Close() }()
+	acted := false
+	var err error
+	select {
+	case <-seen:
+		time.Sleep(delay)
+		act(cmd)
+		acted = true
+		err = <-waited
+	case err = <-waited:
+	}
+	<-scanned
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	}
+	t.Logf("omsbook %s (at %q: %t) -> exit %d\n%s", strings.Join(args, " "), marker, acted, code, out.String())
+	return run{code: code, output: out.String()}, acted
+}
+
+// sigkill kills the controller at once: no cleanup, no end of journal, the lock left to the kernel.
+func sigkill(cmd *exec.Cmd) { _ = cmd.Process.Signal(syscall.SIGKILL) }
+
 // journals returns the text of every journal the test's runs wrote.
 func journals(t *testing.T, l *lab.Lab) string {
 	t.Helper()
@@ -166,7 +225,8 @@ func takeSnapshot(t *testing.T, l *lab.Lab) snapshot {
 		}
 	}
 	for _, n := range l.Nodes {
-		for _, name := range []string{n.OldContainer, n.NewContainer} {
+		// With the containers that another tool named (the V4.1.0 deploy script), found by mount.
+		for _, name := range append([]string{n.OldContainer, n.NewContainer}, mountingContainers(ctx, filepath.Join(n.MountDir, "logs"))...) {
 			s.containers[name] = inspect(ctx, name)
 		}
 		for _, dir := range []string{filepath.Join(n.MountDir, "store"), n.ConfigFile} {
@@ -359,6 +419,29 @@ func haConfig(t *testing.T, l *lab.Lab) map[string]any {
 		t.Fatalf("ha.config is not JSON: %v: %s", err, raw)
 	}
 	return m
+}
+
+// setHAConfig merges keys into ha.config, as an operator does in the console.
+func setHAConfig(t *testing.T, l *lab.Lab, keys map[string]any) {
+	t.Helper()
+	ha := haConfig(t, l)
+	for k, v := range keys {
+		ha[k] = v
+	}
+	raw, err := json.Marshal(ha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := l.OpenDB(ctx, l.DB.RM)
+	if err != nil {
+		t.Fatalf("open %s: %v", l.DB.RM, err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "UPDATE oms_normal_config SET cfg_value = ?, gmt_modified = NOW() WHERE cfg_name = 'ha.config'", string(raw)); err != nil {
+		t.Fatalf("set ha.config: %v", err)
+	}
 }
 
 func mustContain(t *testing.T, r run, wants ...string) {

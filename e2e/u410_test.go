@@ -51,9 +51,16 @@ func TestUpgrade410ThenRollback(t *testing.T) {
 		t.Fatalf("V4.1.0 rollback: exit %d, want 0", r.code)
 	}
 	waitHealthy(t, l, "4.1.0", 0)
+	// The version scripts ran in every node's container, once each way.
+	upgrades, rollbacks := scriptRuns(t, l, "4.2.3"), scriptRuns(t, l, "4.1.0")
 	for _, n := range l.Nodes {
-		if got := inspect(t.Context(), n.NewContainer); got != "absent" {
-			t.Errorf("%s: the V4.2.3 container must be removed: %s", n.Name, got)
+		if upgrades[n.IP] != 1 || rollbacks[n.IP] != 1 {
+			t.Errorf("%s: the upgrade script succeeded %d times and the rollback script %d times, want once each on every node", n.Name, upgrades[n.IP], rollbacks[n.IP])
+		}
+	}
+	for _, n := range l.Nodes {
+		if got := deployedContainers(t.Context(), t, n); len(got) != 0 {
+			t.Errorf("%s: the V4.2.3 container must be removed: %v", n.Name, got)
 		}
 		work := latestRetired(t, n.MountDir+"-410-to-423")
 		copyYAML, err := os.ReadFile(filepath.Join(work, "config_copy.yaml"))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -68,6 +69,9 @@ func backupDir(l *lab.Lab) string {
 // argv and every output for the MetaDB password throughout.
 func TestUpgrade422ThenRollback(t *testing.T) {
 	l := upLab(t, lab.Config{Name: "e2e422", FirstIP: "127.0.0.41", Regions: lab.DefaultRegions()})
+	// The operator runs with HA on (perceiveStoreClientCheckpoint false, the default): the
+	// upgrade disables it and, at the end, puts back exactly what the operator had.
+	setHAConfig(t, l, map[string]any{"enable": true})
 	before := takeSnapshot(t, l)
 	haBefore := haConfig(t, l)
 	password := l.MetaDB.Password
@@ -108,15 +112,11 @@ func TestUpgrade422ThenRollback(t *testing.T) {
 			t.Errorf("%s: the old container %s must be kept, stopped: %s", n.Name, n.OldContainer, got)
 		}
 	}
-	ha := haConfig(t, l)
-	if ha["enable"] != true || ha["perceiveStoreClientCheckpoint"] != true {
-		t.Errorf("ha.config after the upgrade: %v; want enable and perceiveStoreClientCheckpoint true", ha)
+	// refetchStoreIntervalMin (30) is already greater than the outage: the guide asks no change.
+	if ha := haConfig(t, l); !reflect.DeepEqual(ha, haBefore) {
+		t.Errorf("ha.config after the upgrade:\n%v\nwant what the operator had:\n%v", ha, haBefore)
 	}
-	for k, v := range haBefore {
-		if k != "enable" && k != "perceiveStoreClientCheckpoint" && ha[k] != v {
-			t.Errorf("ha.config key %s changed from %v to %v: keys the upgrade does not set must be kept", k, v, ha[k])
-		}
-	}
+	mustContain(t, r, "every key as before the upgrade (HA enabled)")
 	inits := queryInts(t, l, l.DB.CM, "SELECT region, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY region")
 	for _, region := range l.Regions {
 		if inits[region.Name] != 1 {
@@ -160,7 +160,7 @@ func TestUpgrade422ThenRollback(t *testing.T) {
 	after := takeSnapshot(t, l)
 	for table, sum := range before.tables {
 		if strings.HasSuffix(table, ".oms_normal_config") {
-			continue // ha.config is compared key by key below: the rollback re-enables HA
+			continue // its row's gmt_modified moves; ha.config is compared key by key below
 		}
 		if after.tables[table] != sum {
 			t.Errorf("table %s: checksum %d after the rollback, %d before the upgrade", table, after.tables[table], sum)
@@ -171,14 +171,8 @@ func TestUpgrade422ThenRollback(t *testing.T) {
 			t.Errorf("table %s exists after the rollback but did not before the upgrade", table)
 		}
 	}
-	ha = haConfig(t, l)
-	for k, v := range haBefore {
-		if k != "enable" && k != "refetchStoreIntervalMin" && ha[k] != v {
-			t.Errorf("ha.config key %s is %v after the rollback, %v before the upgrade", k, ha[k], v)
-		}
-	}
-	if ha["enable"] != true {
-		t.Errorf("ha.config after the rollback: enable = %v, want true", ha["enable"])
+	if ha := haConfig(t, l); !reflect.DeepEqual(ha, haBefore) {
+		t.Errorf("ha.config after the rollback:\n%v\nwant what the operator had before the upgrade:\n%v", ha, haBefore)
 	}
 
 	// Secrets: never in any argv, output or journal.
@@ -198,13 +192,15 @@ func TestUpgrade422ThenRollback(t *testing.T) {
 // upgrade." case: the playbook records the old version in rm.oms_version and runs init again.
 func TestUpgrade422WithoutOMSVersionTable(t *testing.T) {
 	l := upLab(t, lab.Config{Name: "e2enover", FirstIP: "127.0.0.44", Regions: lab.DefaultRegions(), WithoutOMSVersionTable: true})
-	// This run also takes the other U422-11 branch: perceiveStoreClientCheckpoint stays false
-	// and refetchStoreIntervalMin covers the outage since T1 plus the buffer.
-	r := omsbook(t, l, "run", upgrade422, "-e", "perceive_store_client_checkpoint=false", "-e", "refetch_buffer_min=45")
+	// This run also takes the other U422-11 branch: HA was off, is asked on at the end
+	// (ha_enable_after), perceiveStoreClientCheckpoint stays false, and refetchStoreIntervalMin,
+	// 1 before, is not greater than the outage, so it becomes the outage plus the buffer.
+	setHAConfig(t, l, map[string]any{"refetchStoreIntervalMin": 1})
+	r := omsbook(t, l, "run", upgrade422, "-e", "ha_enable_after=true", "-e", "perceive_store_client_checkpoint=false", "-e", "refetch_buffer_min=45")
 	if r.code != 0 {
 		t.Fatalf("upgrade: exit %d, want 0", r.code)
 	}
-	mustContain(t, r, "U422-09 record the old version", "U422-09 run bash /root/docker_init.sh again")
+	mustContain(t, r, "U422-09 record the old version", "U422-09 run bash /root/docker_init.sh again", "enable: false -> true", "refetchStoreIntervalMin: 1 -> 4")
 	ha := haConfig(t, l)
 	refetch, _ := ha["refetchStoreIntervalMin"].(float64)
 	if ha["enable"] != true || ha["perceiveStoreClientCheckpoint"] != false || refetch < 46 || refetch > 48 {
@@ -220,12 +216,13 @@ func TestUpgrade422WithoutOMSVersionTable(t *testing.T) {
 // docker_init.sh runs on every node, not once per region.
 func TestUpgrade422PerNodeConfig(t *testing.T) {
 	l := upLab(t, lab.Config{Name: "e2epernode", FirstIP: "127.0.0.81", Regions: lab.DefaultRegions(), PerNodeConfig: true})
+	haBefore := haConfig(t, l) // HA off, the V4.2.2 default: it stays off
 	// This run also copies the installation package to each node first (package_src).
 	r := omsbook(t, l, "run", upgrade422, "-e", "package_src="+l.PackagePath("4.2.3"), "-e", "package_path={{ .mount_dir }}/oms-package.tar")
 	if r.code != 0 {
 		t.Fatalf("upgrade: exit %d, want 0", r.code)
 	}
-	mustContain(t, r, "PRE copy the installation package to the node")
+	mustContain(t, r, "PRE copy the installation package to the node", "HA was off before the upgrade", "every key as before the upgrade (HA disabled)")
 	for _, n := range l.Nodes {
 		copied := map[string]string{}
 		hashTree(t, filepath.Join(n.MountDir, "oms-package.tar"), copied)
@@ -234,6 +231,9 @@ func TestUpgrade422PerNodeConfig(t *testing.T) {
 		if len(copied) != 1 || strings.Fields(copied[filepath.Join(n.MountDir, "oms-package.tar")])[1] != strings.Fields(original[l.PackagePath("4.2.3")])[1] {
 			t.Errorf("%s: the package was not copied whole to %s", n.Name, n.MountDir)
 		}
+	}
+	if ha := haConfig(t, l); !reflect.DeepEqual(ha, haBefore) {
+		t.Errorf("ha.config after the upgrade:\n%v\nwant it as it was (HA off):\n%v", ha, haBefore)
 	}
 	waitHealthy(t, l, "4.2.3", 0)
 	inits := queryInts(t, l, l.DB.CM, "SELECT node_ip, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY node_ip")

@@ -10,7 +10,7 @@ type Kind string
 
 // The events of a run, in the order they come.
 const (
-	RunStart   Kind = "run_start"   // Playbook, Check, Hosts
+	RunStart   Kind = "run_start"   // Playbook, Check, Hosts, Inputs, Command, User, Controller, Dir
 	PlayStart  Kind = "play_start"  // Play, Hosts
 	TaskStart  Kind = "task_start"  // Play, Task, Pos
 	HostResult Kind = "host_result" // Task, Host, Status, Result, Msg, Duration
@@ -18,6 +18,10 @@ const (
 	Warning    Kind = "warning"     // Msg
 	Recap      Kind = "recap"       // Stats
 	RunEnd     Kind = "run_end"     // ExitCode, Msg, Journal
+	// Progress is transient: how far a task has got (Host, Task, Progress), for a terminal's
+	// status line only. Neither the journal nor the JSON output keeps it, and the runner
+	// emits it only when asked to (runner.Options.Progress).
+	Progress Kind = "progress"
 )
 
 // Status is the outcome of a task on one host.
@@ -66,6 +70,32 @@ type Event struct {
 	Inputs map[string]string `json:"inputs,omitempty"`
 	// Resume names the journal a resumed run goes on from, on RunStart.
 	Resume string `json:"resume,omitempty"`
+	// Who ran it and where, on RunStart: the command line (secrets masked), the user, the
+	// controller's host name and the working directory.
+	Command    string `json:"command,omitempty"`
+	User       string `json:"user,omitempty"`
+	Controller string `json:"controller,omitempty"`
+	Dir        string `json:"dir,omitempty"`
+	// Progress is a Progress event's news.
+	Progress *TaskProgress `json:"progress,omitempty"`
+}
+
+// The phases of a Progress event.
+const (
+	PhaseTask       = "task"        // a task starts: Total is the number of hosts it runs for
+	PhaseHostStart  = "host_start"  // a host starts the task
+	PhaseHostEnd    = "host_end"    // a host is done with it: the event's Status says how
+	PhaseModule     = "module"      // a module's own progress on a host: Done of Total Unit
+	PhasePrompt     = "prompt"      // the operator is asked something: no status line until
+	PhasePromptDone = "prompt_done" // the prompt is answered
+)
+
+// TaskProgress is how far a task has got, on a Progress event.
+type TaskProgress struct {
+	Phase string `json:"phase"`
+	Done  int64  `json:"done,omitempty"`
+	Total int64  `json:"total,omitempty"` // 0 when unknown
+	Unit  string `json:"unit,omitempty"`  // e.g. "nodes", "bytes"
 }
 
 // Diff is a before/after pair for --diff.

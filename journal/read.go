@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/omsbook/omsbook/events"
@@ -55,7 +56,7 @@ func ReadEvents(r io.Reader) ([]events.Event, error) {
 }
 
 // Find names a run's journal in dir: runID is a journal's name without .jsonl, or "last" for
-// the newest journal of playbook.
+// the newest journal of playbook (of any playbook when playbook is "").
 func Find(dir, playbook, runID string) (string, error) {
 	if runID != "last" && runID != "" {
 		p := filepath.Join(dir, runID+".jsonl")
@@ -69,27 +70,62 @@ func Find(dir, playbook, runID string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("journal directory %s: %w", dir, err)
 	}
-	var names []string
+	have := map[string]bool{} // every journal's name
 	for _, e := range entries {
-		n := e.Name()
-		stem := strings.TrimSuffix(n, ".jsonl")
-		if !e.IsDir() && stem != n && len(stem) > len(timeLayout)+1 && stemPlaybook(stem[len(timeLayout)+1:]) == base {
+		if n := e.Name(); !e.IsDir() && strings.HasSuffix(n, ".jsonl") && len(n) > len(timeLayout)+len("-.jsonl") {
+			have[n] = true
+		}
+	}
+	var names []string
+	for n := range have {
+		if playbook == "" || ofPlaybook(strings.TrimSuffix(n, ".jsonl"), base, have) {
 			names = append(names, n)
 		}
+	}
+	if len(names) == 0 && playbook == "" {
+		return "", fmt.Errorf("no journal in %s", dir)
 	}
 	if len(names) == 0 {
 		return "", fmt.Errorf("no journal of %s in %s", playbook, dir)
 	}
-	sort.Strings(names) // names start with the UTC start time: the last is the newest
+	// Names start with the UTC start time: the last is the newest; within one second, the
+	// run that got the -2, -3 ... suffix started after the one without.
+	sort.Slice(names, func(i, j int) bool {
+		if ti, tj := names[i][:len(timeLayout)], names[j][:len(timeLayout)]; ti != tj {
+			return ti < tj
+		}
+		if si, sj := sameSecondSeq(names[i], have), sameSecondSeq(names[j], have); si != sj {
+			return si < sj
+		}
+		return names[i] < names[j]
+	})
 	return filepath.Join(dir, names[len(names)-1]), nil
 }
 
-// stemPlaybook drops the -2, -3 ... a journal gets when another run started in the same second.
-func stemPlaybook(s string) string {
-	if i := strings.LastIndexByte(s, '-'); i > 0 {
-		if _, err := fmt.Sscanf(s[i+1:], "%d", new(int)); err == nil {
-			return s[:i]
-		}
+// sameSecondSeq is the N of a journal named <stem>-N.jsonl beside <stem>.jsonl, 1 otherwise.
+func sameSecondSeq(name string, have map[string]bool) int {
+	stem := strings.TrimSuffix(name, ".jsonl")
+	i := strings.LastIndexByte(stem, '-')
+	if i < 0 || !have[stem[:i]+".jsonl"] {
+		return 1
 	}
-	return s
+	n, err := strconv.Atoi(stem[i+1:])
+	if err != nil {
+		return 1
+	}
+	return n
+}
+
+// ofPlaybook says whether the journal named stem (without .jsonl) is of the playbook named
+// base: <time>-<base>, or <time>-<base>-N beside a <time>-<base> (the suffix a journal gets
+// when another run started in the same second; a playbook's own name may end in a number too:
+// upgrade-422-to-423).
+func ofPlaybook(stem, base string, have map[string]bool) bool {
+	rest := stem[len(timeLayout)+1:]
+	if rest == base {
+		return true
+	}
+	// <time>-<base>-N where <time>-<base>.jsonl is there too.
+	return strings.HasPrefix(rest, base+"-") && sameSecondSeq(stem+".jsonl", have) > 1 &&
+		strings.LastIndexByte(stem, '-') == len(timeLayout)+1+len(base)
 }

@@ -32,6 +32,31 @@ func TestReadEventsAndFind(t *testing.T) {
 	if err != nil || got != last {
 		t.Fatalf("Find last = %q, %v; want %q", got, err, last)
 	}
+	// A playbook whose name ends in a number, and a second run of it in the same second.
+	var oms string
+	for i := 0; i < 2; i++ {
+		j, err := Open(dir, "playbooks/upgrade-422-to-423.yml", now.Add(30*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = j.Close()
+		oms = j.Path()
+	}
+	if !strings.HasSuffix(oms, "-upgrade-422-to-423-2.jsonl") {
+		t.Fatalf("second journal of the same second: %s", oms)
+	}
+	if got, err := Find(dir, "playbooks/upgrade-422-to-423.yml", "last"); err != nil || got != oms {
+		t.Fatalf("Find last of upgrade-422-to-423 = %q, %v; want %q", got, err, oms)
+	}
+	if _, err := Find(dir, "playbooks/upgrade-422-to.yml", "last"); err == nil {
+		t.Fatal("Find last of upgrade-422-to finds upgrade-422-to-423's journals")
+	}
+	if got, err := Find(dir, "", "last"); err != nil || got != other.Path() {
+		t.Fatalf("Find last of any playbook = %q, %v; want %q", got, err, other.Path())
+	}
+	if _, err := Find(t.TempDir(), "", "last"); err == nil || !strings.Contains(err.Error(), "no journal in") {
+		t.Fatalf("Find last in an empty directory: %v", err)
+	}
 	f, err := os.Open(got)
 	if err != nil {
 		t.Fatal(err)

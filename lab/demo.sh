@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo behind `make demo`: stands up the local OMS lab at V4.2.2 (2 regions, 3 nodes: real
 # sshd nodes on 127.0.0.11..13, the MariaDB MetaDB, OMS containers in the local Docker Engine),
-# dry-runs the upgrade, upgrades to V4.2.3, then rolls back to V4.2.2. The lab stays up
-# afterwards so that you can look around; `make lab-down` stops it.
+# dry-runs the upgrade, upgrades to V4.2.3 and writes the upgrade's HTML report (its path is
+# printed), then rolls back to V4.2.2. The lab stays up afterwards so that you can look around;
+# `make lab-down` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=bin/omsbook
@@ -21,6 +22,9 @@ $bin run playbooks/upgrade-422-to-423.yml -i inventories/lab.yml --check
 
 step "$bin run playbooks/upgrade-422-to-423.yml -i inventories/lab.yml"
 $bin run playbooks/upgrade-422-to-423.yml -i inventories/lab.yml
+
+step "$bin report last playbooks/upgrade-422-to-423.yml   (the upgrade's report: one HTML file, for the change ticket)"
+$bin report last playbooks/upgrade-422-to-423.yml
 
 step "$bin run playbooks/rollback-423-to-422.yml -i inventories/lab.yml"
 $bin run playbooks/rollback-423-to-422.yml -i inventories/lab.yml

@@ -22,6 +22,8 @@ have ansible-inventory || need+=(ansible-core)
 have ansible-playbook || need+=(ansible-core)
 # The git module's tests clone from a bare repository made with the real git.
 have git || need+=(git)
+# The run report's browser test (report/) loads the page in Debian's headless Chromium.
+have chromium || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

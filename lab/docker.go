@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -25,7 +26,8 @@ func docker(ctx context.Context, args ...string) (string, error) {
 }
 
 // runArgs are the guide's `docker run` arguments for a node's old container (U422-07 without
-// IS_UPGRADE: this is a fresh deploy), plus the lab's label.
+// IS_UPGRADE: this is a fresh deploy), plus the lab's label. They go through the docker
+// recorder, which drops --privileged=true where the engine refuses it.
 func (l *Lab) runArgs(n *Node) []string {
 	args := []string{
 		"run", "-d", "--net", "host",
@@ -34,9 +36,7 @@ func (l *Lab) runArgs(n *Node) []string {
 		"-v", n.MountDir + "/store:/home/ds/store",
 		"-v", n.MountDir + "/run:/home/ds/run",
 		"-e", "OMS_HOST_IP=" + n.IP,
-	}
-	if l.Privileged {
-		args = append(args, "--privileged=true")
+		"--privileged=true",
 	}
 	return append(args,
 		"--pids-limit", "-1", "--ulimit", "nproc=65535:65535",
@@ -106,4 +106,52 @@ func removeContainers(ctx context.Context, refs []string) error {
 		return fmt.Errorf("lab: remove containers: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// containersMounting lists the ids of the containers, running or not, with a mount whose host
+// side is dir or below it.
+func containersMounting(ctx context.Context, dir string) ([]string, error) {
+	all, err := docker(ctx, "ps", "-a", "-q", "--no-trunc")
+	if err != nil || all == "" {
+		return nil, err
+	}
+	out, err := docker(ctx, append([]string{"inspect", "--format", "{{.Id}}{{range .Mounts}} {{.Source}}{{end}}"}, strings.Fields(all)...)...)
+	if err != nil {
+		// A container removed between ps and inspect makes inspect fail: ask one by one.
+		out = ""
+		for _, id := range strings.Fields(all) {
+			if line, err := docker(ctx, "inspect", "--format", "{{.Id}}{{range .Mounts}} {{.Source}}{{end}}", id); err == nil {
+				out += line + "\n"
+			}
+		}
+	}
+	return mountingFrom(out, dir), nil
+}
+
+// mountingFrom picks, from lines "<id> <source> <source>...", the ids with a source at or
+// under dir.
+func mountingFrom(lines, dir string) []string {
+	dir = filepath.Clean(dir)
+	var ids []string
+	for _, line := range strings.Split(lines, "\n") {
+		f := strings.Fields(line)
+		for _, src := range f[min(1, len(f)):] {
+			if src == dir || strings.HasPrefix(src, dir+string(filepath.Separator)) {
+				ids = append(ids, f[0])
+				break
+			}
+		}
+	}
+	return ids
+}
+
+// runRecorded runs docker through the recorder and returns its trimmed standard output.
+func (l *Lab) runRecorded(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, l.RecorderPath(), args...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("docker %s: %s: %w", strings.Join(args, " "), strings.TrimSpace(stderr.String()), err)
+	}
+	return strings.TrimSpace(stdout.String()), nil
 }

@@ -22,6 +22,9 @@
 //	<name>/regions/<r>/config.yaml   a region's config.yaml (shared by its nodes)
 //	<name>/nodes/<node>/{logs,store,run}  a node's mounts (+ config.yaml with PerNodeConfig)
 //	<name>/nodes/<node>/run/omssim-faults/<fault>  the simulator's fault switches (SetFault)
+//	<name>/nodes/<node>/run/omssim-profile  the simulator's profile (Config.Profile)
+//	<name>/bin/docker-recorder   the inventory's docker_cmd: logs each call, execs docker
+//	<name>/docker-argv.log       the recorder's log, one JSON line per call (DockerArgv)
 //	<name>/backups/              backup_root of the inventory: the playbooks' dumps
 //	<name>/inventory.yml         the inventory of an instance other than the default
 //
@@ -44,6 +47,7 @@ import (
 
 	"github.com/omsbook/omsbook/lab/images"
 	"github.com/omsbook/omsbook/lab/mariadb"
+	"github.com/omsbook/omsbook/lab/omssim"
 	"github.com/omsbook/omsbook/lab/sshd"
 )
 
@@ -74,6 +78,14 @@ type Config struct {
 	// PerNodeConfig gives each node its own config.yaml instead of one per region (then
 	// docker_init.sh runs on every node).
 	PerNodeConfig bool `json:"per_node_config"`
+	// Profile is the simulator's profile on every node: "" (the default profile) or "strict"
+	// (only confirmed behaviour: lab/README.md, "Profiles"). Up writes it to each node's
+	// run/omssim-profile, which the containers the playbooks start on the same mounts read
+	// too.
+	Profile string `json:"profile,omitempty"`
+	// StrictStartup is how long a strict console takes to start (the product takes minutes,
+	// the guide sleeps 300 s); default 8s for the lab. Strict only.
+	StrictStartup time.Duration `json:"strict_startup,omitempty"`
 	// InventoryPath is where the inventory is written; default inventories/lab.yml of the
 	// source tree for the default instance, <Dir>/inventory.yml for the others.
 	InventoryPath string `json:"inventory_path"`
@@ -155,6 +167,23 @@ type MetaDB struct {
 	Password string `json:"password"`
 }
 
+// DefaultStrictStartup is the strict console's start-up time in a lab (the product's default
+// in the simulator is omssim.StrictStartupDefault, 300 s).
+const DefaultStrictStartup = 8 * time.Second
+
+// ProfileLine is the content of every node's run/omssim-profile.
+func (l *Lab) ProfileLine() string {
+	if l.Config.Profile != omssim.ProfileStrict {
+		return "default\n"
+	}
+	return fmt.Sprintf("strict startup=%s\n", l.Config.StrictStartup)
+}
+
+// healthTimeout bounds how long a fresh container of this lab may take to report healthy.
+func (l *Lab) healthTimeout() time.Duration {
+	return healthTimeout + l.Config.StrictStartup
+}
+
 // stateFile is the name of the state file in a lab's directory.
 const stateFile = "state.json"
 
@@ -195,6 +224,21 @@ func WithDefaults(cfg Config) (Config, error) {
 	}
 	if cfg.StartVersion != Version422 && cfg.StartVersion != Version410 {
 		return cfg, fmt.Errorf("lab: start version %q: the lab deploys %s or %s", cfg.StartVersion, Version422, Version410)
+	}
+	switch cfg.Profile {
+	case omssim.ProfileDefault:
+		if cfg.StrictStartup != 0 {
+			return cfg, fmt.Errorf("lab: StrictStartup %s is for the strict profile only", cfg.StrictStartup)
+		}
+	case omssim.ProfileStrict:
+		if cfg.StrictStartup == 0 {
+			cfg.StrictStartup = DefaultStrictStartup
+		}
+		if cfg.StrictStartup < 0 {
+			return cfg, fmt.Errorf("lab: StrictStartup %s is negative", cfg.StrictStartup)
+		}
+	default:
+		return cfg, fmt.Errorf("lab: profile %q: want \"\" (default) or %q", cfg.Profile, omssim.ProfileStrict)
 	}
 	if cfg.SeedRows <= 0 {
 		cfg.SeedRows = 3000

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -290,11 +291,43 @@ func (l *Lab) Status(ctx context.Context) *Status {
 		case err != nil:
 			ns.Health, st.OK = "no answer", false
 		case h.Healthy:
-			ns.Health = "healthy " + h.Version
+			ns.Health = strings.TrimSpace("healthy " + h.Version) // strict health gives no version
 		default:
 			ns.Health, st.OK = fmt.Sprintf("unhealthy (%s)", h.Status), false
 		}
 		st.Nodes = append(st.Nodes, ns)
 	}
 	return st
+}
+
+// InitRun is one run of docker_init.sh or of the V4.1.0 upgrade/rollback scripts, as the
+// simulator records it in <cm_db>.init_record (a table of the lab, not of the product).
+type InitRun struct {
+	NodeIP, Region, From, To, Result string // Result: SUCCESS or FAILED
+	ConfigID                         string // the config file's identity (content hash @ device:inode)
+	Message                          string // the error, or omssim.MsgInitRerun for a strict rerun
+}
+
+// InitRuns reads every recorded script run, oldest first. A test proving that init ran once
+// per region counts the SUCCESS rows with To == l.NewVersion per Region (or per ConfigID).
+func (l *Lab) InitRuns(ctx context.Context) ([]InitRun, error) {
+	db, err := l.OpenDB(ctx, l.DB.CM)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "SELECT node_ip, region, COALESCE(from_version, ''), COALESCE(to_version, ''), result, COALESCE(config_id, ''), COALESCE(message, '') FROM init_record ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: read %s.init_record: %w", l.Name, l.DB.CM, err)
+	}
+	defer rows.Close()
+	var out []InitRun
+	for rows.Next() {
+		var r InitRun
+		if err := rows.Scan(&r.NodeIP, &r.Region, &r.From, &r.To, &r.Result, &r.ConfigID, &r.Message); err != nil {
+			return nil, fmt.Errorf("lab %s: read init_record: %w", l.Name, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }

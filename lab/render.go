@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/omsbook/omsbook/lab/omssim"
 )
 
 // q quotes a string for YAML: a JSON-style double-quoted scalar, which YAML reads back as the
@@ -71,10 +73,23 @@ func (l *Lab) InventoryYAML() string {
 	fmt.Fprintf(&b, "  package_path: %s\n", q(l.PackagePath(l.NewVersion)))
 	b.WriteString("  package_src: \"\"\n")
 	fmt.Fprintf(&b, "  backup_root: %s\n", q(l.BackupRoot))
-	b.WriteString("  docker_cmd: \"docker\"\n")
-	b.WriteString("  # false where the Docker Engine refuses privileged containers (the guide runs them privileged)\n")
-	fmt.Fprintf(&b, "  oms_privileged: %t\n", l.Privileged)
-	fmt.Fprintf(&b, "  lab_name: %s\n\n", q(l.Name))
+	b.WriteString("  # docker through the lab's recorder: it logs every call (docker-argv.log, -e values masked)\n")
+	b.WriteString("  # and, where the engine refuses privileged containers, drops --privileged=true before docker\n")
+	fmt.Fprintf(&b, "  docker_cmd: %s\n", q(l.RecorderPath()))
+	b.WriteString("  oms_privileged: true\n")
+	b.WriteString("  # the simulator's console starts in seconds, not the minutes a real one takes: no need to\n")
+	b.WriteString("  # wait the guide's 300 s before docker_init.sh (the playbooks still wait for its log line\n")
+	b.WriteString("  # and data.healthy)\n")
+	b.WriteString("  init_delay_s: 1\n")
+	fmt.Fprintf(&b, "  lab_name: %s\n", q(l.Name))
+	b.WriteString("  # the OMS simulator's profile (lab/README.md): default or strict\n")
+	profile, startup := "default", 0
+	if l.Config.Profile == omssim.ProfileStrict {
+		profile, startup = omssim.ProfileStrict, int(l.Config.StrictStartup.Seconds())
+	}
+	fmt.Fprintf(&b, "  lab_profile: %s\n", q(profile))
+	b.WriteString("  # strict only: seconds the console takes to start (a real one takes minutes)\n")
+	fmt.Fprintf(&b, "  lab_startup_seconds: %d\n\n", startup)
 
 	b.WriteString("regions:\n")
 	for _, r := range l.Regions {

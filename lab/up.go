@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/omsbook/omsbook/lab/images"
 	"github.com/omsbook/omsbook/lab/mariadb"
+	"github.com/omsbook/omsbook/lab/omssim"
 	"github.com/omsbook/omsbook/lab/sshd"
 )
 
@@ -76,7 +78,7 @@ func (l *Lab) up(ctx context.Context) error {
 	// A fresh deploy starts with empty mounts and configs: data or fault files left by an
 	// interrupted lab must not leak into this one. The sshd directory stays, so host keys
 	// (and the known_hosts users may have copied) survive a redeploy.
-	for _, sub := range []string{"nodes", "regions", "backups"} {
+	for _, sub := range []string{"nodes", "regions", "backups", "docker-argv.log"} {
 		if err := os.RemoveAll(filepath.Join(l.Dir, sub)); err != nil {
 			return fmt.Errorf("lab %s: clear %s: %w", l.Name, sub, err)
 		}
@@ -121,7 +123,7 @@ func (l *Lab) up(ctx context.Context) error {
 		}
 		if imgErr == nil {
 			if l.Privileged = privilegedAllowed(ctx, images.Tag(l.Version)); !l.Privileged {
-				l.logf("this Docker Engine refuses privileged containers: starting them without --privileged (oms_privileged: false)")
+				l.logf("this Docker Engine refuses privileged containers: the docker recorder drops --privileged=true from the containers it starts")
 			}
 		}
 	}()
@@ -217,6 +219,9 @@ func (l *Lab) writeFiles() error {
 					return fmt.Errorf("lab %s: create mount directory: %w", l.Name, err)
 				}
 			}
+			if err := writeFile(filepath.Join(n.MountDir, "run", omssim.ProfileFileName), []byte(l.ProfileLine())); err != nil {
+				return err
+			}
 			if !r.SharedConfig {
 				if err := writeFile(n.ConfigFile, content); err != nil {
 					return err
@@ -224,7 +229,7 @@ func (l *Lab) writeFiles() error {
 			}
 		}
 	}
-	return nil
+	return l.writeRecorder()
 }
 
 func writeFile(path string, content []byte) error {
@@ -264,7 +269,7 @@ func (l *Lab) startContainers(ctx context.Context) error {
 }
 
 func (l *Lab) startContainer(ctx context.Context, n *Node) error {
-	id, err := docker(ctx, l.runArgs(n)...)
+	id, err := l.runRecorded(ctx, l.runArgs(n)...)
 	if err != nil {
 		return fmt.Errorf("lab %s: start container %s on %s: %w", l.Name, n.OldContainer, n.Name, err)
 	}
@@ -275,7 +280,7 @@ func (l *Lab) startContainer(ctx context.Context, n *Node) error {
 	if err := l.save(); err != nil {
 		return err
 	}
-	return l.waitHealthy(ctx, n, n.OldContainer, healthTimeout)
+	return l.waitHealthy(ctx, n, n.OldContainer, l.healthTimeout())
 }
 
 // waitHealthy waits until the node's /oms/health says healthy, failing early when the
@@ -311,8 +316,11 @@ func (l *Lab) waitHealthy(ctx context.Context, n *Node, container string, timeou
 	}
 }
 
-// removeOwnContainers removes every container that bears this instance's label or one of its
-// node container names.
+// removeOwnContainers removes every container of this instance: those bearing its label or one
+// of its node container names, those started through its docker recorder by name (the
+// playbooks' throw-away oms-config-tool-* among them), and those mounting a path of its state
+// directory (the new containers, whatever their names, e.g. the ones the V4.1.0 deploy script
+// names itself).
 func (l *Lab) removeOwnContainers(ctx context.Context) error {
 	refs, err := labContainers(ctx, l.Name)
 	if err != nil {
@@ -320,6 +328,18 @@ func (l *Lab) removeOwnContainers(ctx context.Context) error {
 	}
 	for _, n := range l.Nodes {
 		refs = append(refs, n.ContainerID, n.OldContainer, n.NewContainer)
+		// A container another tool named (the V4.1.0 path's deploy script picks its own
+		// name) is the lab's when it mounts a node's logs directory.
+		ids, err := docker(ctx, "ps", "-a", "-q", "--no-trunc", "--filter", "volume="+filepath.Join(n.MountDir, "logs"))
+		if err != nil {
+			return fmt.Errorf("lab %s: list the containers that mount %s: %w", l.Name, n.MountDir, err)
+		}
+		refs = append(refs, strings.Fields(ids)...)
 	}
-	return removeContainers(ctx, refs)
+	refs = append(refs, l.recordedNames()...)
+	mounting, err := containersMounting(ctx, l.Dir)
+	if err != nil {
+		return fmt.Errorf("lab %s: list the containers mounting its directories: %w", l.Name, err)
+	}
+	return removeContainers(ctx, append(refs, mounting...))
 }

@@ -105,6 +105,18 @@ func (a Args) Strings(name string) []string { l, _ := a[name].([]string); return
 // Map returns a map argument, nil when absent.
 func (a Args) Map(name string) map[string]any { m, _ := a[name].(map[string]any); return m }
 
+// ScalarString is the text of a scalar value of decoded YAML (a string, number or bool), as
+// an argument that takes text reads it; ok is false for maps, lists and nil.
+func ScalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case int, int64, uint64, float64, bool:
+		return fmt.Sprint(x), true
+	}
+	return "", false
+}
+
 // Coerce checks raw arguments (as decoded from YAML and rendered) against the spec: unknown
 // names, missing required ones, wrong types and choices are errors; defaults are filled in.
 // Values for which deferred reports true (templates that can only be rendered at run time)

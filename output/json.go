@@ -22,8 +22,11 @@ type JSON struct {
 // NewJSON returns a JSON-lines sink writing to w.
 func NewJSON(w io.Writer) *JSON { return &JSON{w: w} }
 
-// Emit writes e as one line.
+// Emit writes e as one line. Progress events are a terminal's business: they are dropped.
 func (j *JSON) Emit(e events.Event) {
+	if e.Kind == events.Progress {
+		return
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	e.Result = Scrub(e.Result)

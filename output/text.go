@@ -32,6 +32,11 @@ type TextOptions struct {
 	Diff bool
 	// Verbosity is the -v count: 1 shows live output lines, 2 adds each result's fields.
 	Verbosity int
+	// Progress shows a status line under the output while a long task runs (Progress
+	// events); set it with WantProgress, so that only a terminal gets it. Width is the
+	// terminal's width in columns for it (TerminalWidth); nil means 80.
+	Progress bool
+	Width    func() int
 }
 
 // Text writes events as ansible-playbook-like text. It is safe for concurrent use.
@@ -47,11 +52,22 @@ type Text struct {
 	taskMax   time.Duration // longest host result, when events carry no times
 	// check: the run is a dry run, so the recap counts the results it could not tell.
 	check bool
+
+	// The status line (Progress): its state, the clock it is drawn by, and the ticker that
+	// redraws it (stopTick closes it); manualTick leaves the drawing to the caller (tests).
+	status     *statusLine
+	clock      func() time.Time
+	stopTick   chan struct{}
+	manualTick bool
 }
 
 // NewText returns a text sink writing to w.
 func NewText(w io.Writer, opts TextOptions) *Text {
-	return &Text{w: w, opts: opts}
+	t := &Text{w: w, opts: opts, clock: time.Now}
+	if opts.Progress {
+		t.status = newStatusLine(w, opts.Color, opts.Width)
+	}
+	return t
 }
 
 // UseColor reports whether output to f should be coloured: only when f is a terminal and the
@@ -71,6 +87,10 @@ func UseColor(f *os.File) bool {
 func (t *Text) Emit(e events.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.status != nil {
+		t.status.event(e, t.clock())
+		defer t.statusAfter(e)
+	}
 	switch e.Kind {
 	case events.RunStart:
 		t.check = e.Check
@@ -171,7 +191,7 @@ func (t *Text) hostResult(e events.Event) {
 	}
 	target += "]"
 	if e.Item != nil {
-		target += " => (item=" + itemLabel(e.Item) + ")"
+		target += " => (item=" + ItemLabel(e.Item) + ")"
 	}
 	// The mark follows each result, not the run: a check_mode: false task runs for real
 	// under --check, and a check_mode: true task only probes in a real run.
@@ -336,8 +356,8 @@ func recapHeader() string {
 	return h + strings.Repeat("*", headerWidth-len(h))
 }
 
-// itemLabel shows a loop item compactly: strings as they are, other values as JSON.
-func itemLabel(item any) string {
+// ItemLabel shows a loop item compactly: strings as they are, other values as JSON.
+func ItemLabel(item any) string {
 	if s, ok := item.(string); ok {
 		return s
 	}
@@ -356,7 +376,40 @@ func orDefault(s, def string) string {
 }
 
 func (t *Text) printf(format string, args ...any) {
+	if t.status != nil {
+		t.status.erase() // a normal line never mixes with the status line
+	}
 	// A failed write to the terminal cannot be reported anywhere better; the journal keeps
 	// the events regardless.
 	_, _ = fmt.Fprintf(t.w, format, args...)
+}
+
+// statusAfter draws the status line after an event, and runs the ticker that redraws it
+// while a task goes on without events: from the first task to the end of the run.
+func (t *Text) statusAfter(e events.Event) {
+	switch {
+	case e.Kind == events.RunEnd && t.stopTick != nil:
+		close(t.stopTick)
+		t.stopTick = nil
+		return
+	case e.Kind == events.TaskStart && t.stopTick == nil && !t.manualTick:
+		t.stopTick = make(chan struct{})
+		go t.tick(t.stopTick)
+	}
+	t.status.draw(t.clock())
+}
+
+func (t *Text) tick(stop <-chan struct{}) {
+	tk := time.NewTicker(statusEvery)
+	defer tk.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tk.C:
+			t.mu.Lock()
+			t.status.draw(t.clock())
+			t.mu.Unlock()
+		}
+	}
 }

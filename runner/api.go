@@ -52,6 +52,12 @@ type Options struct {
 	Stdin    io.Reader
 	Prompt   io.Writer
 	Terminal bool
+	// Command is the command line the run was started with, for the journal's record of
+	// who ran what (secrets are masked in it like everywhere).
+	Command []string
+	// Progress asks for Progress events (hosts started and done, modules' progress) for a
+	// terminal's status line; without it none is emitted.
+	Progress bool
 	// Now is the clock (tests may fix it); nil means time.Now.
 	Now func() time.Time
 }
@@ -106,6 +112,9 @@ func (p *Plan) Run(ctx context.Context, sink events.Sink) int {
 	defer p.impl.closeJournal(sink)
 	return p.impl.run(ctx, journalSink{j: p.impl.journal, next: sink})
 }
+
+// Progress reports whether the run emits Progress events (Options.Progress).
+func (p *Plan) Progress() bool { return p.impl.opts.Progress }
 
 // Stop lets running tasks finish, starts nothing new, and makes Run return ExitInterrupted
 // after the recap.

@@ -31,6 +31,7 @@ func (e *emitter) emit(ev events.Event) {
 	ev.Task = s.Mask(ev.Task)
 	ev.Msg = s.Mask(ev.Msg)
 	ev.Line = s.Mask(ev.Line)
+	ev.Command = s.Mask(ev.Command)
 	if ev.Item != nil {
 		ev.Item = s.MaskValue(ev.Item)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -89,6 +90,45 @@ func TestMagicVariables(t *testing.T) {
 		if got := e.msgsOf(host); len(got) != 1 || got[0] != w {
 			t.Errorf("%s: got %q, want %q", host, got, w)
 		}
+	}
+}
+
+// TestRunIDVariable: omsbook_run_id is one value for every host and task of a run (so that a
+// name made from it in one task is found again in the next), another in the next run, and
+// fit for a container or file name.
+func TestRunIDVariable(t *testing.T) {
+	pb := `
+- name: first
+  hosts: hz-1:sh-1
+  tasks:
+    - rec: '{{ .omsbook_run_id }}'
+- name: second
+  hosts: hz-2
+  vars: {tool: 'tool-{{ .inventory_hostname }}-{{ .omsbook_run_id }}'}
+  tasks:
+    - rec: '{{ .tool }}'
+`
+	ids := map[string]bool{}
+	for range 2 {
+		e := mustLoad(t, pb, Options{}, nil)
+		if code := e.run(); code != ExitOK {
+			t.Fatalf("exit %d", code)
+		}
+		hz1, sh1, hz2 := e.msgsOf("hz-1"), e.msgsOf("sh-1"), e.msgsOf("hz-2")
+		if len(hz1) != 1 || len(sh1) != 1 || len(hz2) != 1 {
+			t.Fatalf("records: %q %q %q", hz1, sh1, hz2)
+		}
+		id := hz1[0]
+		if !regexp.MustCompile(`^[0-9a-f]{8}$`).MatchString(id) {
+			t.Fatalf("omsbook_run_id = %q, want 8 lower-case hex digits", id)
+		}
+		if sh1[0] != id || hz2[0] != "tool-hz-2-"+id {
+			t.Fatalf("one run saw omsbook_run_id %q, %q and %q: want one value", id, sh1[0], hz2[0])
+		}
+		ids[id] = true
+	}
+	if len(ids) != 2 {
+		t.Fatalf("two runs had the same omsbook_run_id: %v", ids)
 	}
 }
 

@@ -29,6 +29,8 @@ type invocation struct {
 
 	become                     bool
 	becomeUser, becomePassword string
+	// progress passes the module's progress on as events; nil when nobody asked for them.
+	progress modules.ProgressFunc
 }
 
 // runItem runs the task once on a host.
@@ -41,6 +43,7 @@ func (r *run) runItem(pc *playCtx, tp *taskPlan, hr *hostRun, vars map[string]an
 	if res != nil {
 		return res
 	}
+	inv.progress = r.progressFunc(pc, hr.name)
 	return r.attempt(pc, tp, inv, r.moduleHost(pc, tp, hr, inv, conn))
 }
 
@@ -253,6 +256,7 @@ func (r *run) callModule(tp *taskPlan, host *modules.Host, inv *invocation) *res
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	ctx = modules.WithProgress(ctx, inv.progress)
 	timedOut := func() bool {
 		return timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil
 	}

@@ -3,10 +3,12 @@ package runner
 import (
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 
 	"github.com/omsbook/omsbook/events"
+	"github.com/omsbook/omsbook/internal/shellquote"
 	"github.com/omsbook/omsbook/journal"
 )
 
@@ -72,4 +74,26 @@ func (p *plan) closeJournal(sink events.Sink) {
 	if err := p.journal.Close(); err != nil && sink != nil {
 		sink.Emit(events.Event{Kind: events.Warning, Time: p.opts.Now(), Msg: p.secrets.Mask(err.Error())})
 	}
+}
+
+// whoAndWhere are the RunStart's record of who ran the run and where: the command line, the
+// user (and who became it with sudo), the controller's host name and the working directory
+// ("" where unknown).
+func (p *plan) whoAndWhere() (command, userName, host, dir string) {
+	words := make([]string, len(p.opts.Command))
+	for i, w := range p.opts.Command {
+		words[i] = shellquote.QuoteIfNeeded(w)
+	}
+	command = strings.Join(words, " ")
+	if u, err := user.Current(); err == nil {
+		userName = u.Username
+	} else {
+		userName = os.Getenv("USER")
+	}
+	if by := os.Getenv("SUDO_USER"); by != "" && by != userName {
+		userName += " (through sudo, by " + by + ")"
+	}
+	host, _ = os.Hostname()
+	dir, _ = os.Getwd()
+	return command, userName, host, dir
 }

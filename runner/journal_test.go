@@ -49,3 +49,22 @@ func TestRunWritesItsJournal(t *testing.T) {
 		t.Fatalf("tasks ran without a journal: %v", got)
 	}
 }
+
+// TestRunStartSaysWhoRanIt: the run's start names the command line with its secrets masked,
+// the user (and who became it with sudo), the controller and the working directory.
+func TestRunStartSaysWhoRanIt(t *testing.T) {
+	t.Setenv("SUDO_USER", "alice-from-sudo")
+	e := mustLoad(t, "- hosts: hz-1\n  tasks:\n    - rec: hello\n", Options{JournalDir: filepath.Join(t.TempDir(), "runs"),
+		Command: []string{"omsbook", "run", "play.yml", "-e", "db={password: hunter2secret}"}}, nil)
+	plan := &Plan{impl: e.plan}
+	if code := plan.Run(context.Background(), e.sink); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	start := e.sink.all()[0]
+	wd, _ := os.Getwd()
+	host, _ := os.Hostname()
+	if start.Command != "omsbook run play.yml -e 'db={password: ********}'" || !strings.HasSuffix(start.User, " (through sudo, by alice-from-sudo)") ||
+		start.Dir != wd || start.Controller != host {
+		t.Errorf("RunStart: command %q, user %q, controller %q, dir %q", start.Command, start.User, start.Controller, start.Dir)
+	}
+}

@@ -3,6 +3,8 @@ package runner
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -37,6 +39,8 @@ type plan struct {
 
 	secrets *secret.Set
 	extra   map[string]any
+	// runID is the omsbook_run_id variable: one value for the whole run, another for the next.
+	runID string
 
 	hostByName map[string]*inventory.Host // every inventory host plus "localhost"
 	// baseVars are each host's inventory vars (inventory < region < node) with templates
@@ -239,6 +243,7 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 
 		specs:           map[string]transport.Spec{},
 		becomePasswords: map[string]string{},
+		runID:           newRunID(),
 	}
 	if abs, err := filepath.Abs(p.baseDir); err == nil {
 		p.baseDir = abs
@@ -407,6 +412,7 @@ func (p *plan) addMagic(vars map[string]any, h *inventory.Host) {
 	vars["groups"] = p.groups
 	vars["playbook_dir"] = p.baseDir
 	vars["omsbook_check_mode"] = p.opts.Check
+	vars["omsbook_run_id"] = p.runID
 	// Ansible's names for the same things.
 	vars["ansible_check_mode"] = p.opts.Check
 	vars["ansible_diff_mode"] = p.opts.Diff
@@ -417,6 +423,18 @@ func (p *plan) addMagic(vars map[string]any, h *inventory.Host) {
 	if len(p.opts.Inventories) > 0 {
 		vars["inventory_file"] = p.opts.Inventories[0]
 	}
+}
+
+// newRunID is a run's omsbook_run_id: 8 random lower-case hex digits, so that it may stand in
+// a container or file name (e.g. a throw-away container that must not collide with one of
+// another run on the same Docker Engine).
+func newRunID() string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on the systems Go supports; the clock is a fallback.
+		return fmt.Sprintf("%08x", uint32(time.Now().UnixNano()))
+	}
+	return hex.EncodeToString(b[:])
 }
 
 // isRuntimeName reports whether a name is only defined at run time (register, set_fact).
@@ -467,7 +485,7 @@ func hasTaskNamed(pb *playbook.Playbook, name string) bool {
 }
 
 // magicNames are the variables omsbook sets itself.
-var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "hostvars", "play_hosts", "role_name", "role_path",
+var magicNames = []string{"inventory_hostname", "region", "region_nodes", "groups", "playbook_dir", "inventory_file", "omsbook_check_mode", "omsbook_run_id", "hostvars", "play_hosts", "role_name", "role_path",
 	"ansible_check_mode", "ansible_diff_mode", "inventory_hostname_short", "group_names", "ansible_play_hosts", "ansible_play_batch"}
 
 // groupNames is a host's group_names, as Ansible's: the groups it is in, sorted, without all

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/omsbook/omsbook/events"
 )
 
 // confirm asks the operator a yes/no question, one at a time.
@@ -20,6 +22,9 @@ func (r *run) confirm(ctx context.Context, prompt string) (bool, error) {
 	}
 	r.confirmMu.Lock()
 	defer r.confirmMu.Unlock()
+	// A terminal's status line steps aside while the operator is asked.
+	r.promptProgress(events.PhasePrompt)
+	defer r.promptProgress(events.PhasePromptDone)
 	if o.Prompt != nil {
 		fmt.Fprintf(o.Prompt, "%s [y/N]: ", r.p.secrets.Mask(prompt))
 	}

@@ -93,6 +93,7 @@ func (p *plan) run(ctx context.Context, sink events.Sink) int {
 
 	r.restoreResumed()
 	start := events.Event{Kind: events.RunStart, Playbook: p.pb.File, Check: p.opts.Check, Hosts: p.allHostNames(), Inputs: p.inputHashes()}
+	start.Command, start.User, start.Controller, start.Dir = p.whoAndWhere()
 	if p.resume != nil {
 		start.Resume = p.resume.journal
 	}

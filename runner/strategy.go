@@ -353,6 +353,10 @@ func (r *run) fanOut(pc *playCtx, tp *taskPlan, groups [][]*hostRun) []*result {
 		width = t
 	}
 	sem := make(chan struct{}, width)
+	if r.p.opts.Progress {
+		r.em.emit(events.Event{Kind: events.Progress, Play: pc.pp.title, Task: pc.taskTitle,
+			Progress: &events.TaskProgress{Phase: events.PhaseTask, Total: int64(len(groups))}})
+	}
 	var wg sync.WaitGroup
 	for i, g := range groups {
 		waited := false
@@ -375,7 +379,9 @@ func (r *run) fanOut(pc *playCtx, tp *taskPlan, groups [][]*hostRun) []*result {
 		go func(i int, hr *hostRun) {
 			defer wg.Done()
 			defer func() { <-sem }()
+			r.hostProgress(pc, hr.name, events.PhaseHostStart, "")
 			results[i] = r.runHost(pc, tp, hr)
+			r.hostProgress(pc, hr.name, events.PhaseHostEnd, results[i].status())
 		}(i, g[0])
 	}
 	wg.Wait()

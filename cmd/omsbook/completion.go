@@ -10,12 +10,13 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/omsbook/omsbook/inventory"
+	"github.com/omsbook/omsbook/journal"
 	"github.com/omsbook/omsbook/modules/registry"
 	"github.com/omsbook/omsbook/schema"
 )
 
 // commands are the sub-commands completion offers, in the order of the help.
-var commands = []string{"run", "validate", "list-hosts", "list-tasks", "inventory", "doc", "schema", "convert", "completion", "config", "version", "help"}
+var commands = []string{"run", "validate", "list-hosts", "list-tasks", "inventory", "doc", "schema", "report", "convert", "completion", "config", "version", "help"}
 
 // The completion scripts ask `omsbook __complete WORDS...` for the candidates of the last word
 // (the one under the cursor, maybe empty): one a line. A first line ":files" asks the shell
@@ -124,6 +125,8 @@ func completions(before []string, cur string) []string {
 		return registry.Names()
 	case name == "schema":
 		return schema.Kinds
+	case name == "report":
+		return reportRuns(before, cur)
 	case name == "completion":
 		return []string{"bash", "zsh", "fish"}
 	case name == "help":
@@ -201,5 +204,30 @@ func playbookFiles(cur string) []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// reportRuns are the candidates for report's RUN_ID: last and the runs in the journal
+// directory of the words (--journal-dir), or of the config, or ./.omsbook/runs.
+func reportRuns(before []string, cur string) []string {
+	fs, f := bindFlags("report")
+	fs.ParseErrorsAllowlist.UnknownFlags = true
+	_ = fs.Parse(before[1:])
+	if len(fs.Args()) > 0 {
+		return playbookFiles(cur) // RUN_ID given: PLAYBOOK next
+	}
+	if err := f.loadConfig("report", fs); err != nil {
+		return nil
+	}
+	dir := f.journalDir
+	if dir == "" {
+		dir = filepath.FromSlash(journal.DirName)
+	}
+	out := []string{"last"}
+	names, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	sort.Sort(sort.Reverse(sort.StringSlice(names))) // the newest first
+	for _, n := range names {
+		out = append(out, strings.TrimSuffix(filepath.Base(n), ".jsonl"))
+	}
 	return out
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // configCommands read the config file: the commands that take the settings it gives.
-var configCommands = map[string]bool{"run": true, "validate": true, "list-hosts": true, "list-tasks": true, "inventory": true, "config": true}
+var configCommands = map[string]bool{"run": true, "validate": true, "list-hosts": true, "list-tasks": true, "inventory": true, "config": true, "report": true}
 
 // loadConfig reads the config file and the OMSBOOK_* variables, lets the flags given on the
 // command line win over them, and fills in the flags not given: flag > env > file > default.

@@ -34,6 +34,7 @@ type cliFlags struct {
 	host              string
 	list              bool
 	markdown          bool
+	reportOut         string
 	color             string
 	convertOut        string
 	config            *config.Config // the settings after the flags (config.go)
@@ -80,6 +81,9 @@ func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
 		fs.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory `FILE` (repeat to merge several, later wins)")
 		fs.StringVar(&f.host, "host", "", "show only the host `NAME`")
 		fs.BoolVar(&f.list, "list", false, "print the groups and host variables as JSON, in the shape of ansible-inventory --list")
+	case name == "report":
+		fs.StringVarP(&f.reportOut, "out", "o", "", "write the report to `FILE` (default <journal dir>/<run id>.html)")
+		fs.StringVar(&f.journalDir, "journal-dir", "", "the journals are in `DIR` (default .omsbook/runs beside PLAYBOOK, or here)")
 	case name == "doc":
 		fs.BoolVar(&f.markdown, "markdown", false, "print every module's reference as Markdown (docs/modules.md)")
 	case name == "convert":

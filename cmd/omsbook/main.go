@@ -58,6 +58,8 @@ func Main(args []string, std stdio) int {
 		err = cmdDoc(rest, std)
 	case "schema":
 		err = cmdSchema(rest, std)
+	case "report":
+		err = cmdReport(rest, std)
 	case "convert":
 		code, err = cmdConvert(rest, std)
 	case "completion":

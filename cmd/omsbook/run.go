@@ -45,7 +45,15 @@ func (f *cliFlags) options(playbook string, std stdio) runner.Options {
 		Stdin:    std.in,
 		Prompt:   std.err,
 		Terminal: isTerminal(std.in),
+		// A terminal's status line during long tasks; JSON output and pipes get none.
+		Progress: f.output == "text" && output.WantProgress(outFile(std)),
 	}
+}
+
+// outFile is the standard output as a file, nil when it is not one (tests' buffers).
+func outFile(std stdio) *os.File {
+	f, _ := std.out.(*os.File)
+	return f
 }
 
 // isTerminal reports whether v is a terminal (not merely a character device: /dev/null is
@@ -62,6 +70,7 @@ func load(ctx context.Context, name string, args []string, std stdio) (*runner.P
 		return nil, nil, "", err
 	}
 	opts := f.options(playbook, std)
+	opts.Command = append([]string{"omsbook", name}, args...)
 	f.applyConfig(&opts) // the config file's and OMSBOOK_* settings (config.go)
 	// Listings show hosts and task names: like ansible-playbook's, they need no task's
 	// variables to be defined.
@@ -89,11 +98,13 @@ func cmdRun(args []string, std stdio) (int, error) {
 	if f.output == "json" {
 		out = output.NewJSON(std.out)
 	} else {
-		outFile, _ := std.out.(*os.File)
+		of := outFile(std)
 		out = output.NewText(std.out, output.TextOptions{
-			Color:     f.useColor(outFile),
+			Color:     f.useColor(of),
 			Diff:      f.diff,
 			Verbosity: f.verbose,
+			Progress:  plan.Progress(),
+			Width:     output.TerminalWidth(of),
 		})
 	}
 	stopSignals := handleSignals(plan, cancel, std)

@@ -20,6 +20,8 @@ Usage:
   omsbook doc [MODULE | --markdown]           the modules, or one module's reference
   omsbook schema [KIND]                       JSON Schema of a playbook, tasks, handlers,
                                               role-meta or inventory file, for editors
+  omsbook report RUN_ID|last [PLAYBOOK] [-o FILE]
+                                              a run's journal as one HTML page
   omsbook convert DIR|FILE -o OUT             an Ansible tree turned into an omsbook one
   omsbook completion bash|zsh|fish            a shell completion script
   omsbook config                              the effective settings, and where each is from
@@ -71,6 +73,17 @@ Prints the JSON Schema (draft 2020-12) of one kind of file (default playbook), b
 keyword table and the modules' argument declarations validate checks against. Point an
 editor's YAML language server at it (see the README). A schema check is a first pass:
 validate checks what a schema cannot (files, variables, conditions, templates).
+`,
+	"report": `Usage: omsbook report RUN_ID|last [PLAYBOOK] [-o FILE] [--journal-dir DIR]
+
+Writes the report of one run as a single HTML file that needs nothing else (no network, no
+other file): who ran which command where, the outcome, a timeline per host, every step id and
+failure, the sha256 of the inventories and playbook files, and for the OMS playbooks T1 / T2 /
+T3, ha.config before and after and the backup manifest with its checksums. RUN_ID is a
+journal's name (without .jsonl) or its path; last is the newest run (of PLAYBOOK when given).
+The journals are read from --journal-dir, else journal_dir of the config, else .omsbook/runs
+beside PLAYBOOK, else ./.omsbook/runs. Secrets are masked as in the journal. Prints the
+report's path (default <journal dir>/<run id>.html).
 `,
 	"convert": `Usage: omsbook convert DIR|FILE -o OUT
 

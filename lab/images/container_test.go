@@ -169,8 +169,8 @@ func TestContainerUpgrade422To423(t *testing.T) {
 		t.Fatalf("docker_init.sh: %v\n%s", err, out)
 	}
 	n.waitHealth(newer, 3*time.Second, "healthy after docker_init.sh", isHealthy)
-	if _, err := os.Stat(filepath.Join(n.dir, "logs", "docker_init.log")); err != nil {
-		t.Errorf("docker_init.log: %v", err)
+	if logs, err := omssim.InitLogs(filepath.Join(n.dir, "logs")); err != nil || len(logs) != 1 {
+		t.Errorf("docker_init_<time>.log files: %v, %v; want one", logs, err)
 	}
 	// Not idempotent: a second run in the region with the same config file fails.
 	if out, err := docker("exec", newer, "bash", "/root/docker_init.sh"); err == nil || !strings.Contains(out, "init is not idempotent") {
@@ -310,4 +310,76 @@ func TestContainerFaultExit(t *testing.T) {
 	}
 	state, _ := docker("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", c)
 	t.Fatalf("container %s did not exit with 1 after the exit fault: %s", c, state)
+}
+
+// TestContainerStrict runs a strict-profile container (node IP 127.0.9.5; the strict tests
+// own 127.0.9.1-20): the port accepts at once but the console answers 502 and the log has no
+// start-up line before the start-up delay; afterwards health says only "healthy", heart_beat
+// has several rows for the host, and `docker stop` ends by SIGKILL after Docker's 10 s.
+func TestContainerStrict(t *testing.T) {
+	m := needLab(t)
+	const ip = "127.0.9.5"
+	n := newTestNode(t, m, ip)
+	if err := os.WriteFile(filepath.Join(n.dir, "run", omssim.ProfileFileName), []byte("strict startup=6s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := n.run("strict", "4.2.2", false)
+	started := time.Now()
+	code := 0
+	for time.Since(started) < 5*time.Second && code == 0 {
+		if resp, err := (&http.Client{Timeout: time.Second}).Get("http://" + ip + ":8089/oms/health"); err == nil {
+			code = resp.StatusCode
+			resp.Body.Close()
+		} else {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	logs, _ := docker("logs", c)
+	if code != http.StatusBadGateway {
+		t.Errorf("health while the console starts: HTTP %d, want 502", code)
+	}
+	if strings.Contains(logs, omssim.StartedLine) {
+		t.Errorf("start-up line before the 6 s start-up delay:\n%s", logs)
+	}
+	n.waitHealth(c, 60*time.Second, "healthy", isHealthy)
+	if logs, _ := docker("logs", c); !strings.Contains(logs, omssim.StartedLine) {
+		t.Errorf("docker logs lack %q:\n%s", omssim.StartedLine, logs)
+	}
+	if b, _ := os.ReadFile(filepath.Join(n.dir, "logs", "oms.log")); !strings.Contains(string(b), omssim.StartedLine) {
+		t.Errorf("oms.log lacks %q", omssim.StartedLine)
+	}
+	resp, err := http.Get("http://" + ip + ":8089/oms/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]map[string]any
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if len(body["data"]) != 1 || body["data"]["healthy"] != true {
+		t.Errorf("strict health data %v, want only healthy: true", body["data"])
+	}
+	time.Sleep(2 * time.Second)
+	if rows := m.Count(t, "SELECT COUNT(*) FROM "+m.Name("hb1")+".heart_beat WHERE host_ip=?", ip); rows < 3 {
+		t.Errorf("%d heart_beat rows for %s, want several", rows, ip)
+	}
+	stopStart := time.Now()
+	if out, err := docker("stop", c); err != nil {
+		t.Fatalf("docker stop: %v %s", err, out)
+	}
+	t.Logf("docker stop took %s", time.Since(stopStart))
+	if state, _ := docker("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", c); state != "exited 137" {
+		t.Errorf("after docker stop: %q, want exited 137 (killed after ignoring SIGTERM)", state)
+	}
+	// Killed: the host row stays as it was.
+	if s := m.String(t, "SELECT host_status FROM "+m.Name("cm")+".host WHERE ip=?", ip); s != "ONLINE" {
+		t.Errorf("host_status after the kill %q, want ONLINE (as it was)", s)
+	}
+
+	// The deploy script takes only the guide's options in strict.
+	out, err := docker("run", "--rm", "--net", "none", "-e", "OMSSIM_PROFILE=strict", Tag("4.2.3"),
+		"sh", "/root/docker_remote_deploy_410_up_423_version.sh", "-o", "/home/ds", "-c", "/x.yaml", "-i", ip, "-d", Tag("4.2.3"), "-n", "mine")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(out, "illegal option -- n") {
+		t.Errorf("deploy script with -n in strict: %v\n%s", err, out)
+	}
 }

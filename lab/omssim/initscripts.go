@@ -22,7 +22,7 @@ const (
 // heartbeat database to the image's version and records the run in cm.init_record. See
 // lab/README.md for the failures it reproduces.
 func Init(ctx context.Context, env Env) error {
-	return runScript(ctx, env, "docker_init.log", "docker_init.sh", doInit)
+	return runScript(ctx, env, InitLogName(time.Now()), "docker_init.sh", doInit)
 }
 
 // Upgrade410 is /root/docker_oms_ce_version_upgrade.sh (V4.1.0 -> the image's version).
@@ -32,8 +32,10 @@ func Upgrade410(ctx context.Context, env Env) error {
 
 // Rollback410 is /root/docker_oms_ce_version_roll_back.sh (the image's version -> V4.1.0).
 func Rollback410(ctx context.Context, env Env) error {
-	return runScript(ctx, env, "docker_init_rollback_410.log", "docker_oms_ce_version_roll_back.sh", doRollback410)
+	return runScript(ctx, env, "docker_init_rollback_410.log", rollbackScript, doRollback410)
 }
+
+const rollbackScript = "docker_oms_ce_version_roll_back.sh"
 
 // scriptRun is what one script run knows.
 type scriptRun struct {
@@ -42,8 +44,10 @@ type scriptRun struct {
 	dbs    Databases
 	db     *sql.DB
 	logger *log.Logger
+	prof   Profile
 	from   string // schema version before the run, for init_record
 	to     string
+	rerun  bool // strict: init ran again after a successful run (recorded as such)
 }
 
 func runScript(ctx context.Context, env Env, logName, script string, fn func(context.Context, *scriptRun) error) error {
@@ -62,7 +66,13 @@ func runScript(ctx context.Context, env Env, logName, script string, fn func(con
 		logger.Printf("ERROR %v", err)
 		return err
 	}
-	r := &scriptRun{env: &env, cfg: cfg, dbs: DatabasesOf(cfg), logger: logger}
+	prof, err := env.profile()
+	if err != nil {
+		logger.Printf("ERROR %v", err)
+		return err
+	}
+	r := &scriptRun{env: &env, cfg: cfg, dbs: DatabasesOf(cfg), logger: logger, prof: prof}
+	r.dbs.StrictHeartbeat = prof.Strict()
 	if r.db, err = OpenMetaDB(cfg); err != nil {
 		logger.Printf("ERROR %v", err)
 		return err
@@ -77,9 +87,15 @@ func runScript(ctx context.Context, env Env, logName, script string, fn func(con
 		if on, _ := env.faults().get(FaultInitFails, 0); on {
 			return fmt.Errorf("%s failed: fault %s is switched on for this node", script, FaultInitFails)
 		}
+		if on, _ := env.faults().get(FaultRollbackFails, 0); on && script == rollbackScript {
+			return fmt.Errorf("%s failed: fault %s is switched on for this node", script, FaultRollbackFails)
+		}
 		return fn(ctx, r)
 	}()
 	result, msg := "SUCCESS", ""
+	if r.rerun && runErr == nil {
+		msg = MsgInitRerun
+	}
 	if runErr != nil {
 		result, msg = "FAILED", runErr.Error()
 		// The guide's message stands alone on its line, as the product prints it.
@@ -122,6 +138,11 @@ func (r *scriptRun) say(format string, args ...any) {
 }
 
 func doInit(ctx context.Context, r *scriptRun) error {
+	if r.prof.Strict() {
+		if err := consoleUp(ctx, r.env); err != nil {
+			return err
+		}
+	}
 	v, ok, err := OMSVersion(ctx, r.db, r.dbs.RM)
 	if err != nil {
 		return err
@@ -154,10 +175,14 @@ func doInit(ctx context.Context, r *scriptRun) error {
 		err = r.db.QueryRowContext(ctx, "SELECT node_ip, gmt_created FROM "+q(r.dbs.CM, "init_record")+
 			" WHERE region = ? AND to_version = ? AND config_id = ? AND result = 'SUCCESS' ORDER BY id LIMIT 1",
 			r.cfg.CMRegion, r.env.Version, id).Scan(&node, &at)
-		if err == nil {
+		switch {
+		case err == nil && r.prof.Strict():
+			// The real script does not refuse: it runs again and does the damage.
+			r.rerun = true
+			r.say("WARN docker_init.sh already ran for region %s with this config file (on node %s at %s); running it again", r.cfg.CMRegion, node, at.Format(time.DateTime))
+		case err == nil:
 			return fmt.Errorf("docker_init.sh already ran for region %s with this config file (on node %s at %s); init is not idempotent: run it once per region when the nodes share one config file", r.cfg.CMRegion, node, at.Format(time.DateTime))
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("read %s.init_record: %w", r.dbs.CM, err)
 		}
 		for _, s := range []struct{ what, v string }{{"rm/cm", st.RM}, {"heartbeat", st.Heartbeat}} {
@@ -178,12 +203,12 @@ func doInit(ctx context.Context, r *scriptRun) error {
 		}
 		if compareVersions(st.Heartbeat, r.env.Version) < 0 {
 			r.say("migrating %s from %s to %s", r.dbs.Heartbeat, st.Heartbeat, r.env.Version)
-			if err := migrateHeartbeat(ctx, r.db, r.dbs.Heartbeat, r.env.Version); err != nil {
+			if err := migrateHeartbeat(ctx, r.db, r.dbs.Heartbeat, r.env.Version, r.dbs.StrictHeartbeat); err != nil {
 				return err
 			}
 		}
 		r.to = r.env.Version
-		r.say("docker_init.sh finished: the MetaDB schema of region %s is at %s", r.cfg.CMRegion, r.env.Version)
+		r.say("%sthe MetaDB schema of region %s is at %s", InitDonePrefix, r.cfg.CMRegion, r.env.Version)
 		return nil
 	})
 }
@@ -246,7 +271,7 @@ func doUpgrade410(ctx context.Context, r *scriptRun) error {
 		}
 		r.say("[4/4] Upgrading %s to %s", r.dbs.Heartbeat, r.env.Version)
 		if st.Heartbeat != r.env.Version {
-			if err := migrateHeartbeat(ctx, r.db, r.dbs.Heartbeat, r.env.Version); err != nil {
+			if err := migrateHeartbeat(ctx, r.db, r.dbs.Heartbeat, r.env.Version, r.dbs.StrictHeartbeat); err != nil {
 				return err
 			}
 		}
@@ -290,7 +315,7 @@ func doRollback410(ctx context.Context, r *scriptRun) error {
 		}
 		r.say("[3/3] Rolling back %s to %s", r.dbs.Heartbeat, target)
 		if st.Heartbeat != target {
-			if err := migrateHeartbeat(ctx, r.db, r.dbs.Heartbeat, target); err != nil {
+			if err := migrateHeartbeat(ctx, r.db, r.dbs.Heartbeat, target, r.dbs.StrictHeartbeat); err != nil {
 				return err
 			}
 		}

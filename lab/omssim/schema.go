@@ -32,6 +32,9 @@ func haConfigDefault(version string) string {
 // Databases names the MetaDB databases a node uses (from its config.yaml).
 type Databases struct {
 	RM, CM, Heartbeat string
+	// StrictHeartbeat: the heartbeat database gets the strict profile's heart_beat table,
+	// several rows per host (id, host_ip, task_type, task_name, gmt_modified).
+	StrictHeartbeat bool
 }
 
 // DatabasesOf returns the databases named by a config.
@@ -56,10 +59,26 @@ var cmTables = []string{
 	"CREATE TABLE IF NOT EXISTS `%s`.`init_record` (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, node_ip varchar(64), region varchar(64), from_version varchar(32), to_version varchar(32), result varchar(16), gmt_created datetime(3), config_id varchar(96), message varchar(512)) DEFAULT CHARSET=utf8mb4",
 }
 
+// heartBeatTable is the default profile's heart_beat: one row per host.
+const heartBeatTable = "CREATE TABLE IF NOT EXISTS `%s`.`heart_beat` (host_ip varchar(64) NOT NULL PRIMARY KEY, gmt_modified datetime(3)) DEFAULT CHARSET=utf8mb4"
+
+// heartBeatTableStrict is the strict profile's heart_beat, as the product has it: one row per
+// host and task (the supervisor and each component), unique on (host_ip, task_type, task_name).
+const heartBeatTableStrict = "CREATE TABLE IF NOT EXISTS `%s`.`heart_beat` (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, host_ip varchar(64) NOT NULL, task_type varchar(64) NOT NULL, task_name varchar(128) NOT NULL, gmt_modified datetime(3), UNIQUE KEY uk_host_task (host_ip, task_type, task_name)) DEFAULT CHARSET=utf8mb4"
+
+// hbTables creates a heartbeat database's tables but heart_beat (see heartbeatTables).
 var hbTables = []string{
-	"CREATE TABLE IF NOT EXISTS `%s`.`heart_beat` (host_ip varchar(64) NOT NULL PRIMARY KEY, gmt_modified datetime(3)) DEFAULT CHARSET=utf8mb4",
 	"CREATE TABLE IF NOT EXISTS `%s`.`heatbeat_sequence` (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, host_ip varchar(64), gmt_created datetime(3)) DEFAULT CHARSET=utf8mb4",
 	"CREATE TABLE IF NOT EXISTS `%s`.`oms_meta_schema` (version varchar(32) NOT NULL PRIMARY KEY, applied_at datetime) DEFAULT CHARSET=utf8mb4",
+}
+
+// heartbeatTables are the statements creating a heartbeat database's tables.
+func heartbeatTables(strict bool) []string {
+	t := heartBeatTable
+	if strict {
+		t = heartBeatTableStrict
+	}
+	return append([]string{t}, hbTables...)
 }
 
 // Schema versions of one node's databases: "" means the database has no tables at all (a
@@ -177,12 +196,13 @@ func InstallRM(ctx context.Context, db *sql.DB, dbs Databases, version string) e
 	return recordSchema(ctx, db, dbs.RM, version)
 }
 
-// InstallHeartbeat creates a region's heartbeat database schema at an OMS version.
-func InstallHeartbeat(ctx context.Context, db *sql.DB, name, version string) error {
+// InstallHeartbeat creates a region's heartbeat database schema at an OMS version (with the
+// strict profile's heart_beat table when strict).
+func InstallHeartbeat(ctx context.Context, db *sql.DB, name, version string, strict bool) error {
 	if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+name+"`"); err != nil {
 		return fmt.Errorf("create database %s: %w", name, err)
 	}
-	if err := execAll(ctx, db, name, hbTables); err != nil {
+	if err := execAll(ctx, db, name, heartbeatTables(strict)); err != nil {
 		return err
 	}
 	return recordSchema(ctx, db, name, version)
@@ -300,8 +320,8 @@ func setSchema(ctx context.Context, db *sql.DB, dbName, version string) error {
 }
 
 // migrateHeartbeat moves a heartbeat database's schema to a version.
-func migrateHeartbeat(ctx context.Context, db *sql.DB, name, to string) error {
-	if err := execAll(ctx, db, name, hbTables); err != nil {
+func migrateHeartbeat(ctx context.Context, db *sql.DB, name, to string, strict bool) error {
+	if err := execAll(ctx, db, name, heartbeatTables(strict)); err != nil {
 		return err
 	}
 	return setSchema(ctx, db, name, to)

@@ -31,6 +31,29 @@ type Health struct {
 type healthState struct {
 	mu sync.Mutex
 	h  Health
+	// strict: /oms/health answers only "healthy", and HTTP 502 (nginx without its console
+	// behind it) until consoleUp.
+	strict    bool
+	consoleUp bool
+}
+
+func (s *healthState) setConsoleUp() {
+	s.mu.Lock()
+	s.consoleUp = true
+	s.mu.Unlock()
+}
+
+// reply is the HTTP status and JSON body of GET /oms/health.
+func (s *healthState) reply() (int, any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.strict {
+		return http.StatusOK, map[string]any{"success": true, "data": s.h}
+	}
+	if !s.consoleUp {
+		return http.StatusBadGateway, nil
+	}
+	return http.StatusOK, map[string]any{"success": true, "data": map[string]bool{"healthy": s.h.Healthy}}
 }
 
 func (s *healthState) set(healthy bool, status string) {
@@ -57,20 +80,51 @@ func Serve(ctx context.Context, env Env) error {
 		logger.Printf("ERROR refusing to start: %v", err)
 		return err
 	}
-	err := serve(ctx, &env, logger)
+	prof, err := env.profile()
+	if err != nil {
+		logger.Printf("ERROR refusing to start: %v", err)
+		return err
+	}
+	if prof.Strict() {
+		// A real OMS takes its time to stop its components: longer than docker stop waits.
+		var cancel context.CancelFunc
+		ctx, cancel = slowStop(ctx, prof.Stop, logger)
+		defer cancel()
+	}
+	err = serve(ctx, &env, prof, logger)
 	if err != nil {
 		logger.Printf("ERROR %v", err)
 	}
 	return err
 }
 
-func serve(ctx context.Context, env *Env, logger *log.Logger) error {
+// slowStop returns a context that ends d after ctx does (SIGTERM), so the service keeps
+// running that long after being asked to stop.
+func slowStop(ctx context.Context, d time.Duration, logger *log.Logger) (context.Context, context.CancelFunc) {
+	inner, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-inner.Done():
+			return
+		}
+		logger.Printf("stopping the OMS components (this takes %s)", d)
+		if sleepCtx(inner, d) {
+			cancel()
+		}
+	}()
+	return inner, cancel
+}
+
+func serve(ctx context.Context, env *Env, prof Profile, logger *log.Logger) error {
+	start := time.Now()
 	logger.Printf("OMS %s starting on %s (IS_UPGRADE=%t)", env.Version, env.HostIP, env.Upgrade)
 	cfg, err := LoadConfig(env.ConfigPath)
 	if err != nil {
 		return err
 	}
 	dbs := DatabasesOf(cfg)
+	dbs.StrictHeartbeat = prof.Strict()
 	flt := env.faults()
 
 	// The exit fault may be switched on at any time: watch for it.
@@ -78,7 +132,7 @@ func serve(ctx context.Context, env *Env, logger *log.Logger) error {
 	defer cancel(nil)
 	go watchExit(ctx, flt, cancel)
 
-	state := &healthState{h: Health{Version: env.Version, Status: "starting"}}
+	state := &healthState{h: Health{Version: env.Version, Status: "starting"}, strict: prof.Strict()}
 	srv, err := startHealth(env, state)
 	if err != nil {
 		return err
@@ -96,6 +150,13 @@ func serve(ctx context.Context, env *Env, logger *log.Logger) error {
 		return nil
 	}
 
+	if prof.Strict() {
+		// nginx answers at once; the console behind it takes minutes.
+		if !sleepCtx(ctx, time.Until(start.Add(prof.Startup))) {
+			return stopped()
+		}
+		state.setConsoleUp()
+	}
 	if on, d := flt.get(FaultSlowStart, 30*time.Second); on {
 		logger.Printf("fault %s: starting %s late", FaultSlowStart, d)
 		state.set(false, "starting (slow-start fault)")
@@ -148,13 +209,22 @@ func serve(ctx context.Context, env *Env, logger *log.Logger) error {
 		logger.Printf("WARN %v", err)
 	}
 
-	// Wait for docker_init.sh to migrate an older schema.
+	// Wait for docker_init.sh to migrate an older schema. In strict the console is up and
+	// healthy meanwhile (init needs it); the host goes ONLINE and beats only afterwards.
+	startedSaid := false
+	if prof.Strict() && behind(st, env.Version) {
+		state.set(true, "running")
+		logger.Printf("%s", StartedLine)
+		startedSaid = true
+	}
 	for behind(st, env.Version) {
 		status := fmt.Sprintf("upgrade pending: MetaDB schema %s, image %s; run /root/docker_init.sh", lowest(st), env.Version)
 		if h := state.get(); h.Status != status {
 			logger.Printf("%s", status)
 		}
-		state.set(false, status)
+		if !prof.Strict() {
+			state.set(false, status)
+		}
 		if !sleepCtx(ctx, 500*time.Millisecond) {
 			return stopped()
 		}
@@ -186,7 +256,9 @@ func serve(ctx context.Context, env *Env, logger *log.Logger) error {
 	}
 	hb.beat(ctx)
 	state.set(true, "running")
-	logger.Printf("%s", StartedLine)
+	if !startedSaid {
+		logger.Printf("%s", StartedLine)
+	}
 
 	healthyAt := time.Now()
 	tick := time.NewTicker(time.Second)
@@ -246,8 +318,16 @@ func startHealth(env *Env, state *healthState) (*http.Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /oms/health", func(w http.ResponseWriter, r *http.Request) {
+		code, body := state.reply()
+		if code != http.StatusOK {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(code)
+			fmt.Fprintf(w, "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d %s</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+				code, http.StatusText(code), code, http.StatusText(code))
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"success": true, "data": state.get()})
+		json.NewEncoder(w).Encode(body)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
@@ -280,7 +360,7 @@ func prepareSchema(ctx context.Context, db *sql.DB, dbs Databases, version strin
 		}
 		if st.Heartbeat == "" {
 			// A region joining an existing deployment starts at the deployment's version.
-			return InstallHeartbeat(ctx, db, dbs.Heartbeat, st.RM)
+			return InstallHeartbeat(ctx, db, dbs.Heartbeat, st.RM, dbs.StrictHeartbeat)
 		}
 		return nil
 	})
@@ -316,6 +396,7 @@ type heartbeater struct {
 	db                  *sql.DB
 	dbs                 Databases
 	ip, region, version string
+	beats               int // strict: beats written so far
 }
 
 func (h *heartbeater) markHost(ctx context.Context, status string) error {
@@ -329,9 +410,46 @@ func (h *heartbeater) markHost(ctx context.Context, status string) error {
 	return nil
 }
 
+// strictTasks are the heart_beat rows a node keeps fresh in the strict profile: the
+// supervisor, and components beating at their own pace (every n-th beat).
+var strictTasks = []struct {
+	taskType, taskName string
+	every              int
+}{{"SUPERVISOR", "supervisor", 1}, {"CM", "cm", 1}, {"CONSOLE", "console", 2}}
+
+// strictStaleTask is a component row that stopped beating long ago (a finished task's
+// component) while the host is fine: written once, an hour old, never refreshed.
+var strictStaleTask = struct{ taskType, taskName string }{"CHECKER", "checker_1"}
+
+// beatStrict upserts the strict profile's heart_beat rows.
+func (h *heartbeater) beatStrict(ctx context.Context) error {
+	table := q(h.dbs.Heartbeat, "heart_beat")
+	if h.beats == 0 {
+		if _, err := h.db.ExecContext(ctx, "INSERT IGNORE INTO "+table+" (host_ip, task_type, task_name, gmt_modified) VALUES (?, ?, ?, NOW(3) - INTERVAL 1 HOUR)",
+			h.ip, strictStaleTask.taskType, strictStaleTask.taskName); err != nil {
+			return fmt.Errorf("update %s.heart_beat: %w", h.dbs.Heartbeat, err)
+		}
+	}
+	for _, t := range strictTasks {
+		if h.beats%t.every != 0 {
+			continue
+		}
+		if _, err := h.db.ExecContext(ctx, "INSERT INTO "+table+" (host_ip, task_type, task_name, gmt_modified) VALUES (?, ?, ?, NOW(3))"+
+			" ON DUPLICATE KEY UPDATE gmt_modified = VALUES(gmt_modified)", h.ip, t.taskType, t.taskName); err != nil {
+			return fmt.Errorf("update %s.heart_beat: %w", h.dbs.Heartbeat, err)
+		}
+	}
+	h.beats++
+	return nil
+}
+
 // beat upserts heart_beat and inserts a heatbeat_sequence row, and keeps the host ONLINE.
 func (h *heartbeater) beat(ctx context.Context) error {
-	if _, err := h.db.ExecContext(ctx, "INSERT INTO "+q(h.dbs.Heartbeat, "heart_beat")+
+	if h.dbs.StrictHeartbeat {
+		if err := h.beatStrict(ctx); err != nil {
+			return err
+		}
+	} else if _, err := h.db.ExecContext(ctx, "INSERT INTO "+q(h.dbs.Heartbeat, "heart_beat")+
 		" (host_ip, gmt_modified) VALUES (?, NOW(3)) ON DUPLICATE KEY UPDATE gmt_modified = VALUES(gmt_modified)", h.ip); err != nil {
 		return fmt.Errorf("update %s.heart_beat: %w", h.dbs.Heartbeat, err)
 	}

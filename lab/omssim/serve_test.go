@@ -218,7 +218,7 @@ func TestServeRefuses(t *testing.T) {
 	if err := InstallRM(ctx, db, dbs, "4.2.2"); err != nil {
 		t.Fatal(err)
 	}
-	if err := InstallHeartbeat(ctx, db, dbs.Heartbeat, "4.2.2"); err != nil {
+	if err := InstallHeartbeat(ctx, db, dbs.Heartbeat, "4.2.2", false); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -303,9 +303,14 @@ func TestUpgrade422To423(t *testing.T) {
 	if got := m.String(t, "SELECT CONCAT(from_version,'>',to_version,' ',result) FROM "+cm+".init_record ORDER BY id DESC LIMIT 1"); got != "4.2.2>4.2.3 SUCCESS" {
 		t.Errorf("init_record: %q", got)
 	}
-	logFile, _ := os.ReadFile(filepath.Join(dir, "logs", "docker_init.log"))
-	if !strings.Contains(string(logFile), "docker_init.sh finished") {
-		t.Errorf("docker_init.log:\n%s", logFile)
+	logs, err := InitLogs(filepath.Join(dir, "logs"))
+	if err != nil || len(logs) == 0 {
+		t.Fatalf("no docker_init_<time>.log: %v %v", logs, err)
+	}
+	logFile, _ := os.ReadFile(logs[len(logs)-1])
+	lines := strings.Split(strings.TrimSpace(string(logFile)), "\n")
+	if !strings.Contains(lines[len(lines)-1], InitDonePrefix) {
+		t.Errorf("%s does not end with the result line:\n%s", logs[len(logs)-1], logFile)
 	}
 
 	// A second run with the same (shared) config file fails: init is not idempotent.
@@ -588,5 +593,182 @@ func TestUpgradeTwoRegions(t *testing.T) {
 	b.waitHealth(3*time.Second, "healthy", healthy)
 	if got := m.String(t, "SELECT GROUP_CONCAT(CONCAT(region,':',from_version,'>',to_version) ORDER BY id) FROM "+m.Name("cm")+".init_record WHERE result='SUCCESS'"); got != "hangzhou:4.2.2>4.2.3,shanghai:4.2.2>4.2.3" {
 		t.Errorf("init_record: %s", got)
+	}
+}
+
+// rawHealth returns the HTTP status and body of a node's /oms/health.
+func rawHealth(t *testing.T, ip string) (int, string, error) {
+	t.Helper()
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://%s:%d/oms/health", ip, DefaultHealthPort))
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String(), nil
+}
+
+// strictNode makes a MetaDB and a 4.2.2 node with a profile, not started yet.
+func strictNode(t *testing.T, ip, profile string) (m *simtest.MetaDB, n *testNode, dir, cfg string) {
+	t.Helper()
+	m = simtest.NewMetaDB(t)
+	dir = t.TempDir()
+	cfg = simtest.WriteConfig(t, dir, "config.yaml", m.Config(simtest.ConfigOptions{Nodes: []string{ip}}))
+	n = newNode(t, ip, "4.2.2", cfg, dir)
+	setProfile(t, n, profile)
+	return m, n, dir, cfg
+}
+
+func setProfile(t *testing.T, n *testNode, profile string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(n.env.RunDir, ProfileFileName), []byte(profile+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hostStatus is a node's cm.host status.
+func hostStatus(t *testing.T, m *simtest.MetaDB, cm, ip string) string {
+	t.Helper()
+	return m.String(t, "SELECT host_status FROM "+cm+".host WHERE ip=?", ip)
+}
+
+// TestServeStrict: the strict profile's console starts late (502, no start-up line), health
+// says only "healthy", heart_beat has several rows per host (one stale), and SIGTERM is
+// ignored for the profile's stop time. Node IPs 127.0.9.1-3 belong to the strict tests.
+func TestServeStrict(t *testing.T) {
+	const ip = "127.0.9.1"
+	m, n, dir, _ := strictNode(t, ip, "strict startup=3s stop=2s")
+	n.start()
+	// The port accepts at once; the console behind it is not there yet.
+	var code int
+	var err error
+	for i := 0; i < 50; i++ {
+		if code, _, err = rawHealth(t, ip); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code != http.StatusBadGateway {
+		t.Errorf("health while the console starts: HTTP %d, %v; want 502", code, err)
+	}
+	if strings.Contains(n.out.String(), StartedLine) {
+		t.Errorf("start-up line before the start-up delay:\n%s", n.out.String())
+	}
+	n.waitHealth(15*time.Second, "healthy", healthy)
+	code, body, err := rawHealth(t, ip)
+	if err != nil || code != 200 || strings.TrimSpace(body) != `{"data":{"healthy":true},"success":true}` {
+		t.Errorf("strict health: HTTP %d %q %v", code, body, err)
+	}
+	logFile, _ := os.ReadFile(filepath.Join(dir, "logs", "oms.log"))
+	if !strings.Contains(n.out.String(), StartedLine) || !strings.Contains(string(logFile), StartedLine) {
+		t.Errorf("stdout or oms.log lacks %q", StartedLine)
+	}
+
+	hb, cm := m.Name("hb1"), m.Name("cm")
+	time.Sleep(2500 * time.Millisecond) // CONSOLE beats every other second
+	rows := m.Count(t, "SELECT COUNT(*) FROM "+hb+".heart_beat WHERE host_ip=?", ip)
+	if rows != 4 {
+		t.Errorf("heart_beat rows of %s: %d, want 4 (SUPERVISOR, CM, CONSOLE, stale CHECKER)", ip, rows)
+	}
+	for _, tc := range []struct {
+		task   string
+		fresh  bool
+		maxAge int
+	}{{"SUPERVISOR", true, 5}, {"CM", true, 5}, {"CONSOLE", true, 5}, {"CHECKER", false, 0}} {
+		age := m.Count(t, "SELECT TIMESTAMPDIFF(SECOND, gmt_modified, NOW(3)) FROM "+hb+".heart_beat WHERE host_ip=? AND task_type=?", ip, tc.task)
+		if tc.fresh && age > tc.maxAge || !tc.fresh && age < 1800 {
+			t.Errorf("heart_beat %s is %d s old", tc.task, age)
+		}
+	}
+	if got := hostStatus(t, m, cm, ip); got != "ONLINE" {
+		t.Errorf("host_status %q, want ONLINE", got)
+	}
+
+	// SIGTERM: the service keeps running for the stop time (Docker would SIGKILL it).
+	n.cancel()
+	if _, done := n.exited(time.Second); done {
+		t.Fatalf("strict Serve returned within 1 s of SIGTERM (stop=2s)")
+	}
+	if got := hostStatus(t, m, cm, ip); got != "ONLINE" {
+		t.Errorf("host_status while stopping %q, want ONLINE", got)
+	}
+	if err, done := n.exited(10 * time.Second); !done || err != nil {
+		t.Fatalf("strict Serve after its stop time: done %t, %v", done, err)
+	}
+	if got := hostStatus(t, m, cm, ip); got != "OFFLINE" {
+		t.Errorf("host_status after the stop %q, want OFFLINE", got)
+	}
+}
+
+// TestInitStrict: in strict docker_init.sh needs the console up; the console is healthy
+// before init while the host goes ONLINE only after it; a second run is not refused but
+// recorded as a rerun.
+func TestInitStrict(t *testing.T) {
+	const ip = "127.0.9.2"
+	m, old, dir, cfg := strictNode(t, ip, "strict startup=0s stop=0s")
+	old.start()
+	old.waitHealth(10*time.Second, "healthy", healthy)
+	if err := old.stop(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cm := m.Name("cm")
+
+	n := newNode(t, ip, "4.2.3", cfg, dir)
+	n.env.Upgrade = true
+	setProfile(t, n, "strict startup=3s stop=0s")
+	n.start()
+	time.Sleep(300 * time.Millisecond)
+	if out, err := n.script(Init); err == nil || !strings.Contains(err.Error(), "not up yet") {
+		t.Errorf("init before the console is up: %v\n%s", err, out)
+	}
+	n.waitHealth(15*time.Second, "healthy before init", healthy)
+	if !strings.Contains(n.out.String(), StartedLine) {
+		t.Errorf("no start-up line before init:\n%s", n.out.String())
+	}
+	if got := hostStatus(t, m, cm, ip); got != "OFFLINE" {
+		t.Errorf("host_status before init %q, want OFFLINE (ONLINE only after init)", got)
+	}
+	if out, err := n.script(Init); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for m.String(t, "SELECT CONCAT(host_status,' ',version) FROM "+cm+".host WHERE ip=?", ip) != "ONLINE 4.2.3" {
+		if time.Now().After(deadline) {
+			t.Fatalf("host not ONLINE on 4.2.3 after init:\n%s", n.out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// A second run is not refused: it runs again, and the record shows it.
+	if out, err := n.script(Init); err != nil {
+		t.Errorf("second init in strict: %v\n%s", err, out)
+	}
+	if got := m.Count(t, "SELECT COUNT(*) FROM "+cm+".init_record WHERE result='SUCCESS' AND to_version='4.2.3'"); got != 2 {
+		t.Errorf("SUCCESS init_record rows %d, want 2", got)
+	}
+	if got := m.String(t, "SELECT message FROM "+cm+".init_record ORDER BY id DESC LIMIT 1"); got != MsgInitRerun {
+		t.Errorf("last init_record message %q, want %q", got, MsgInitRerun)
+	}
+	// The old deployment's heart_beat rows had the strict schema from the start.
+	if got := m.Count(t, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema=? AND table_name='heart_beat' AND column_name IN ('task_type','task_name')", m.Name("hb1")); got != 2 {
+		t.Errorf("strict heart_beat columns: %d, want task_type and task_name", got)
+	}
+}
+
+// TestFaultRollbackFails: the fault fails the V4.1.0 rollback script only.
+func TestFaultRollbackFails(t *testing.T) {
+	const ip = "127.0.9.3"
+	_, n, _, _ := strictNode(t, ip, "default")
+	os.MkdirAll(filepath.Join(n.env.RunDir, "omssim-faults"), 0o755)
+	os.WriteFile(filepath.Join(n.env.RunDir, "omssim-faults", FaultRollbackFails), nil, 0o644)
+	n.env.Version = "4.2.3"
+	if out, err := n.script(Rollback410); err == nil || !strings.Contains(err.Error(), "fault rollback-fails") {
+		t.Errorf("rollback with the fault: %v\n%s", err, out)
+	}
+	for _, fn := range []func(context.Context, Env) error{Init, Upgrade410} {
+		if out, err := n.script(fn); err != nil && strings.Contains(err.Error(), "rollback-fails") {
+			t.Errorf("the rollback fault failed another script: %v\n%s", err, out)
+		}
 	}
 }

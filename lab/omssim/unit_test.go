@@ -1,6 +1,7 @@
 package omssim
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,5 +138,108 @@ func TestEnvCheck(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+func TestParseProfile(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    Profile
+		wantErr string
+	}{
+		{in: "", want: Profile{}},
+		{in: " default\n", want: Profile{}},
+		{in: "strict", want: Profile{Name: "strict", Startup: 300 * time.Second, Stop: 30 * time.Second}},
+		{in: "strict startup=8s\n", want: Profile{Name: "strict", Startup: 8 * time.Second, Stop: 30 * time.Second}},
+		{in: "strict startup=2.5 stop=1m", want: Profile{Name: "strict", Startup: 2500 * time.Millisecond, Stop: time.Minute}},
+		{in: "strict startup=0s", want: Profile{Name: "strict", Stop: 30 * time.Second}},
+		{in: "lenient", wantErr: "unknown profile"},
+		{in: "default startup=1s", wantErr: "takes no parameters"},
+		{in: "strict startup", wantErr: "name=value"},
+		{in: "strict startup=soon", wantErr: "not a duration"},
+		{in: "strict startup=-1s", wantErr: "negative"},
+		{in: "strict speed=2", wantErr: "unknown parameter"},
+	} {
+		got, err := ParseProfile(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("ParseProfile(%q) = %+v, %v; want error %q", tc.in, got, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseProfile(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+		if again, err := ParseProfile(got.String()); err != nil || again != got {
+			t.Errorf("ParseProfile(%q.String() = %q) = %+v, %v", tc.in, got.String(), again, err)
+		}
+	}
+}
+
+func TestEnvProfile(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{}
+	e := Env{RunDir: dir, Getenv: func(k string) string { return env[k] }}
+	for _, tc := range []struct {
+		file, env string // "" file: none
+		want      string
+	}{
+		{"", "", ""},
+		{"", "strict startup=1s", "strict"},
+		{"strict startup=2s", "", "strict"},
+		{"default", "strict", ""},
+	} {
+		os.Remove(filepath.Join(dir, ProfileFileName))
+		if tc.file != "" {
+			os.WriteFile(filepath.Join(dir, ProfileFileName), []byte(tc.file), 0o644)
+		}
+		env["OMSSIM_PROFILE"] = tc.env
+		p, err := e.profile()
+		if err != nil || p.Name != tc.want {
+			t.Errorf("file %q env %q: profile %+v, %v; want %q", tc.file, tc.env, p, err, tc.want)
+		}
+	}
+}
+
+// TestHealthReply: the strict profile answers only "healthy", and 502 until the console is up.
+func TestHealthReply(t *testing.T) {
+	encode := func(s *healthState) (int, string) {
+		code, body := s.reply()
+		if body == nil {
+			return code, ""
+		}
+		b, _ := json.Marshal(body)
+		return code, string(b)
+	}
+	def := &healthState{h: Health{Healthy: true, Version: "4.2.3", Status: "running"}}
+	if code, body := encode(def); code != 200 || body != `{"data":{"healthy":true,"version":"4.2.3","status":"running"},"success":true}` {
+		t.Errorf("default: %d %s", code, body)
+	}
+	strict := &healthState{h: Health{Version: "4.2.3", Status: "starting"}, strict: true}
+	if code, body := encode(strict); code != 502 || body != "" {
+		t.Errorf("strict before the console is up: %d %s", code, body)
+	}
+	strict.setConsoleUp()
+	if code, body := encode(strict); code != 200 || body != `{"data":{"healthy":false},"success":true}` {
+		t.Errorf("strict, console up: %d %s", code, body)
+	}
+	strict.set(true, "running")
+	if code, body := encode(strict); code != 200 || body != `{"data":{"healthy":true},"success":true}` {
+		t.Errorf("strict, healthy: %d %s", code, body)
+	}
+}
+
+func TestInitLogName(t *testing.T) {
+	got := InitLogName(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	if got != "docker_init_20260304050607.log" || !initLogRE.MatchString(got) {
+		t.Errorf("InitLogName = %q", got)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"docker_init_20260304050607.log", "docker_init_20260101000000.log", "docker_init.log", "docker_init_upgrade_410.log", "oms.log"} {
+		os.WriteFile(filepath.Join(dir, f), nil, 0o644)
+	}
+	logs, err := InitLogs(dir)
+	if err != nil || len(logs) != 2 || filepath.Base(logs[0]) != "docker_init_20260101000000.log" {
+		t.Errorf("InitLogs = %v, %v", logs, err)
 	}
 }

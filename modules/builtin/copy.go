@@ -286,7 +286,7 @@ func writeFile(ctx context.Context, h *modules.Host, src fileSource, args module
 			return modules.Fail(fmt.Sprintf("open %s: %v", src.path, err), data), nil
 		}
 		defer r.Close()
-		if err := h.Conn.Put(ctx, r, dest, transport.FileModeOf(uint32(mode))); err != nil {
+		if err := h.Conn.Put(ctx, modules.ProgressReader(ctx, r, size), dest, transport.FileModeOf(uint32(mode))); err != nil {
 			if ctx.Err() != nil {
 				return modules.Result{}, err
 			}

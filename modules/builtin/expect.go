@@ -30,8 +30,9 @@ func (Expect) Spec() modules.Spec {
 			"on a command line; secret answers are masked everywhere. The task fails when no " +
 			"response matches within `timeout` (with the last output seen), when the command prints " +
 			"a prompt-looking line (ending with ? or :) and waits for an answer no response gives " +
-			"(\"no answer for prompt: ...\"), when a list of answers runs out, or when the command " +
-			"exits non-zero. Terminal echo is off unless `echo: true`, so answers do not show in " +
+			"(\"no answer for prompt: ...\", with the end of the transcript), when a list of answers runs out, or when the command " +
+			"exits non-zero. `no_answer_hint`, when given, is added to the message of a prompt no response answers and of a timeout: " +
+			"the place where the playbook's responses come from, so that the operator knows where to add one. Terminal echo is off unless `echo: true`, so answers do not show in " +
 			"stdout. Like command, it reports changed.",
 		CheckMode: "Does not run the command: unknown (\"command not run in check mode\"), unless " +
 			"creates/removes already decide that it would be skipped (ok).",
@@ -41,6 +42,7 @@ func (Expect) Spec() modules.Spec {
 			{Name: "secret_responses", Type: modules.Map, Secret: true, Doc: "like responses, for answers that are secret (passwords): masked in every output"},
 			{Name: "timeout", Type: modules.Duration, Default: 30 * time.Second, Doc: "how long to wait for each expected output (0: no limit)"},
 			{Name: "echo", Type: modules.Bool, Default: false, Doc: "leave terminal echo on, so that (non-secret) answers show in stdout"},
+			{Name: "no_answer_hint", Type: modules.String, Doc: "said after the message when a prompt has no answer or nothing matched within timeout, e.g. which variable or file to add the response to"},
 		}, guardArgs...),
 		Returns: []modules.Field{
 			{Name: "rc", Type: "int", Doc: "exit status of the command"},
@@ -102,7 +104,7 @@ func expectResponses(args modules.Args) ([]*expectResponse, error) {
 			switch v := m[k].(type) {
 			case []any:
 				for i, a := range v {
-					s, ok := scalarString(a)
+					s, ok := modules.ScalarString(a)
 					if !ok {
 						return nil, fmt.Errorf("%s: answer %d for %q must be a string", set.name, i, k)
 					}
@@ -111,7 +113,7 @@ func expectResponses(args modules.Args) ([]*expectResponse, error) {
 			case []string:
 				r.answers = append(r.answers, v...)
 			default:
-				s, ok := scalarString(v)
+				s, ok := modules.ScalarString(v)
 				if !ok {
 					return nil, fmt.Errorf("%s: the answer for %q must be a string or a list of strings", set.name, k)
 				}
@@ -124,16 +126,6 @@ func expectResponses(args modules.Args) ([]*expectResponse, error) {
 		}
 	}
 	return out, nil
-}
-
-func scalarString(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case int, int64, uint64, float64, bool:
-		return fmt.Sprint(x), true
-	}
-	return "", false
 }
 
 func (Expect) Check(ctx context.Context, h *modules.Host, args modules.Args) (modules.Result, error) {
@@ -185,7 +177,7 @@ func (Expect) Apply(ctx context.Context, h *modules.Host, args modules.Args) (mo
 	argv = append([]string{"/bin/sh", "-c", `stty ` + stty + ` 2>/dev/null; exec "$@"`, "expect"}, argv...)
 	s := &expectSession{
 		h: h, responses: responses, secrets: secrets,
-		timeout: args.Duration("timeout"), notify: make(chan struct{}, 1),
+		timeout: args.Duration("timeout"), notify: make(chan struct{}, 1), hint: args.String("no_answer_hint"),
 		live: modules.NewLineWriter("stdout", func(stream, l string) { h.Output(stream, maskAnswers(l, secrets, h.Mask)) }),
 	}
 	cmd := h.ArgvCmd(argv...)
@@ -202,6 +194,8 @@ type expectSession struct {
 	secrets   []string
 	timeout   time.Duration
 	live      *modules.LineWriter
+	// hint is no_answer_hint: where to add a missing response.
+	hint string
 
 	mu         sync.Mutex
 	transcript strings.Builder
@@ -275,6 +269,14 @@ func (s *expectSession) answer() (answers []string, prompt string, err error) {
 		prompt = tail
 	}
 	return answers, prompt, nil
+}
+
+// hinted is no_answer_hint as a clause of a failure message ("" without one).
+func (s *expectSession) hinted() string {
+	if s.hint == "" {
+		return ""
+	}
+	return ": " + s.hint
 }
 
 // lastOutput is the end of the transcript, for failure messages.
@@ -355,11 +357,11 @@ loop:
 		case <-quietTimer.C:
 			_, prompt, err := s.answer()
 			if err == nil && prompt != "" {
-				stopWith("no answer for prompt: " + maskAnswers(prompt, s.secrets, s.h.Mask) + " (add a response whose pattern matches it)")
+				stopWith("no answer for prompt: " + maskAnswers(prompt, s.secrets, s.h.Mask) + " (add a response whose pattern matches it" + s.hinted() + "); last output:\n" + s.lastOutput())
 				break loop
 			}
 		case <-timeoutTimer.C():
-			stopWith(fmt.Sprintf("timeout after %s waiting for output that a response matches; last output:\n%s", s.timeout, s.lastOutput()))
+			stopWith(fmt.Sprintf("timeout after %s waiting for output that a response matches%s; last output:\n%s", s.timeout, s.hinted(), s.lastOutput()))
 			break loop
 		case outcome = <-done:
 			break loop

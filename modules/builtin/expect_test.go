@@ -157,6 +157,45 @@ echo "echoed: $pw"
 	}
 }
 
+// TestExpectNoAnswerShowsTranscriptAndHint: a prompt no response answers stops the command
+// with the prompt, the end of the transcript so far (secret answers masked) and the playbook's
+// hint on where to add the response.
+func TestExpectNoAnswerShowsTranscriptAndHint(t *testing.T) {
+	dir := t.TempDir()
+	script := expectScript(t, dir, "ask.sh", `echo "Checking resources: fine."
+read -s -p "Password: " p; echo
+echo "Using password $p"
+read -p "Deploy a new region? [y/n]: " a; echo "never here"`)
+	h := newGenHost(t, nil)
+	m := Expect{}
+	hint := "add an entry for it to u410_prompts_extra (defaults: playbooks/vars/u410-prompts.yml)"
+	res, err := m.Apply(context.Background(), h.Host, coerceArgs(t, m, map[string]any{
+		"command": script, "secret_responses": map[string]any{"Password:": secretAnswer}, "no_answer_hint": hint,
+	}))
+	if err != nil || !res.Failed {
+		t.Fatalf("%v %+v, want a failure", err, res)
+	}
+	for _, want := range []string{
+		"no answer for prompt: Deploy a new region? [y/n]:",
+		hint,
+		"last output:\nChecking resources: fine.",
+		"Using password ********",
+	} {
+		if !strings.Contains(res.Msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, res.Msg)
+		}
+	}
+	if strings.Contains(res.Msg, secretAnswer) || strings.Contains(res.Msg, "never here") {
+		t.Errorf("message shows the secret or output after the prompt:\n%s", res.Msg)
+	}
+
+	// Without a hint the message is as before, still with the transcript.
+	res, err = m.Apply(context.Background(), h.Host, coerceArgs(t, m, map[string]any{"command": `sh -c 'read -p "Colour? " c'`}))
+	if err != nil || !res.Failed || !strings.Contains(res.Msg, "no answer for prompt: Colour? (add a response whose pattern matches it); last output:\nColour?") {
+		t.Fatalf("%v %+v", err, res)
+	}
+}
+
 func TestExpectSecretRegistered(t *testing.T) {
 	dir := t.TempDir()
 	script := expectScript(t, dir, "pw.sh", `read -s -p "Password: " p; echo; echo ok`)

@@ -78,6 +78,15 @@ func TestGenericModulesOverSSH(t *testing.T) {
 		}
 	})
 
+	t.Run("find", func(t *testing.T) {
+		writeTestFile(t, filepath.Join(dir, "docker_init_1.log"), "x", 0o644)
+		res := apply(Find{}, map[string]any{"paths": []any{dir, dir + "/none"}, "patterns": []any{"docker_init*.log"}})
+		files := res.Data["files"].([]any)
+		if res.Failed || len(files) != 1 || files[0].(map[string]any)["path"] != dir+"/docker_init_1.log" || len(res.Data["skipped_paths"].(map[string]any)) != 1 {
+			t.Fatalf("find over SSH: %+v", res)
+		}
+	})
+
 	t.Run("copy, stat and fetch a big file", func(t *testing.T) {
 		src := filepath.Join(dir, "pkg.tar")
 		f, err := os.Create(src)

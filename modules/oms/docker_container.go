@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,7 +36,10 @@ The run spec (image, network_mode, binds, env, privileged, pids_limit, ulimits, 
 restart_policy, command) is used to create a missing container and compared field by field with an
 existing one: a difference fails with a diff unless recreate is true, which removes and recreates it.
 Only the fields given are compared; env keys the image adds are ignored.
-binds_from takes the host side of the mounts listed in bind_targets from another container.
+binds_from carries every bind mount and named volume of another container into this one, as it
+is (source, target, read-only); bind_targets, when given, lists container paths that must be among
+them (a check, not a filter: a missing one fails before anything changes). binds given beside
+binds_from are added, and one whose container path equals a carried one replaces it.
 state stopped on a missing container is ok (nothing to stop). state restarted always restarts.
 Environment values whose names look secret (PASSWORD, SECRET, TOKEN, ...) or are listed in secret_env
 go through a 0600 --env-file removed afterwards, never an argv, and are masked in registered facts.`,
@@ -48,8 +52,8 @@ running); copy_from/copy_to compare the files read-only.`,
 			{Name: "image", Type: modules.String, Doc: "image of a container to create; compared with an existing one"},
 			{Name: "network_mode", Type: modules.String, Doc: `network mode, e.g. "host" (docker run --net)`},
 			{Name: "binds", Type: modules.StringList, Doc: "bind mounts host:container[:ro]"},
-			{Name: "binds_from", Type: modules.String, Doc: "take binds from this container's mounts (the targets in bind_targets)"},
-			{Name: "bind_targets", Type: modules.StringList, Doc: "container paths whose host side binds_from copies"},
+			{Name: "binds_from", Type: modules.String, Doc: "carry every bind mount and named volume of this container"},
+			{Name: "bind_targets", Type: modules.StringList, Doc: "container paths that binds_from must carry (checked, never a filter)"},
 			{Name: "env", Type: modules.Map, Doc: "environment of the container (with exec: of the command)"},
 			{Name: "secret_env", Type: modules.StringList, Doc: "env keys whose values are secret (masked, passed through a file)"},
 			{Name: "privileged", Type: modules.Bool, Doc: "run privileged"},
@@ -99,8 +103,8 @@ func (DockerContainer) Validate(args modules.Args) error {
 	if args.Has("copy_to") && !args.Has("src") {
 		return fmt.Errorf("copy_to needs src (the host path to copy from)")
 	}
-	if args.Has("binds_from") != args.Has("bind_targets") {
-		return fmt.Errorf("binds_from and bind_targets go together: name the container and the container paths to take")
+	if args.Has("bind_targets") && !args.Has("binds_from") {
+		return fmt.Errorf("bind_targets checks what binds_from carries: name the container to carry the mounts of in binds_from")
 	}
 	return nil
 }
@@ -206,40 +210,17 @@ func (dc *dockerContainerRun) spec(ctx context.Context) (runSpec, error) {
 		image: a.String("image"), networkMode: a.String("network_mode"), restartPolicy: a.String("restart_policy"),
 		privileged: optBool(a, "privileged"), tty: optBool(a, "tty"), interactive: optBool(a, "interactive"),
 	}
-	if a.Has("binds") {
-		s.hasBinds = true
-		s.binds = append(s.binds, a.Strings("binds")...)
-	}
 	if from := a.String("binds_from"); from != "" {
 		s.hasBinds = true
-		other, err := dc.d.inspectContainer(ctx, from)
+		carried, err := dc.carriedBinds(ctx, from)
 		if err != nil {
 			return s, err
 		}
-		if other == nil {
-			return s, fmt.Errorf("binds_from: container %s does not exist on %s", from, dc.h.Name)
-		}
-		for _, target := range a.Strings("bind_targets") {
-			found := false
-			for _, mt := range other.Mounts {
-				if path.Clean(mt.Destination) == path.Clean(target) {
-					b := mt.Source + ":" + mt.Destination
-					if !mt.RW {
-						b += ":ro"
-					}
-					s.binds = append(s.binds, b)
-					found = true
-					break
-				}
-			}
-			if !found {
-				var have []string
-				for _, mt := range other.Mounts {
-					have = append(have, mt.Destination)
-				}
-				return s, fmt.Errorf("binds_from: container %s has no mount at %s (its mounts: %s)", from, target, strings.Join(have, ", "))
-			}
-		}
+		s.binds = carried
+	}
+	if a.Has("binds") {
+		s.hasBinds = true
+		s.binds = overrideBinds(s.binds, a.Strings("binds"))
 	}
 	if env := a.Map("env"); len(env) > 0 {
 		s.env = make(map[string]string, len(env))
@@ -291,6 +272,70 @@ func parseDockerUlimit(s string) (dockerUlimit, error) {
 		}
 	}
 	return dockerUlimit{Name: name, Soft: soft, Hard: hard}, nil
+}
+
+// carriedBinds are the bind mounts and named volumes of container from, as docker run -v
+// arguments, after checking that every path in bind_targets is among them.
+func (dc *dockerContainerRun) carriedBinds(ctx context.Context, from string) ([]string, error) {
+	other, err := dc.d.inspectContainer(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	if other == nil {
+		return nil, fmt.Errorf("binds_from: container %s does not exist on %s", from, dc.h.Name)
+	}
+	var binds, have []string
+	for _, mt := range other.Mounts {
+		source := mt.Source
+		switch mt.Type {
+		case "bind":
+		case "volume":
+			source = mt.Name
+		default: // tmpfs, npipe, image: nothing on the host to carry
+			continue
+		}
+		b := source + ":" + mt.Destination
+		if !mt.RW {
+			b += ":ro"
+		}
+		binds = append(binds, b)
+		have = append(have, path.Clean(mt.Destination))
+	}
+	sort.Strings(binds)
+	for _, target := range dc.args.Strings("bind_targets") {
+		if !slices.Contains(have, path.Clean(target)) {
+			return nil, fmt.Errorf("binds_from: container %s has no mount at %s (its mounts: %s)", from, target, strings.Join(have, ", "))
+		}
+	}
+	return binds, nil
+}
+
+// bindTarget is the container path of a docker run -v argument source:target[:options].
+func bindTarget(bind string) string {
+	parts := strings.SplitN(bind, ":", 3)
+	if len(parts) < 2 {
+		return path.Clean(bind)
+	}
+	return path.Clean(parts[1])
+}
+
+// overrideBinds adds extra to carried; an extra bind replaces the carried one of the same
+// container path (two mounts on one path would make docker refuse the container).
+func overrideBinds(carried, extra []string) []string {
+	out := make([]string, 0, len(carried)+len(extra))
+	for _, c := range carried {
+		replaced := false
+		for _, e := range extra {
+			if bindTarget(e) == bindTarget(c) {
+				replaced = true
+				break
+			}
+		}
+		if !replaced {
+			out = append(out, c)
+		}
+	}
+	return append(out, extra...)
 }
 
 // isSecretEnv reports whether the value of env key k must be masked and kept off argv.
@@ -384,6 +429,13 @@ func (dc *dockerContainerRun) specDiff(s runSpec, ci *containerInspect) (lines [
 	return lines, before, after
 }
 
+// newContainerDiff shows the run spec of a container about to be created (with --diff, also
+// under --check): its image, mounts, environment (secrets masked) and options.
+func (dc *dockerContainerRun) newContainerDiff(s runSpec) *modules.Diff {
+	_, _, after := dc.specDiff(s, &containerInspect{})
+	return &modules.Diff{After: strings.Join(after, "\n") + "\n", BeforeLabel: "no container " + dc.name, AfterLabel: "new container " + dc.name}
+}
+
 func dockerPidsLimit(n int64) string {
 	if n <= 0 {
 		return "unlimited"
@@ -472,7 +524,9 @@ func (dc *dockerContainerRun) state(ctx context.Context, ci *containerInspect) (
 		if want == "present" {
 			verb = "create"
 		}
-		return act(verb, verb+" container "+dc.name+" from "+s.image, func() error { return dc.create(ctx, s, want != "present") })
+		r, err := act(verb, verb+" container "+dc.name+" from "+s.image, func() error { return dc.create(ctx, s, want != "present") })
+		r.Diff = dc.newContainerDiff(s)
+		return r, err
 	}
 	switch want {
 	case "restarted":

@@ -1,9 +1,13 @@
 package oms
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +42,8 @@ func TestDockerContainerValidate(t *testing.T) {
 		{"two actions", map[string]any{"name": "c", "state": "started", "exec": "ls"}, "give only one of state, exec"},
 		{"copy_from without dest", map[string]any{"name": "c", "copy_from": "/x"}, "copy_from needs dest"},
 		{"copy_to without src", map[string]any{"name": "c", "copy_to": "/x"}, "copy_to needs src"},
-		{"binds_from alone", map[string]any{"name": "c", "state": "started", "binds_from": "old"}, "binds_from and bind_targets go together"},
+		{"bind_targets alone", map[string]any{"name": "c", "state": "started", "bind_targets": []any{"/x"}}, "name the container to carry the mounts of in binds_from"},
+		{"binds_from alone", map[string]any{"name": "c", "state": "started", "binds_from": "old"}, ""},
 		{"inspect only", map[string]any{"name": "c"}, ""},
 	}
 	for _, tt := range tests {
@@ -95,12 +100,7 @@ func TestDockerContainerLifecycle(t *testing.T) {
 	oh := newTestHost(t)
 	m := DockerContainer{}
 	name := testContainerName(t, "life")
-	dir := t.TempDir()
-	for _, sub := range []string{"logs", "store", "run"} {
-		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := dataMountDir(t)
 	run := coerceArgs(t, m, runArgsU422(name, dir))
 
 	// Check before Apply changes nothing: the container it would run is still not there.
@@ -298,4 +298,92 @@ func TestDockerContainerExecAndCopy(t *testing.T) {
 	if r, err = m.Apply(ctx, oh.Host, coerceArgs(t, m, map[string]any{"name": name})); err != nil || r.Changed || r.Data["container"].(map[string]any)["state"] != "running" {
 		t.Fatalf("inspect only = %+v, %v", r, err)
 	}
+}
+
+// TestDockerContainerCarriesEveryBind: binds_from takes every mount of the old container, the
+// optional SSL certificate and key and a named volume included; bind_targets only checks; an
+// explicit bind replaces the carried one on its path; --check --diff shows the new mounts.
+func TestDockerContainerCarriesEveryBind(t *testing.T) {
+	needDocker(t)
+	ctx := testCtx(t, 3*time.Minute)
+	oh := newTestHost(t)
+	m := DockerContainer{}
+	dir := dataMountDir(t)
+	for _, f := range []string{"https_crt", "https_key", "https_crt.new"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(f+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	volume := "omsbook-t-mod-vol-" + randomHex(4)
+	t.Cleanup(func() { _ = exec.Command("docker", "volume", "rm", "-f", volume).Run() })
+	old := testContainerName(t, "carry-old")
+	oldArgs := runArgsU422(old, dir)
+	oldArgs["state"] = "present"
+	oldArgs["binds"] = append(oldArgs["binds"].([]any),
+		dir+"/https_crt:/etc/pki/nginx/oms_server.crt:ro", dir+"/https_key:/etc/pki/nginx/oms_server.key:ro", volume+":/data/extra")
+	if r, err := m.Apply(ctx, oh.Host, coerceArgs(t, m, oldArgs)); err != nil || r.Failed {
+		t.Fatalf("create the old container = %+v, %v", r, err)
+	}
+
+	targets := []any{"/home/admin/logs", "/home/ds/store", "/home/ds/run"}
+	want := []any{
+		dir + "/https_crt:/etc/pki/nginx/oms_server.crt:ro", dir + "/https_key:/etc/pki/nginx/oms_server.key:ro",
+		dir + "/logs:/home/admin/logs", dir + "/run:/home/ds/run", dir + "/store:/home/ds/store", volume + ":/data/extra",
+	}
+	newName := testContainerName(t, "carry-new")
+	newArgs := map[string]any{"name": newName, "state": "present", "image": testImage, "binds_from": old,
+		"bind_targets": targets, "command": []any{"sleep", "3600"}}
+	r, err := m.Check(ctx, oh.Host, coerceArgs(t, m, newArgs))
+	if err != nil || !r.Changed || r.Diff == nil {
+		t.Fatalf("check = %+v, %v; want would create, with a diff", r, err)
+	}
+	for _, b := range want {
+		if !strings.Contains(r.Diff.After, b.(string)) {
+			t.Errorf("the --check diff of the new container lacks the mount %s:\n%s", b, r.Diff.After)
+		}
+	}
+	r, err = m.Apply(ctx, oh.Host, coerceArgs(t, m, newArgs))
+	if err != nil || r.Failed {
+		t.Fatalf("create with binds_from = %+v, %v", r, err)
+	}
+	if got := r.Data["container"].(map[string]any)["binds"].([]any); !reflect.DeepEqual(sortedAny(got), sortedAny(want)) {
+		t.Fatalf("binds_from carried %v, want every mount of the old container %v", got, want)
+	}
+	if r, err = m.Apply(ctx, oh.Host, coerceArgs(t, m, newArgs)); err != nil || r.Changed || r.Failed {
+		t.Fatalf("apply again = %+v, %v; want ok (the carried binds compare equal)", r, err)
+	}
+
+	// An explicit bind replaces the carried one of the same container path.
+	override := testContainerName(t, "carry-override")
+	overrideArgs := map[string]any{"name": override, "state": "present", "image": testImage, "binds_from": old,
+		"bind_targets": targets, "binds": []any{dir + "/https_crt.new:/etc/pki/nginx/oms_server.crt:ro"}, "command": []any{"sleep", "3600"}}
+	r, err = m.Apply(ctx, oh.Host, coerceArgs(t, m, overrideArgs))
+	if err != nil || r.Failed {
+		t.Fatalf("create with an overriding bind = %+v, %v", r, err)
+	}
+	got := r.Data["container"].(map[string]any)["binds"].([]any)
+	if len(got) != len(want) || !slices.Contains(got, any(dir+"/https_crt.new:/etc/pki/nginx/oms_server.crt:ro")) || slices.Contains(got, want[0]) {
+		t.Fatalf("binds with an override = %v; want the new certificate instead of the old one", got)
+	}
+}
+
+func sortedAny(in []any) []string {
+	out := make([]string, 0, len(in))
+	for _, v := range in {
+		out = append(out, fmt.Sprint(v))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// dataMountDir is a directory with the host side of the three OMS data mounts.
+func dataMountDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, sub := range []string{"logs", "store", "run"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

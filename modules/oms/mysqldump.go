@@ -361,10 +361,10 @@ type followHash struct {
 	result chan fileState
 }
 
-func startFollowHash(ctx context.Context, path string) *followHash {
+func startFollowHash(ctx context.Context, path string, progress func(read int64)) *followHash {
 	fh := &followHash{stop: make(chan struct{}), result: make(chan fileState, 1)}
 	go func() {
-		fh.result <- followFile(ctx, path, fh.stop)
+		fh.result <- followFile(ctx, path, fh.stop, progress)
 	}()
 	return fh
 }
@@ -376,7 +376,7 @@ func (fh *followHash) finish() fileState {
 	return <-fh.result
 }
 
-func followFile(ctx context.Context, path string, stop <-chan struct{}) fileState {
+func followFile(ctx context.Context, path string, stop <-chan struct{}, progress func(read int64)) fileState {
 	const poll = 5 * time.Millisecond
 	var f *os.File
 	for f == nil {
@@ -403,6 +403,9 @@ func followFile(ctx context.Context, path string, stop <-chan struct{}) fileStat
 		n, err := f.Read(buf)
 		sum.Write(buf[:n])
 		size += int64(n)
+		if n > 0 && progress != nil {
+			progress(size)
+		}
 		switch {
 		case err == io.EOF && writerDone:
 			// The writer had finished before this read: this is the whole file. The fd
@@ -568,6 +571,7 @@ func (r *dumpRun) dump(ctx context.Context) (modules.Result, error) {
 		return modules.Result{}, err
 	}
 	opts := r.dumpOptions()
+	var dumped int64 // bytes, for the progress line
 	for _, d := range todo {
 		file := r.path(d + ".sql")
 		r.partials = append(r.partials, file+".partial")
@@ -585,7 +589,7 @@ mv -f "$p" "$f" || exit 1`, shellquote.QuoteIfNeeded(file), clientLine(dumpCmd, 
 			// afterwards; only a partial file this run creates is followed, never a stale one
 			// from a killed run.
 			if err := os.Remove(file + ".partial"); err == nil || errors.Is(err, fs.ErrNotExist) {
-				follow = startFollowHash(ctx, file+".partial")
+				follow = startFollowHash(ctx, file+".partial", func(n int64) { modules.Progress(ctx, dumped+n, need, "bytes") })
 			}
 		}
 		_, stderr, rc, err := r.shClient(ctx, line)
@@ -615,6 +619,8 @@ mv -f "$p" "$f" || exit 1`, shellquote.QuoteIfNeeded(file), clientLine(dumpCmd, 
 		e := dumpEntry{DB: d, File: d + ".sql", Size: st.size, SHA256: st.sha256, DumpedAt: time.Now().UTC().Format(time.RFC3339),
 			ServerVersion: serverVersion, ClientVersion: strings.TrimSpace(clientVersion), Options: opts}
 		manifest.put(e)
+		dumped += st.size
+		modules.Progress(ctx, dumped, need, "bytes")
 		// Write the manifest after every dump, so that a later failure keeps the good ones.
 		if err := r.writeJSON(ctx, mysqldumpManifest, manifest); err != nil {
 			return modules.Fail(err.Error(), data), nil

@@ -16,7 +16,7 @@ import (
 func TestFollowHash(t *testing.T) {
 	dir := t.TempDir()
 	partial := filepath.Join(dir, "db.sql.partial")
-	fh := startFollowHash(context.Background(), partial)
+	fh := startFollowHash(context.Background(), partial, nil)
 	time.Sleep(20 * time.Millisecond) // the follower waits for the file to appear
 	f, err := os.Create(partial)
 	if err != nil {
@@ -47,7 +47,7 @@ func TestFollowHash(t *testing.T) {
 // TestFollowHashNeverCreated: a writer that fails before creating the file leaves nothing
 // followed, and the caller measures the file itself.
 func TestFollowHashNeverCreated(t *testing.T) {
-	fh := startFollowHash(context.Background(), filepath.Join(t.TempDir(), "never.partial"))
+	fh := startFollowHash(context.Background(), filepath.Join(t.TempDir(), "never.partial"), nil)
 	time.Sleep(15 * time.Millisecond)
 	if st := fh.finish(); st.exists {
 		t.Fatalf("followed a file that never existed: %+v", st)

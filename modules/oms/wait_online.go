@@ -33,8 +33,9 @@ func (WaitOnline) Spec() modules.Spec {
 		Summary: "wait until OMS nodes are Online (health endpoint, cm host status, heartbeat)",
 		Description: `Polls every interval, from the controller, GET http://<ip>:<port><path> of each node and wants
 {"success":true,"data":{"healthy":true}}. With MetaDB arguments and cm_db, the node's row in
-<cm_db>.host must also say ONLINE, and with heartbeat_dbs its heart_beat row (the freshest across
-those databases) must be younger than heartbeat_max_age. nodes: a list of {name, ip[, port]} maps
+<cm_db>.host must also say ONLINE, and with heartbeat_dbs its freshest heart_beat row must be
+younger than heartbeat_max_age: a host has several rows (one per task_type and task_name of its
+processes), and the newest of them across those databases is the host's last beat. nodes: a list of {name, ip[, port]} maps
 or of IPs; by default the play's hosts (play_hosts) with hostvars[<host>].oms_host_ip. A live
 progress line goes to the output when the picture changes (and every 30 s). On timeout the task
 fails naming every node that is not Online with its last reason.`,
@@ -46,7 +47,7 @@ fails naming every node that is not Online with its last reason.`,
 			modules.Arg{Name: "port", Type: modules.Int, Default: 8089, Doc: "health port"},
 			modules.Arg{Name: "path", Type: modules.String, Default: "/oms/health", Doc: "health path"},
 			modules.Arg{Name: "cm_db", Type: modules.String, Doc: "cm database whose host table must say ONLINE (needs MetaDB arguments)"},
-			modules.Arg{Name: "heartbeat_dbs", Type: modules.StringList, Doc: "heartbeat databases (one per region) whose heart_beat row must be fresh"},
+			modules.Arg{Name: "heartbeat_dbs", Type: modules.StringList, Doc: "heartbeat databases (one per region) in which the host's newest heart_beat row must be fresh"},
 			modules.Arg{Name: "heartbeat_max_age", Type: modules.Duration, Default: 30 * time.Second, Doc: "oldest acceptable heartbeat"},
 			modules.Arg{Name: "timeout", Type: modules.Duration, Default: 900 * time.Second, Doc: "how long to wait (obd waits 900 s)"},
 			modules.Arg{Name: "interval", Type: modules.Duration, Default: 2 * time.Second, Doc: "time between probes"},
@@ -222,6 +223,7 @@ func (m WaitOnline) run(ctx context.Context, h *modules.Host, args modules.Args,
 			}
 		}
 		data := map[string]any{"nodes": list, "online": online == len(nodes), "elapsed": elapsed.Round(time.Millisecond).Seconds()}
+		modules.Progress(ctx, int64(online), int64(len(nodes)), "nodes Online")
 		summary := fmt.Sprintf("%d/%d Online", online, len(nodes))
 		if len(waiting) > 0 {
 			summary += "; waiting for " + strings.Join(waiting, "; ")
@@ -346,7 +348,7 @@ func (p *onlineProber) metaReasons(ctx context.Context, s *nodeStatus) []string 
 		var errs []string
 		for _, hb := range p.hbDBs {
 			var micros sql.NullInt64
-			err := p.db.QueryRowContext(ctx, "SELECT TIMESTAMPDIFF(MICROSECOND, gmt_modified, NOW(3)) FROM "+quoteIdent(hb)+".heart_beat WHERE host_ip = ?", s.node.IP).Scan(&micros)
+			err := p.db.QueryRowContext(ctx, "SELECT TIMESTAMPDIFF(MICROSECOND, MAX(gmt_modified), NOW(3)) FROM "+quoteIdent(hb)+".heart_beat WHERE host_ip = ?", s.node.IP).Scan(&micros)
 			if errors.Is(err, sql.ErrNoRows) || err == nil && !micros.Valid {
 				continue
 			}

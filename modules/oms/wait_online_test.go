@@ -145,9 +145,10 @@ func TestWaitOnlineMetaDB(t *testing.T) {
 	for _, s := range []string{
 		"CREATE TABLE " + quoteIdent(cm) + ".host(ip varchar(64) primary key, region varchar(64), host_status varchar(16), version varchar(32), gmt_modified datetime(3))",
 		"CREATE TABLE " + quoteIdent(hb1) + ".heart_beat(host_ip varchar(64) primary key, gmt_modified datetime(3))",
-		"CREATE TABLE " + quoteIdent(hb2) + ".heart_beat(host_ip varchar(64) primary key, gmt_modified datetime(3))",
+		// The real table has several rows per host, one per task_type and task_name.
+		"CREATE TABLE " + quoteIdent(hb2) + ".heart_beat(id bigint auto_increment primary key, host_ip varchar(64), task_type varchar(32), task_name varchar(64), gmt_modified datetime(3), UNIQUE KEY (host_ip, task_type, task_name))",
 		"INSERT INTO " + quoteIdent(cm) + ".host VALUES ('127.0.0.31','hangzhou','ONLINE','4.2.3',NOW(3))",
-		"INSERT INTO " + quoteIdent(hb2) + ".heart_beat VALUES ('127.0.0.31', NOW(3) - INTERVAL 100 SECOND)",
+		"INSERT INTO " + quoteIdent(hb2) + ".heart_beat(host_ip, task_type, task_name, gmt_modified) VALUES ('127.0.0.31', 'STORE', 'store-1', NOW(3) - INTERVAL 300 SECOND), ('127.0.0.31', 'SUPERVISOR', 'supervisor', NOW(3) - INTERVAL 100 SECOND)",
 	} {
 		if _, err := db.Exec(s); err != nil {
 			t.Fatal(err)
@@ -160,7 +161,8 @@ func TestWaitOnlineMetaDB(t *testing.T) {
 	if err != nil || !r.Failed || !strings.Contains(r.Msg, "oms-hz-1 (127.0.0.31): heartbeat 10") || !strings.Contains(r.Msg, "s old (max 30s)") {
 		t.Fatalf("stale heartbeat = %+v, %v", r, err)
 	}
-	if _, err := db.Exec("UPDATE " + quoteIdent(hb2) + ".heart_beat SET gmt_modified = NOW(3)"); err != nil {
+	// The supervisor beats again; a component's row stays old (the host's newest row counts).
+	if _, err := db.Exec("UPDATE " + quoteIdent(hb2) + ".heart_beat SET gmt_modified = NOW(3) WHERE task_type = 'SUPERVISOR'"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Exec("UPDATE " + quoteIdent(cm) + ".host SET host_status = 'OFFLINE'"); err != nil {

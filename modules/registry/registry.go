@@ -20,6 +20,7 @@ var registry = []modules.Module{
 	builtin.Template{},    // rendered template -> host file
 	builtin.Fetch{},       // host file -> controller
 	builtin.Stat{},        // describe a host path
+	builtin.Find{},        // list the files of host directories matching patterns
 	builtin.Assert{},      // conditions that must hold
 	builtin.Debug{},       // show a message or variable
 	builtin.SetFact{},     // set host variables
@@ -61,10 +62,12 @@ var registry = []modules.Module{
 	// OMS modules (modules/oms)
 	oms.DockerImage{},     // load an image archive; image present/absent
 	oms.DockerContainer{}, // container state, run spec, exec, docker cp
+	oms.DockerHostInfo{},  // docker host facts and a filtered container list (read-only)
 	oms.MySQLDump{},       // verified MetaDB dumps with a manifest; restore
 	oms.MySQLExec{},       // SQL statements and queries on the MetaDB
 	oms.OMSParam{},        // OMS system parameters (ha.config) with compare-and-swap
 	oms.WaitOnline{},      // wait until OMS nodes are Online
+	oms.OMSReady{},        // wait until a started OMS container is ready for docker_init.sh
 }
 
 // Lookup finds a module by name.

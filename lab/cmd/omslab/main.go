@@ -3,6 +3,7 @@
 //
 //	omslab up [--version 4.2.2|4.1.0] [--regions hangzhou=2,shanghai=1] [--no-oms-version]
 //	          [--per-node-config] [--name NAME] [--first-ip IP] [--ssh-port N] [--seed-rows N]
+//	          [--profile default|strict] [--strict-startup 8s]
 //	omslab down [--name NAME] [--all]
 //	omslab status [--name NAME]
 //	omslab inventory [same flags as up]   # writes the inventory without starting anything
@@ -32,6 +33,7 @@ import (
 const usage = `usage:
   omslab up [--version 4.2.2|4.1.0] [--regions hangzhou=2,shanghai=1] [--no-oms-version]
             [--per-node-config] [--name NAME] [--first-ip IP] [--ssh-port N] [--seed-rows N]
+            [--profile default|strict] [--strict-startup 8s]
   omslab down [--name NAME] [--all]
   omslab status [--name NAME]
   omslab inventory [flags of up]
@@ -73,8 +75,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		firstIP := fs.String("first-ip", "127.0.0.11", "first node's loopback address")
 		sshPort := fs.Int("ssh-port", 2222, "sshd port of every node")
 		seedRows := fs.Int("seed-rows", 3000, "about how many MetaDB rows to seed")
+		profile := fs.String("profile", "default", "the OMS simulator's profile: default or strict (only confirmed behaviour)")
+		startup := fs.Duration("strict-startup", 0, "strict profile: how long the console takes to start (default 8s)")
 		if err := parse(fs, args); err != nil {
 			return err
+		}
+		if *profile == "default" {
+			*profile = ""
+		}
+		if *profile != "" && *profile != "strict" {
+			return fmt.Errorf("%w: --profile %q: want default or strict", errUsage, *profile)
+		}
+		if *startup != 0 && *profile == "" {
+			return fmt.Errorf("%w: --strict-startup needs --profile strict", errUsage)
 		}
 		rs, err := lab.ParseRegions(*regions)
 		if err != nil {
@@ -83,6 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg := lab.Config{
 			Name: *name, Regions: rs, FirstIP: *firstIP, SSHPort: *sshPort, StartVersion: *version,
 			WithoutOMSVersionTable: *noVersion, SeedRows: *seedRows, PerNodeConfig: *perNode, Log: stderr,
+			Profile: *profile, StrictStartup: *startup,
 		}
 		if cmd == "inventory" {
 			l, err := lab.Plan(cfg)

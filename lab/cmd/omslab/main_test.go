@@ -29,6 +29,10 @@ func TestRun(t *testing.T) {
 		{name: "status of no lab", args: []string{"status", "--name", "nothere"}, wantErr: "no lab in"},
 		{name: "down of no lab", args: []string{"down", "--name", "nothere"}, wantOut: "lab nothere is not up"},
 		{name: "bad version", args: []string{"inventory", "--name", "inv", "--version", "4.2.3"}, wantErr: "start version"},
+		{name: "bad profile", args: []string{"inventory", "--name", "inv", "--profile", "lenient"}, wantUsage: true},
+		{name: "startup without strict", args: []string{"inventory", "--name", "inv", "--strict-startup", "5s"}, wantUsage: true},
+		{name: "strict inventory", args: []string{"inventory", "--name", "invstrict", "--profile", "strict", "--strict-startup", "20s"},
+			wantOut: filepath.Join(root, "invstrict", "inventory.yml")},
 		{name: "inventory", args: []string{"inventory", "--name", "inv", "--first-ip", "127.0.0.41", "--regions", "beijing=2"},
 			wantOut: filepath.Join(root, "inv", "inventory.yml")},
 	}
@@ -54,6 +58,10 @@ func TestRun(t *testing.T) {
 				t.Errorf("run(%q) printed %q, want it to contain %q", tc.args, stdout.String(), tc.wantOut)
 			}
 		})
+	}
+	strict, err := os.ReadFile(filepath.Join(root, "invstrict", "inventory.yml"))
+	if err != nil || !strings.Contains(string(strict), `lab_profile: "strict"`) || !strings.Contains(string(strict), "lab_startup_seconds: 20") {
+		t.Errorf("strict inventory (%v):\n%s", err, strict)
 	}
 	inv, err := os.ReadFile(filepath.Join(root, "inv", "inventory.yml"))
 	if err != nil {

@@ -11,6 +11,11 @@
 #
 # -n names the new container (an addition of the lab: the real tool picks its own name);
 # default oms_<ip with dots as underscores>. DOCKER overrides the docker command.
+#
+# With the simulator's strict profile (<mount dir>/run/omssim-profile or OMSSIM_PROFILE says
+# "strict ...") the tool takes only the guide's options -o -c -i -d (-n is a usage error) and
+# names the container itself, oms_<ip with dots as underscores>_<6 random hex digits>: find it
+# afterwards (docker ps), do not assume it.
 set -u
 
 DOCKER=${DOCKER:-docker}
@@ -19,6 +24,8 @@ config=""
 ip=""
 image=""
 name=""
+name_given=no
+strict=no
 
 die() {
 	echo "[ERROR] $*" >&2
@@ -26,7 +33,11 @@ die() {
 }
 
 usage() {
-	echo "usage: sh $0 -o <mount directory> -c <config.yaml> -i <local IP> -d <image> [-n <container name>]" >&2
+	if [ "$strict" = yes ]; then
+		echo "usage: sh $0 -o <mount directory> -c <config.yaml> -i <local IP> -d <image>" >&2
+	else
+		echo "usage: sh $0 -o <mount directory> -c <config.yaml> -i <local IP> -d <image> [-n <container name>]" >&2
+	fi
 	exit 2
 }
 
@@ -36,15 +47,30 @@ while getopts "o:c:i:d:n:h" opt; do
 	c) config=$OPTARG ;;
 	i) ip=$OPTARG ;;
 	d) image=$OPTARG ;;
-	n) name=$OPTARG ;;
+	n) name=$OPTARG name_given=yes ;;
 	*) usage ;;
 	esac
 done
+# The simulator's profile: the node's run mount says it, else the environment.
+profile=${OMSSIM_PROFILE:-}
+if [ -n "$mount_dir" ] && [ -f "$mount_dir/run/omssim-profile" ]; then
+	profile=$(cat "$mount_dir/run/omssim-profile")
+fi
+case "$profile" in
+strict*) strict=yes ;;
+esac
+if [ "$strict" = yes ] && [ "$name_given" = yes ]; then
+	echo "$0: illegal option -- n" >&2
+	usage
+fi
 [ -n "$mount_dir" ] && [ -n "$config" ] && [ -n "$ip" ] && [ -n "$image" ] || usage
 [ -f "$config" ] || die "the configuration file $config does not exist (option -c)"
 case "$ip" in
 *[!0-9.]* | "") die "-i $ip is not an IPv4 address" ;;
 esac
+if [ "$strict" = yes ]; then
+	name="oms_$(echo "$ip" | tr . _)_$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+fi
 [ -n "$name" ] || name="oms_$(echo "$ip" | tr . _)"
 command -v "$DOCKER" >/dev/null 2>&1 || die "docker is not installed on this host ($DOCKER not found)"
 "$DOCKER" image inspect "$image" >/dev/null 2>&1 || die "image $image is not loaded: docker load -i <package> first"
@@ -203,6 +229,7 @@ for d in logs store run; do
 	mkdir -p "$mount_dir/$d" || die "cannot create $mount_dir/$d"
 done
 if "$DOCKER" container inspect "$name" >/dev/null 2>&1; then
+	[ "$strict" = yes ] && die "a container named $name already exists: remove it"
 	die "a container named $name already exists: remove it or choose another name with -n"
 fi
 echo "Starting the OMS Community Edition container $name ..."

@@ -3,10 +3,12 @@ package scripts
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +207,61 @@ func TestDeployScriptUnderPTY(t *testing.T) {
 	}
 	if !strings.Contains(seen.String(), "[Completed]") {
 		t.Errorf("no success line:\n%s", seen.String())
+	}
+}
+
+// TestDeployScriptStrict: with the strict profile (from the mount's run/omssim-profile or
+// OMSSIM_PROFILE) the tool takes only the guide's options and names the container itself.
+func TestDeployScriptStrict(t *testing.T) {
+	answers := "1\n1\ny\ny\ny\n\ny\nn\ny\n"
+	nameRE := regexp.MustCompile(`--name (oms_127_0_0_56_[0-9a-f]{6}) `)
+	for _, tc := range []struct {
+		name    string
+		file    string // content of <mount>/run/omssim-profile ("" for none)
+		env     []string
+		withN   bool
+		wantRC  int
+		want    string
+		strictN bool // the container name is the strict one
+	}{
+		{name: "file: -n refused", file: "strict startup=8s\n", withN: true, wantRC: 2, want: "illegal option -- n"},
+		{name: "env: -n refused", env: []string{"OMSSIM_PROFILE=strict"}, withN: true, wantRC: 2, want: "illegal option -- n"},
+		{name: "file: own name", file: "strict\n", wantRC: 0, want: "[Completed]", strictN: true},
+		{name: "file wins over env", file: "default\n", env: []string{"OMSSIM_PROFILE=strict"}, withN: true, wantRC: 0, want: "--name oms_new"},
+		{name: "default keeps -n", withN: true, wantRC: 0, want: "--name oms_new"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newDeployFixture(t)
+			if tc.file != "" {
+				os.MkdirAll(filepath.Join(f.mount, "run"), 0o755)
+				os.WriteFile(filepath.Join(f.mount, "run", "omssim-profile"), []byte(tc.file), 0o644)
+			}
+			c := f.cmd(tc.env...)
+			if !tc.withN {
+				c.Args = c.Args[:len(c.Args)-2]
+			}
+			c.Stdin = strings.NewReader(answers)
+			outb, err := c.CombinedOutput()
+			rc := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				rc = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			logb, _ := os.ReadFile(f.log)
+			all := string(outb) + string(logb)
+			if rc != tc.wantRC || !strings.Contains(all, tc.want) {
+				t.Fatalf("exit %d (want %d), want %q in:\n%s", rc, tc.wantRC, tc.want, all)
+			}
+			if tc.wantRC == 2 && strings.Contains(string(outb), "[-n") {
+				t.Errorf("the strict usage still offers -n:\n%s", outb)
+			}
+			if m := nameRE.FindStringSubmatch(string(logb)); tc.strictN != (m != nil) {
+				t.Errorf("strict container name %v, want %t:\n%s", m, tc.strictN, logb)
+			} else if m != nil && !strings.Contains(string(outb), "Container "+m[1]+" started") {
+				t.Errorf("the tool does not say the name it chose:\n%s", outb)
+			}
+		})
 	}
 }
