@@ -45,11 +45,19 @@ func cmdConvert(args []string, std stdio) (int, error) {
 		fmt.Fprintln(std.err, p.String())
 	}
 	n := rep.Untranslated()
-	fmt.Fprintf(std.out, "converted %d files into %s", len(rep.Files), f.convertOut)
+	files := "files"
+	if len(rep.Files) == 1 {
+		files = "file"
+	}
+	fmt.Fprintf(std.out, "converted %d %s into %s", len(rep.Files), files, f.convertOut)
 	if n == 0 {
 		fmt.Fprintln(std.out, ": everything translated")
 		return 0, nil
 	}
-	fmt.Fprintf(std.out, ": %d constructs left untranslated (listed on stderr, marked in the output: validate stops at each)\n", n)
+	constructs := "constructs"
+	if n == 1 {
+		constructs = "construct"
+	}
+	fmt.Fprintf(std.out, ": %d %s left untranslated (listed on stderr, marked in the output: validate stops at each)\n", n, constructs)
 	return exitUntranslated, nil
 }
