@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/omsbook/omsbook/events"
 	"github.com/omsbook/omsbook/internal/shellquote"
@@ -71,6 +71,8 @@ type hostRun struct {
 func (p *plan) stop() { p.stopping.Store(true) }
 
 func (p *plan) run(ctx context.Context, sink events.Sink) int {
+	// Transfers name their temporary files for the run (see transport.TempBase).
+	ctx = transport.WithRun(ctx, transport.RunInfo{ID: p.runID(), Start: time.Now()})
 	r := &run{
 		p:           p,
 		ctx:         ctx,
@@ -228,9 +230,8 @@ func (r *run) endMessage(code int) string {
 // resumeJournalCommand is the command line that resumes this run from its journal, limited to
 // the hosts that did not finish when the others did.
 func (r *run) resumeJournalCommand(code int) string {
-	runID := strings.TrimSuffix(filepath.Base(r.p.journal.Path()), ".jsonl")
 	words := r.commandWords()
-	words = append(words, "--resume", runID)
+	words = append(words, "--resume", r.p.runID())
 	if code != ExitInterrupted {
 		var left []string
 		for _, h := range r.p.allHostNames() {
