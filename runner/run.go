@@ -26,6 +26,7 @@ type run struct {
 	em         *emitter
 	conns      *connPool
 	controller transport.Conn
+	held       heldResources // what modules hold until the run ends (modules.Host.AtRunEnd)
 
 	// mu guards what follows, written between tasks by the coordinating goroutine, or with
 	// strategy free by each host's.
@@ -90,7 +91,8 @@ func (p *plan) run(ctx context.Context, sink events.Sink) int {
 	for name, vars := range p.baseVars {
 		r.hostvars[name] = copyMap(vars, 4)
 	}
-	stopClosing := context.AfterFunc(ctx, r.conns.closeAll)
+	// On cancellation the connections and what modules hold for the run close at once.
+	stopClosing := context.AfterFunc(ctx, func() { r.held.closeAll(); r.conns.closeAll() })
 	defer stopClosing()
 
 	r.restoreResumed()
@@ -109,6 +111,7 @@ func (p *plan) run(ctx context.Context, sink events.Sink) int {
 		}
 		r.runPlay(pp)
 	}
+	r.held.closeAll()
 	r.conns.closeAll()
 
 	code := r.exitCode()

@@ -63,6 +63,7 @@ var registry = []modules.Module{
 	oms.DockerContainer{}, // container state, run spec, exec, docker cp
 	oms.MySQLDump{},       // verified MetaDB dumps with a manifest; restore
 	oms.MySQLExec{},       // SQL statements and queries on the MetaDB
+	oms.MySQLLock{},       // a named lock on the MetaDB held for the whole run
 	oms.OMSParam{},        // OMS system parameters (ha.config) with compare-and-swap
 	oms.WaitOnline{},      // wait until OMS nodes are Online
 }
