@@ -19,7 +19,18 @@ const (
 // script answered through expect), --check of the rollback, the rollback; afterwards every
 // node is back on V4.1.0 and config.yaml equals the config_copy.yaml the deploy script kept.
 func TestUpgrade410ThenRollback(t *testing.T) {
-	l := upLab(t, lab.Config{Name: "e2e410", FirstIP: "127.0.0.47", Regions: lab.DefaultRegions(), StartVersion: "4.1.0"})
+	t.Run("default profile", func(t *testing.T) {
+		upgrade410ThenRollback(t, lab.Config{Name: "e2e410", FirstIP: "127.0.0.47", Regions: lab.DefaultRegions(), StartVersion: "4.1.0"})
+	})
+	// The strict profile serves only confirmed behaviour: the deploy script refuses -n and
+	// names its container itself, health says only healthy, the console takes its time.
+	t.Run("strict profile", func(t *testing.T) {
+		upgrade410ThenRollback(t, lab.Config{Name: "e2e410s", FirstIP: "127.0.10.21", Regions: lab.DefaultRegions(), StartVersion: "4.1.0", Profile: "strict"})
+	})
+}
+
+func upgrade410ThenRollback(t *testing.T, cfg lab.Config) {
+	l := upLab(t, cfg)
 	before := takeSnapshot(t, l)
 
 	r := omsbook(t, l, "run", upgrade410, "--check")

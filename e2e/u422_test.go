@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -215,10 +216,18 @@ func TestUpgrade422WithoutOMSVersionTable(t *testing.T) {
 // TestUpgrade422PerNodeConfig: when each node has its own config file (shared_config: false),
 // docker_init.sh runs on every node, not once per region.
 func TestUpgrade422PerNodeConfig(t *testing.T) {
-	l := upLab(t, lab.Config{Name: "e2epernode", FirstIP: "127.0.0.81", Regions: lab.DefaultRegions(), PerNodeConfig: true})
+	// The old containers also mount the console's SSL certificate and key: the new ones carry them.
+	l := upLab(t, lab.Config{Name: "e2epernode", FirstIP: "127.0.0.81", Regions: lab.DefaultRegions(), PerNodeConfig: true, SSLMounts: true})
 	haBefore := haConfig(t, l) // HA off, the V4.2.2 default: it stays off
+	r := omsbook(t, l, "run", upgrade422, "--check", "--diff")
+	if r.code != 0 {
+		t.Fatalf("--check --diff: exit %d, want 0", r.code)
+	}
+	for _, n := range l.Nodes {
+		mustContain(t, r, n.MountDir+"/https_crt:/etc/pki/nginx/oms_server.crt", n.MountDir+"/https_key -> /etc/pki/nginx/oms_server.key")
+	}
 	// This run also copies the installation package to each node first (package_src).
-	r := omsbook(t, l, "run", upgrade422, "-e", "package_src="+l.PackagePath("4.2.3"), "-e", "package_path={{ .mount_dir }}/oms-package.tar")
+	r = omsbook(t, l, "run", upgrade422, "-e", "package_src="+l.PackagePath("4.2.3"), "-e", "package_path={{ .mount_dir }}/oms-package.tar")
 	if r.code != 0 {
 		t.Fatalf("upgrade: exit %d, want 0", r.code)
 	}
@@ -234,6 +243,29 @@ func TestUpgrade422PerNodeConfig(t *testing.T) {
 	}
 	if ha := haConfig(t, l); !reflect.DeepEqual(ha, haBefore) {
 		t.Errorf("ha.config after the upgrade:\n%v\nwant it as it was (HA off):\n%v", ha, haBefore)
+	}
+	argv, err := l.DockerArgv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range l.Nodes {
+		for _, target := range []string{"/etc/pki/nginx/oms_server.crt", "/etc/pki/nginx/oms_server.key", "/home/ds/store"} {
+			if got := inspect(t.Context(), n.NewContainer); !strings.Contains(got, ":"+target) {
+				t.Errorf("%s: the new container lacks the old one's mount at %s: %s", n.Name, target, got)
+			}
+		}
+		// The engine here refuses privileged containers; the recorder saw what omsbook asked for.
+		var run []string
+		for _, a := range argv {
+			if len(a) > 1 && a[1] == "run" && slices.Contains(a, n.NewContainer) {
+				run = a
+			}
+		}
+		for _, want := range []string{"--privileged=true", "IS_UPGRADE=***", "--net"} {
+			if !slices.Contains(run, want) {
+				t.Errorf("%s: the recorded docker run of %s lacks %s: %q", n.Name, n.NewContainer, want, run)
+			}
+		}
 	}
 	waitHealthy(t, l, "4.2.3", 0)
 	inits := queryInts(t, l, l.DB.CM, "SELECT node_ip, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY node_ip")

@@ -38,6 +38,11 @@ func (l *Lab) runArgs(n *Node) []string {
 		"-e", "OMS_HOST_IP=" + n.IP,
 		"--privileged=true",
 	}
+	if l.Config.SSLMounts {
+		args = append(args,
+			"-v", n.MountDir+"/https_crt:/etc/pki/nginx/oms_server.crt",
+			"-v", n.MountDir+"/https_key:/etc/pki/nginx/oms_server.key")
+	}
 	return append(args,
 		"--pids-limit", "-1", "--ulimit", "nproc=65535:65535",
 		"--label", labLabel+"="+l.Name,

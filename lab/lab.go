@@ -78,6 +78,10 @@ type Config struct {
 	// PerNodeConfig gives each node its own config.yaml instead of one per region (then
 	// docker_init.sh runs on every node).
 	PerNodeConfig bool `json:"per_node_config"`
+	// SSLMounts deploys the old containers with the console's SSL certificate and key mounted
+	// (the guide's optional -v https_crt:/etc/pki/nginx/oms_server.crt and https_key), from
+	// files in each node's mount directory.
+	SSLMounts bool `json:"ssl_mounts"`
 	// Profile is the simulator's profile on every node: "" (the default profile) or "strict"
 	// (only confirmed behaviour: lab/README.md, "Profiles"). Up writes it to each node's
 	// run/omssim-profile, which the containers the playbooks start on the same mounts read

@@ -81,6 +81,7 @@ func (l *Lab) InventoryYAML() string {
 	b.WriteString("  # wait the guide's 300 s before docker_init.sh (the playbooks still wait for its log line\n")
 	b.WriteString("  # and data.healthy)\n")
 	b.WriteString("  init_delay_s: 1\n")
+	b.WriteString("  container_ready_timeout_s: 120\n")
 	fmt.Fprintf(&b, "  lab_name: %s\n", q(l.Name))
 	b.WriteString("  # the OMS simulator's profile (lab/README.md): default or strict\n")
 	profile, startup := "default", 0

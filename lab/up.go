@@ -222,6 +222,13 @@ func (l *Lab) writeFiles() error {
 			if err := writeFile(filepath.Join(n.MountDir, "run", omssim.ProfileFileName), []byte(l.ProfileLine())); err != nil {
 				return err
 			}
+			if l.Config.SSLMounts {
+				for _, f := range []string{"https_crt", "https_key"} {
+					if err := writeFile(filepath.Join(n.MountDir, f), []byte("lab "+f+" of "+n.Name+"\n")); err != nil {
+						return err
+					}
+				}
+			}
 			if !r.SharedConfig {
 				if err := writeFile(n.ConfigFile, content); err != nil {
 					return err

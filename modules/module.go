@@ -10,6 +10,7 @@ package modules
 
 import (
 	"context"
+	"io"
 
 	"github.com/omsbook/omsbook/transport"
 )
@@ -101,6 +102,11 @@ type Host struct {
 	AddSecret func(value string)
 	// Mask replaces every known secret value in s with ********. Never nil.
 	Mask func(s string) string
+	// AtRunEnd registers c to be closed when the run ends, normally or by failure, and at once
+	// when it is cancelled: a resource a module holds for the rest of the run, such as the
+	// connection that holds a MariaDB named lock (mysql_lock). Nil outside a run: a module
+	// that needs it says so.
+	AtRunEnd func(c io.Closer)
 }
 
 // Cmd returns a transport command for a shell line with the task's become settings and

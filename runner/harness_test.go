@@ -110,6 +110,8 @@ type env struct {
 	dials sync.Map // host name -> dial count
 	// unreachable hosts fail to dial.
 	unreachable map[string]bool
+	// held counts the resources the hold module registered and how many were closed.
+	held heldCount
 }
 
 func (e *env) lookup(name string) (modules.Module, bool) {
@@ -122,6 +124,8 @@ func (e *env) lookup(name string) (modules.Module, bool) {
 		return factMod{}, true
 	case "one_of":
 		return validatedMod{}, true
+	case "hold":
+		return holdMod{&e.held}, true
 	}
 	return registry.Lookup(name)
 }

@@ -174,6 +174,7 @@ func (r *run) moduleHost(pc *playCtx, tp *taskPlan, hr *hostRun, inv *invocation
 		Confirm:   r.confirm,
 		AddSecret: p.secrets.Add,
 		Mask:      p.secrets.Mask,
+		AtRunEnd:  r.held.add,
 	}
 }
 

@@ -30,8 +30,7 @@ func (p *Plan) Start() (string, error) {
 	}
 	if !p.impl.opts.Check {
 		// A run that changes hosts holds its inventory's lock; a dry run needs none.
-		runID := strings.TrimSuffix(filepath.Base(j.Path()), ".jsonl")
-		lock, taken, err := acquireLock(p.impl.opts.Inventories, runID, p.impl.opts.Now())
+		lock, taken, err := acquireLock(p.impl.opts.Inventories, runIDOf(j), p.impl.opts.Now())
 		if err != nil {
 			_ = j.Close()
 			_ = os.Remove(j.Path())
@@ -44,6 +43,19 @@ func (p *Plan) Start() (string, error) {
 	}
 	p.impl.journal = j
 	return j.Path(), nil
+}
+
+// runIDOf is the id of the run whose journal j is: its file name without .jsonl.
+func runIDOf(j *journal.Journal) string {
+	return strings.TrimSuffix(filepath.Base(j.Path()), ".jsonl")
+}
+
+// runID is the run's id, "" before Start.
+func (p *plan) runID() string {
+	if p.journal == nil {
+		return ""
+	}
+	return runIDOf(p.journal)
 }
 
 // journalSink tees events into the journal and stamps its path on the RunEnd event, so that

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/omsbook/omsbook/internal/testutil"
 )
 
 // TestRunWritesItsJournal: the runner itself honours Options.JournalDir: Run writes every
@@ -66,5 +69,31 @@ func TestRunStartSaysWhoRanIt(t *testing.T) {
 	if start.Command != "omsbook run play.yml -e 'db={password: ********}'" || !strings.HasSuffix(start.User, " (through sudo, by alice-from-sudo)") ||
 		start.Dir != wd || start.Controller != host {
 		t.Errorf("RunStart: command %q, user %q, controller %q, dir %q", start.Command, start.User, start.Controller, start.Dir)
+	}
+}
+
+// TestRunNamesTransfersForItsRun: the runner gives its run id (its journal's name) to the
+// transfers of its tasks: a copy removes the temporary file of its destination that an older
+// run left, and keeps the one named with this run's id.
+func TestRunNamesTransfersForItsRun(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "app.conf")
+	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	e := mustLoad(t, `
+- hosts: hz-1
+  tasks:
+    - copy: {content: "new\n", dest: "`+dest+`"}
+`, Options{JournalDir: filepath.Join(t.TempDir(), "runs"), Now: func() time.Time { return start }}, nil)
+	older := ".app.conf.omsbook-tmp-20261130T080000Z-play-0123456789ab"
+	own := ".app.conf.omsbook-tmp-20261201T120000Z-play-0123456789ab"
+	testutil.WriteOld(t, dir, older, own)
+	if code := (&Plan{impl: e.plan}).Run(context.Background(), e.sink); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, e.sink.end().Msg)
+	}
+	if got := filepath.Base(e.sink.end().Journal); got != "20261201T120000Z-play.jsonl" {
+		t.Fatalf("journal %s; the test expects the run id 20261201T120000Z-play", got)
+	}
+	if got := testutil.DirNames(t, dir); got != own+" app.conf" {
+		t.Fatalf("after the run the directory holds %s; want this run's temporary file and app.conf", got)
 	}
 }

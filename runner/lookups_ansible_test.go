@@ -60,7 +60,7 @@ func TestLoopItemsAsAnsible(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("ansible-playbook", "-i", "localhost,", "-c", "local", path)
-	cmd.Env = append(os.Environ(), "ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_NOCOLOR=1", "ANSIBLE_LOCALHOST_WARNING=false")
+	cmd.Env = append(os.Environ(), testutil.AnsibleJSONEnv()...)
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("ansible-playbook: %v\n%s", err, out)

@@ -39,8 +39,8 @@ type plan struct {
 
 	secrets *secret.Set
 	extra   map[string]any
-	// runID is the omsbook_run_id variable: one value for the whole run, another for the next.
-	runID string
+	// runVarID is the omsbook_run_id variable: one value for the whole run, another for the next.
+	runVarID string
 
 	hostByName map[string]*inventory.Host // every inventory host plus "localhost"
 	// baseVars are each host's inventory vars (inventory < region < node) with templates
@@ -243,7 +243,7 @@ func newPlan(ctx context.Context, pb *playbook.Playbook, inv *inventory.Inventor
 
 		specs:           map[string]transport.Spec{},
 		becomePasswords: map[string]string{},
-		runID:           newRunID(),
+		runVarID:        newRunID(),
 	}
 	if abs, err := filepath.Abs(p.baseDir); err == nil {
 		p.baseDir = abs
@@ -412,7 +412,7 @@ func (p *plan) addMagic(vars map[string]any, h *inventory.Host) {
 	vars["groups"] = p.groups
 	vars["playbook_dir"] = p.baseDir
 	vars["omsbook_check_mode"] = p.opts.Check
-	vars["omsbook_run_id"] = p.runID
+	vars["omsbook_run_id"] = p.runVarID
 	// Ansible's names for the same things.
 	vars["ansible_check_mode"] = p.opts.Check
 	vars["ansible_diff_mode"] = p.opts.Diff

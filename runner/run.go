@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/omsbook/omsbook/events"
 	"github.com/omsbook/omsbook/internal/shellquote"
@@ -26,6 +26,7 @@ type run struct {
 	em         *emitter
 	conns      *connPool
 	controller transport.Conn
+	held       heldResources // what modules hold until the run ends (modules.Host.AtRunEnd)
 
 	// mu guards what follows, written between tasks by the coordinating goroutine, or with
 	// strategy free by each host's.
@@ -71,6 +72,8 @@ type hostRun struct {
 func (p *plan) stop() { p.stopping.Store(true) }
 
 func (p *plan) run(ctx context.Context, sink events.Sink) int {
+	// Transfers name their temporary files for the run (see transport.TempBase).
+	ctx = transport.WithRun(ctx, transport.RunInfo{ID: p.runID(), Start: time.Now()})
 	r := &run{
 		p:           p,
 		ctx:         ctx,
@@ -88,7 +91,8 @@ func (p *plan) run(ctx context.Context, sink events.Sink) int {
 	for name, vars := range p.baseVars {
 		r.hostvars[name] = copyMap(vars, 4)
 	}
-	stopClosing := context.AfterFunc(ctx, r.conns.closeAll)
+	// On cancellation the connections and what modules hold for the run close at once.
+	stopClosing := context.AfterFunc(ctx, func() { r.held.closeAll(); r.conns.closeAll() })
 	defer stopClosing()
 
 	r.restoreResumed()
@@ -108,6 +112,7 @@ func (p *plan) run(ctx context.Context, sink events.Sink) int {
 		}
 		r.runPlay(pp)
 	}
+	r.held.closeAll()
 	r.conns.closeAll()
 
 	code := r.exitCode()
@@ -229,9 +234,8 @@ func (r *run) endMessage(code int) string {
 // resumeJournalCommand is the command line that resumes this run from its journal, limited to
 // the hosts that did not finish when the others did.
 func (r *run) resumeJournalCommand(code int) string {
-	runID := strings.TrimSuffix(filepath.Base(r.p.journal.Path()), ".jsonl")
 	words := r.commandWords()
-	words = append(words, "--resume", runID)
+	words = append(words, "--resume", r.p.runID())
 	if code != ExitInterrupted {
 		var left []string
 		for _, h := range r.p.allHostNames() {

@@ -174,10 +174,18 @@ func (f Files) WriteFileAtomic(ctx context.Context, p string, r io.Reader, mode 
 		}
 		return nil
 	}
-	tmp := path.Join(path.Dir(p), "."+path.Base(p)+".omsbook-"+randomSuffix())
+	tmp := TempPath(ctx, p)
 	// The script's text is constant; the paths and the mode are its arguments.
 	const script = `umask 077; cat > "$1" && chmod "$2" "$1" && mv -f "$1" "$3" || { rm -f "$1"; exit 1; }`
 	_, err := f.run(ctx, "write "+p, ctxReader{ctx, r}, "sh", "-c", script, "sh", tmp, fmt.Sprintf("%04o", mode), p)
+	if err != nil && ctx.Err() != nil {
+		// The script was killed before it could remove its file: remove it now, with a short
+		// time of its own (a connection that is closing refuses: then the next Put of p finds
+		// it).
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leftoverTimeout)
+		defer cancel()
+		_ = f.Remove(rctx, tmp, false)
+	}
 	return err
 }
 

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -12,7 +13,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
+
+	"github.com/omsbook/omsbook/internal/testutil"
 )
 
 // TestFilesOperations runs every host file operation on the controller (Local), and, as
@@ -138,5 +142,166 @@ func exerciseFiles(t *testing.T, f Files) {
 	must(f.Remove(ctx, dir, true))
 	if pi, _ := f.Lstat(ctx, dir); pi.Exists {
 		t.Fatal("remove -r left the directory")
+	}
+}
+
+func TestTempBaseNamesTheRun(t *testing.T) {
+	ctx := WithRun(context.Background(), RunInfo{ID: "20261201T120000Z-upgrade 422/423", Start: time.Now()})
+	name := TempBase(ctx, "config.yaml")
+	if !strings.HasPrefix(name, ".config.yaml.omsbook-tmp-20261201T120000Z-upgrade_422_423-") || len(name) != len(".config.yaml.omsbook-tmp-20261201T120000Z-upgrade_422_423-")+12 {
+		t.Fatalf("TempBase = %q; want the base, the run id made file-name safe and 12 hex digits", name)
+	}
+	if run, ok := tempRun(name, "config.yaml"); !ok || run != "20261201T120000Z-upgrade_422_423" {
+		t.Fatalf("tempRun(%q) = %q, %v", name, run, ok)
+	}
+	if other := TempBase(ctx, "config.yaml"); other == name {
+		t.Fatalf("two temporary names are the same: %q", name)
+	}
+	if got := RunOf(context.Background()); got.ID == "" || got.ID != processRun.ID {
+		t.Fatalf("RunOf without a run = %+v; want the process's", got)
+	}
+	long := strings.Repeat("n", 250)
+	if n := TempBase(ctx, long); len(n) > 255 {
+		t.Fatalf("the temporary name of a 250-byte name is %d bytes long", len(n))
+	} else if _, ok := tempRun(n, long); !ok {
+		t.Fatalf("the shortened temporary name %q is not recognised", n)
+	}
+}
+
+// fakeInfo is a directory entry of TestTempDebris.
+type fakeInfo struct {
+	name string
+	mode fs.FileMode
+	mod  time.Time
+}
+
+func (f fakeInfo) Name() string       { return f.name }
+func (f fakeInfo) Size() int64        { return 0 }
+func (f fakeInfo) Mode() fs.FileMode  { return f.mode }
+func (f fakeInfo) ModTime() time.Time { return f.mod }
+func (f fakeInfo) IsDir() bool        { return f.mode.IsDir() }
+func (f fakeInfo) Sys() any           { return nil }
+
+func TestTempDebris(t *testing.T) {
+	start := time.Now().Add(-10 * time.Minute)
+	ctx := WithRun(context.Background(), RunInfo{ID: "20261201T120000Z-up", Start: start})
+	// The host's clock runs an hour ahead of the controller's: the run started at
+	// hostNow-10m by the host's clock.
+	hostNow := time.Now().Add(time.Hour)
+	before, after := hostNow.Add(-11*time.Minute), hostNow.Add(-9*time.Minute)
+	cases := []struct {
+		name   string
+		mode   fs.FileMode
+		mod    time.Time
+		debris bool
+	}{
+		{".app.conf.omsbook-tmp-20261130T080000Z-up-0123456789ab", 0, before, true},
+		{".app.conf.omsbook-0123456789ab", 0, before, true},                          // an older version's (ssh)
+		{".app.conf.omsbook-0123456789abcdef", 0, before, true},                      // an older version's (fetch)
+		{".app.conf.omsbook-3405691582", 0, before, true},                            // an older version's (local)
+		{".app.conf.omsbook-tmp-20261130T080000Z-up-0123456789ab", 0, after, false},  // written since the run started
+		{".app.conf.omsbook-tmp-20261201T120000Z-up-0123456789ab", 0, before, false}, // this run's
+		{".app.conf.omsbook-tmp-20261130T080000Z-up-0123456789ab", fs.ModeDir, before, false},
+		{".app.conf.omsbook-tmp-20261130T080000Z-up-0123456789ab", fs.ModeSymlink, before, false},
+		{".other.conf.omsbook-tmp-20261130T080000Z-up-0123456789ab", 0, before, false},
+		{".app.conf.omsbook-tmp-20261130T080000Z-up-0123456789AB", 0, before, false},
+		{".app.conf.omsbook-tmp-20261130T080000Z-up-0123456789a", 0, before, false},
+		{".app.conf.omsbook-tmp--0123456789ab", 0, before, false},
+		{".app.conf.omsbook-tmp-a b-0123456789ab", 0, before, false},
+		{".app.conf.omsbook-tmp-x-0123456789ab.bak", 0, before, false},
+		{".app.conf.omsbook-0123456789a", 0, before, false},
+		{".app.conf.omsbook-copy", 0, before, false},
+		{"app.conf", 0, before, false},
+		{".app.conf.swp", 0, before, false},
+	}
+	var infos []fs.FileInfo
+	var want []string
+	for _, c := range cases {
+		infos = append(infos, fakeInfo{c.name, c.mode, c.mod})
+		if c.debris {
+			want = append(want, c.name)
+		}
+	}
+	got := TempDebris(ctx, infos, "app.conf", hostNow)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("TempDebris =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestRemoveTempDebrisFS(t *testing.T) {
+	ctx := WithRun(context.Background(), RunInfo{ID: "run-b", Start: time.Now()})
+	old := time.Now().Add(-time.Hour)
+	dir := fstest.MapFS{
+		".f.omsbook-tmp-run-a-0123456789ab": {Mode: 0o600, ModTime: old},
+		".f.omsbook-tmp-run-b-0123456789ab": {Mode: 0o600, ModTime: old},
+		"f":                                 {Mode: 0o644, ModTime: old},
+	}
+	var rm []string
+	got := RemoveTempDebris(ctx, dir, "f", time.Now(), func(n string) error { rm = append(rm, n); return nil })
+	if len(got) != 1 || got[0] != ".f.omsbook-tmp-run-a-0123456789ab" || len(rm) != 1 {
+		t.Fatalf("RemoveTempDebris removed %v (%v); want the other run's file only", got, rm)
+	}
+}
+
+// TestLocalPutRemovesDebris: a local Put removes the temporary files of its destination that a
+// killed older run left, and nothing else.
+func TestLocalPutRemovesDebris(t *testing.T) {
+	dir := t.TempDir()
+	ctx := WithRun(context.Background(), RunInfo{ID: "20261201T120000Z-now", Start: time.Now()})
+	plant := map[string]bool{ // name -> removed
+		".app.conf.omsbook-tmp-20261130T080000Z-old-0123456789ab": true,
+		".app.conf.omsbook-0123456789ab":                          true,
+		".app.conf.omsbook-tmp-20261201T120000Z-now-0123456789ab": false,
+		".other.omsbook-tmp-20261130T080000Z-old-0123456789ab":    false,
+		"keep.txt": false,
+	}
+	for name := range plant {
+		testutil.WriteOld(t, dir, name)
+	}
+	dest := filepath.Join(dir, "app.conf")
+	if err := NewLocal("localhost").Put(ctx, strings.NewReader("new\n"), dest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(dest); err != nil || string(b) != "new\n" {
+		t.Fatalf("dest = %q, %v", b, err)
+	}
+	var want []string
+	for name, removed := range plant {
+		if !removed {
+			want = append(want, name)
+		}
+	}
+	want = append(want, "app.conf")
+	sort.Strings(want)
+	if got := testutil.DirNames(t, dir); got != strings.Join(want, " ") {
+		t.Fatalf("after Put the directory holds %v; want %v", got, want)
+	}
+}
+
+// TestLocalPutCancelledLeavesNoTemp: a Put cancelled mid-transfer leaves the destination as
+// it was and no temporary file.
+func TestLocalPutCancelledLeavesNoTemp(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "big.bin")
+	if err := os.WriteFile(dest, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &testutil.PausingReader{Ctx: ctx, R: strings.NewReader(strings.Repeat("x", 8<<20)), Left: 4 << 20, Reached: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { done <- NewLocal("localhost").Put(ctx, r, dest, 0o644) }()
+	<-r.Reached
+	if got := testutil.DirNames(t, dir); strings.Count(got, " ") != 1 {
+		t.Fatalf("mid-transfer the directory holds %v; want the destination and its temporary file", got)
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("a cancelled Put returned no error")
+	}
+	if got := testutil.DirNames(t, dir); got != "big.bin" {
+		t.Fatalf("after the cancelled Put the directory holds %v", got)
+	}
+	if b, _ := os.ReadFile(dest); string(b) != "old" {
+		t.Fatalf("dest = %q; want the old content", b)
 	}
 }

@@ -199,14 +199,20 @@ func buildArgv(cmd *Cmd, gate *becomeGate) ([]string, error) {
 	return argv, nil
 }
 
-// Put writes r to dest through a temporary file in the same directory, renamed into place.
+// Put writes r to dest through a temporary file in the same directory, renamed into place
+// (see CreateTemp: it is named for ctx's run, and removed when the write fails or ctx ends).
 func (l *Local) Put(ctx context.Context, r io.Reader, dest string, mode fs.FileMode) error {
 	dir := filepath.Dir(dest)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".omsbook-*")
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", dest, err)
 	}
-	defer os.Remove(tmp.Name())
+	defer root.Close()
+	name, tmp, err := CreateTemp(ctx, root, filepath.Base(dest))
+	if err != nil {
+		return fmt.Errorf("put %s: %w", dest, err)
+	}
+	defer root.Remove(name)
 	if _, err := io.Copy(tmp, ctxReader{ctx, r}); err != nil {
 		tmp.Close()
 		return fmt.Errorf("put %s: %w", dest, err)
@@ -218,7 +224,7 @@ func (l *Local) Put(ctx context.Context, r io.Reader, dest string, mode fs.FileM
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("put %s: %w", dest, err)
 	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
+	if err := os.Rename(filepath.Join(dir, name), dest); err != nil {
 		return fmt.Errorf("put %s: %w", dest, err)
 	}
 	return nil

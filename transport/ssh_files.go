@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -122,25 +123,39 @@ func (c *SSHConn) withSFTP(ctx context.Context, what string, op func(*sftp.Clien
 const sftpStopGrace = 2 * time.Second
 
 // Put streams r to dest: into a temporary file in the same directory (mode 0600 while being
-// written), then chmod and an atomic rename over dest.
+// written, named for ctx's run: see TempBase), then chmod and an atomic rename over dest. The
+// temporary files of dest that other runs left behind are removed first (TempDebris). When
+// the transfer fails or ctx ends, the temporary file is removed: by the transfer itself, or,
+// when its sftp client had to be dropped, over a fresh one.
 func (c *SSHConn) Put(ctx context.Context, r io.Reader, dest string, mode fs.FileMode) error {
 	what := "put " + dest
-	return c.withSFTP(ctx, what, func(cl *sftp.Client) error {
-		tmp := path.Join(path.Dir(dest), "."+path.Base(dest)+".omsbook-"+randomSuffix())
+	// Held until the clean-up below is done, so that Close waits for it.
+	end, err := c.begin()
+	if err != nil {
+		return err
+	}
+	defer end()
+	tmp := TempPath(ctx, dest)
+	var exists atomic.Bool // the temporary file is on the host
+	err = c.withSFTP(ctx, what, func(cl *sftp.Client) error {
 		f, err := cl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 		if err != nil {
 			return fmt.Errorf("host %s: %s: create %s: %w", c.name, what, tmp, c.whyWriteFailed(ctx, cl, path.Dir(dest), err))
 		}
+		exists.Store(true)
 		ok := false
 		defer func() {
 			if !ok {
 				f.Close()
-				_ = cl.Remove(tmp)
+				if err := cl.Remove(tmp); err == nil || errors.Is(err, fs.ErrNotExist) {
+					exists.Store(false)
+				}
 			}
 		}()
 		if err := f.Chmod(0o600); err != nil {
 			return fmt.Errorf("host %s: %s: %w", c.name, what, err)
 		}
+		removeSFTPDebris(ctx, cl, f, dest)
 		if _, err := f.ReadFromWithConcurrency(ctxReader{ctx, r}, 0); err != nil {
 			return fmt.Errorf("host %s: %s: %w", c.name, what, c.whyWriteFailed(ctx, cl, path.Dir(dest), err))
 		}
@@ -153,9 +168,53 @@ func (c *SSHConn) Put(ctx context.Context, r io.Reader, dest string, mode fs.Fil
 		if err := cl.PosixRename(tmp, dest); err != nil {
 			return fmt.Errorf("host %s: %s: rename into place: %w", c.name, what, err)
 		}
+		exists.Store(false)
 		ok = true
 		return nil
 	})
+	if exists.Load() {
+		c.removeLeftover(tmp)
+	}
+	return err
+}
+
+// removeSFTPDebris removes the temporary files of dest that other runs left beside it (see
+// TempDebris); f is the temporary file just created there, whose time is the host's now.
+func removeSFTPDebris(ctx context.Context, cl *sftp.Client, f *sftp.File, dest string) {
+	st, err := f.Stat()
+	if err != nil {
+		return
+	}
+	infos, err := cl.ReadDir(path.Dir(dest))
+	if err != nil {
+		return
+	}
+	for _, name := range TempDebris(ctx, infos, path.Base(dest), st.ModTime()) {
+		_ = cl.Remove(path.Join(path.Dir(dest), name))
+	}
+}
+
+// leftoverTimeout bounds the removal of a temporary file after its transfer ended.
+const leftoverTimeout = 1500 * time.Millisecond
+
+// removeLeftover removes the temporary file p that a failed or cancelled Put could not remove
+// itself (its sftp client was dropped), over a fresh sftp session and within a short time of
+// its own, since the task's context may have ended.
+func (c *SSHConn) removeLeftover(p string) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cl, err := sftp.NewClient(c.client)
+		if err != nil {
+			return
+		}
+		defer cl.Close()
+		_ = cl.Remove(p)
+	}()
+	select {
+	case <-done:
+	case <-time.After(leftoverTimeout):
+	}
 }
 
 // whyWriteFailed looks for the cause of a failed write into dir, which sftp reports as a

@@ -121,6 +121,9 @@ func (n *node) waitHealth(container string, limit time.Duration, what string, ok
 
 func isHealthy(h omssim.Health) bool { return h.Healthy }
 
+// isRunning: healthy and past any pending upgrade (Online).
+func isRunning(h omssim.Health) bool { return h.Healthy && h.Status == "running" }
+
 func pending(h omssim.Health) bool { return strings.HasPrefix(h.Status, "upgrade pending") }
 
 // needLab builds the images and reserves MetaDB databases for the test.
@@ -168,7 +171,7 @@ func TestContainerUpgrade422To423(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docker_init.sh: %v\n%s", err, out)
 	}
-	n.waitHealth(newer, 3*time.Second, "healthy after docker_init.sh", isHealthy)
+	n.waitHealth(newer, 3*time.Second, "running after docker_init.sh", isRunning)
 	if logs, err := omssim.InitLogs(filepath.Join(n.dir, "logs")); err != nil || len(logs) != 1 {
 		t.Errorf("docker_init_<time>.log files: %v, %v; want one", logs, err)
 	}
@@ -197,7 +200,7 @@ func TestContainerVersionBefore411(t *testing.T) {
 	if out, err := docker("exec", newer, "bash", "/root/docker_init.sh"); err != nil {
 		t.Fatalf("docker_init.sh after the fix: %v\n%s", err, out)
 	}
-	n.waitHealth(newer, 3*time.Second, "healthy", isHealthy)
+	n.waitHealth(newer, 3*time.Second, "running after the fix", isRunning)
 }
 
 // TestContainer410Path walks U410-01..05 and R410-01..04 with the real scripts: the deploy
@@ -272,7 +275,7 @@ func TestContainer410Path(t *testing.T) {
 	if err != nil || !strings.Contains(up, omssim.MsgCompleted) {
 		t.Fatalf("upgrade script: %v\n%s", err, up)
 	}
-	n.waitHealth(newName, 3*time.Second, "healthy after the upgrade", isHealthy)
+	n.waitHealth(newName, 3*time.Second, "running after the upgrade", isRunning)
 
 	// R410-01..04.
 	back, err := docker("exec", newName, "/root/docker_oms_ce_version_roll_back.sh")

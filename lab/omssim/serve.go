@@ -62,6 +62,13 @@ func (s *healthState) set(healthy bool, status string) {
 	s.mu.Unlock()
 }
 
+// setStatus changes the status text only (the default profile shows it).
+func (s *healthState) setStatus(status string) {
+	s.mu.Lock()
+	s.h.Status = status
+	s.mu.Unlock()
+}
+
 func (s *healthState) get() Health {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -209,10 +216,11 @@ func serve(ctx context.Context, env *Env, prof Profile, logger *log.Logger) erro
 		logger.Printf("WARN %v", err)
 	}
 
-	// Wait for docker_init.sh to migrate an older schema. In strict the console is up and
-	// healthy meanwhile (init needs it); the host goes ONLINE and beats only afterwards.
+	// Wait for docker_init.sh to migrate an older schema. The console is up and healthy
+	// meanwhile, as obd's readiness (the log line, then data.healthy) comes before init and
+	// init needs the console; the host goes ONLINE and beats only afterwards.
 	startedSaid := false
-	if prof.Strict() && behind(st, env.Version) {
+	if behind(st, env.Version) {
 		state.set(true, "running")
 		logger.Printf("%s", StartedLine)
 		startedSaid = true
@@ -222,9 +230,7 @@ func serve(ctx context.Context, env *Env, prof Profile, logger *log.Logger) erro
 		if h := state.get(); h.Status != status {
 			logger.Printf("%s", status)
 		}
-		if !prof.Strict() {
-			state.set(false, status)
-		}
+		state.setStatus(status)
 		if !sleepCtx(ctx, 500*time.Millisecond) {
 			return stopped()
 		}

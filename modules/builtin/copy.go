@@ -25,7 +25,9 @@ func (Copy) Spec() modules.Spec {
 		Description: "Writes `content`, or the controller file `src` (relative paths are looked up " +
 			"in the playbook directory's files/, then the playbook directory), to `dest` on the host. " +
 			"The sha256 of the source is compared with the host file's: the file is written only " +
-			"when they differ (atomically, through a temporary file renamed into place), and only " +
+			"when they differ (atomically, through a temporary file beside it renamed into place: " +
+			"`.NAME.omsbook-tmp-RUN_ID-RANDOM`, removed when the task is cancelled; one that a killed " +
+			"run left is removed by the next run that writes dest), and only " +
 			"the mode is set when just the mode differs. Big files are streamed, never held in " +
 			"memory. When dest is a directory (or ends with /), the file keeps src's base name. " +
 			"The destination directory must exist. A controller directory as src is copied " +

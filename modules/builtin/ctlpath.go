@@ -1,9 +1,6 @@
 package builtin
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -49,24 +46,4 @@ func writeContained(root *os.Root, tmp, rel string, mode os.FileMode) error {
 		return err
 	}
 	return root.Rename(tmp, rel)
-}
-
-// createTempIn creates a new, empty temporary file beside rel in root (mode 0600), for the
-// content of rel to be written and renamed into place.
-func createTempIn(root *os.Root, rel string) (string, *os.File, error) {
-	for range 10 {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", nil, err
-		}
-		name := filepath.Join(filepath.Dir(rel), "."+filepath.Base(rel)+".omsbook-"+hex.EncodeToString(b[:]))
-		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			return name, f, nil
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return "", nil, err
-		}
-	}
-	return "", nil, errors.New("cannot find a free temporary name")
 }

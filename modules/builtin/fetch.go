@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/omsbook/omsbook/modules"
+	"github.com/omsbook/omsbook/transport"
 )
 
 // Fetch copies a file from the host to the controller.
@@ -27,7 +28,9 @@ func (Fetch) Spec() modules.Spec {
 			"exactly at `dest` with `flat: true` (dest ending with / then takes src's base name). " +
 			"Relative dest paths are relative to the playbook directory. The file is fetched only " +
 			"when its sha256 differs from the controller copy's, streamed (never held in memory) " +
-			"into a temporary file renamed into place.",
+			"into a temporary file beside it (`.NAME.omsbook-tmp-RUN_ID-RANDOM`) renamed into place; " +
+			"the temporary file is removed when the task is cancelled, and one that a killed run " +
+			"left is removed by the next fetch to the same path.",
 		CheckMode: "Compares checksums without fetching: changed when the controller copy is " +
 			"missing or differs, ok when it is the same.",
 		Args: []modules.Arg{
@@ -138,7 +141,7 @@ func fetchFile(ctx context.Context, h *modules.Host, args modules.Args, apply bo
 	if err := root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
 		return modules.Fail(fmt.Sprintf("create the controller directory for %s: %v", dest, err), data), nil
 	}
-	tmpName, tmp, err := createTempIn(root, rel)
+	tmpName, tmp, err := transport.CreateTemp(ctx, root, rel)
 	if err != nil {
 		return modules.Fail(fmt.Sprintf("write %s on the controller: %v", dest, err), data), nil
 	}

@@ -2,8 +2,12 @@ package builtin
 
 import (
 	"context"
+	"crypto/rand"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +25,14 @@ const filesSSHAddr = "127.0.0.121"
 // filesSSHHost starts a real sshd node and returns a Host reaching it over ssh.
 func filesSSHHost(t *testing.T) *genHost {
 	t.Helper()
+	h, _ := sshNodeHost(t, filesSSHAddr, "files")
+	return h
+}
+
+// sshNodeHost starts a real sshd node on addr (port 2222) and returns a Host reaching it over
+// ssh, and the connection.
+func sshNodeHost(t *testing.T, addr, prefix string) (*genHost, *transport.SSHConn) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test with real sshd; skipped with -short")
 	}
@@ -29,20 +41,20 @@ func filesSSHHost(t *testing.T) *genHost {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := sshd.Start(ctx, sshd.Config{Dir: t.TempDir(), Addrs: []string{filesSSHAddr}, NamePrefix: "files"})
+	c, err := sshd.Start(ctx, sshd.Config{Dir: t.TempDir(), Addrs: []string{addr}, NamePrefix: prefix})
 	if err != nil {
-		t.Fatalf("start sshd on %s: %v", filesSSHAddr, err)
+		t.Fatalf("start sshd on %s: %v", addr, err)
 	}
 	t.Cleanup(func() { _ = c.Stop() })
 	n := c.Nodes[0]
-	conn, err := transport.Dial(ctx, transport.Spec{Name: n.Name, Address: n.Addr, Port: n.Port, User: c.User, SSHKey: c.ClientKey, KnownHosts: c.KnownHosts})
+	conn, err := transport.DialSSH(ctx, transport.Spec{Name: n.Name, Address: n.Addr, Port: n.Port, User: c.User, SSHKey: c.ClientKey, KnownHosts: c.KnownHosts})
 	if err != nil {
 		t.Fatalf("dial %s: %v", n.Address(), err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	h := newGenHost(t, map[string]any{"inventory_hostname": n.Name})
 	h.Name, h.Conn = n.Name, conn
-	return h
+	return h, conn
 }
 
 // cycleCase is one module task run through the whole cycle on the node: apply (changed),
@@ -267,5 +279,206 @@ func TestFileModulesOverSSH(t *testing.T) {
 				run("apply again", false, false)
 			})
 		}
+	}
+}
+
+// The temporary-file tests run one real sshd on 127.0.7.50:2222 (this file's range:
+// 127.0.7.50-60).
+const debrisSSHAddr = "127.0.7.50"
+
+// tempFilesUnder lists the omsbook temporary files anywhere below dir.
+func tempFilesUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), ".omsbook-") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+// TestCopyRemovesDebrisOverSSH: copy and template over real sshd remove the temporary files
+// of their destination that killed older runs left beside it (named with a run id, or as older
+// versions named them), and nothing else; the destination is the complete new file.
+func TestCopyRemovesDebrisOverSSH(t *testing.T) {
+	h, _ := sshNodeHost(t, debrisSSHAddr, "debris")
+	dir := t.TempDir() // the node shares the controller's disk
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ctx = transport.WithRun(ctx, transport.RunInfo{ID: "20261201T120000Z-debris", Start: time.Now()})
+	gone := []string{
+		".app.conf.omsbook-tmp-20261130T080000Z-upgrade-422-to-423-0123456789ab",
+		".app.conf.omsbook-0123456789ab",
+		".tpl.conf.omsbook-tmp-20261130T080000Z-upgrade-422-to-423-abcdefabcdef",
+	}
+	kept := []string{
+		".app.conf.omsbook-tmp-20261201T120000Z-debris-0123456789ab", // this run's own
+		".other.conf.omsbook-tmp-20261130T080000Z-upgrade-422-to-423-0123456789ab",
+		".app.conf.omsbook-tmp-20261130T080000Z-upgrade-422-to-423-0123456789ab.keep",
+		"app.conf.bak",
+	}
+	testutil.WriteOld(t, dir, append(append([]string(nil), gone...), kept...)...)
+	if err := os.WriteFile(filepath.Join(dir, "app.conf"), []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Copy{}.Apply(ctx, h.Host, coerceArgs(t, Copy{}, map[string]any{"content": "new\n", "dest": filepath.Join(dir, "app.conf")}))
+	if err != nil || r.Failed || !r.Changed {
+		t.Fatalf("copy = %+v, %v", r, err)
+	}
+	r, err = Template{}.Apply(ctx, h.Host, coerceArgs(t, Template{}, map[string]any{"content": "t\n", "dest": filepath.Join(dir, "tpl.conf")}))
+	if err != nil || r.Failed || !r.Changed {
+		t.Fatalf("template = %+v, %v", r, err)
+	}
+	wantFile(t, filepath.Join(dir, "app.conf"), "new\n")
+	wantFile(t, filepath.Join(dir, "tpl.conf"), "t\n")
+	want := append(append([]string(nil), kept...), "app.conf", "tpl.conf")
+	sort.Strings(want)
+	if got := testutil.DirNames(t, dir); got != strings.Join(want, " ") {
+		t.Fatalf("after copy and template the directory holds\n%s\nwant\n%s", got, strings.Join(want, " "))
+	}
+}
+
+// TestFetchRemovesDebris: fetch removes, on the controller, the temporary file a killed older
+// fetch of the same destination left.
+func TestFetchRemovesDebris(t *testing.T) {
+	h, _ := sshNodeHost(t, debrisSSHAddr, "debris")
+	node, ctl := t.TempDir(), t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ctx = transport.WithRun(ctx, transport.RunInfo{ID: "20261201T120000Z-fetch", Start: time.Now()})
+	if err := os.WriteFile(filepath.Join(node, "report.txt"), []byte("report\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WriteOld(t, ctl, ".report.txt.omsbook-tmp-20261130T080000Z-old-0123456789ab", ".report.txt.omsbook-0123456789abcdef", "other.txt")
+	r, err := Fetch{}.Apply(ctx, h.Host, coerceArgs(t, Fetch{}, map[string]any{"src": filepath.Join(node, "report.txt"), "dest": ctl + "/", "flat": true}))
+	if err != nil || r.Failed || !r.Changed {
+		t.Fatalf("fetch = %+v, %v", r, err)
+	}
+	wantFile(t, filepath.Join(ctl, "report.txt"), "report\n")
+	if got := testutil.DirNames(t, ctl); got != "other.txt report.txt" {
+		t.Fatalf("after fetch the controller directory holds %v", got)
+	}
+}
+
+// pausingConn is a real connection whose transfers stop after a first part until their
+// context ends, so that a test can cancel them mid-transfer without guessing at timing.
+// With hold set, Put's reader ignores its context and waits for hold: a source that does not
+// stop when told.
+type pausingConn struct {
+	transport.Conn
+	after   int
+	reached chan struct{}
+	hold    chan struct{}
+}
+
+func (p *pausingConn) Put(ctx context.Context, r io.Reader, dest string, mode fs.FileMode) error {
+	return p.Conn.Put(ctx, &testutil.PausingReader{Ctx: ctx, R: r, Left: p.after, Reached: p.reached, Hold: p.hold}, dest, mode)
+}
+
+func (p *pausingConn) Get(ctx context.Context, src string, w io.Writer) error {
+	return p.Conn.Get(ctx, src, &pausingWriter{ctx: ctx, w: w, left: p.after, reached: p.reached})
+}
+
+type pausingWriter struct {
+	ctx     context.Context
+	w       io.Writer
+	left    int
+	reached chan struct{}
+}
+
+func (p *pausingWriter) Write(b []byte) (int, error) {
+	if p.left <= 0 {
+		close(p.reached)
+		<-p.ctx.Done()
+		return 0, p.ctx.Err()
+	}
+	n, err := p.w.Write(b[:min(len(b), p.left)])
+	p.left -= n
+	if err == nil && n < len(b) {
+		return p.Write(b[n:])
+	}
+	return n, err
+}
+
+// bigFile writes size random bytes to p.
+func bigFile(t *testing.T, p string, size int) {
+	t.Helper()
+	b := make([]byte, size)
+	_, _ = rand.Read(b)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCancelledTransfersLeaveNoTemp: a copy cancelled mid-transfer over real sshd leaves no
+// temporary file on the node and the old destination, also when its source does not stop (the
+// transfer's sftp client is then dropped, and the file removed over a fresh one); a fetch
+// cancelled mid-transfer leaves none on the controller. The last copy is cancelled as the
+// runner does on Ctrl-C: the context ends and the connection is closed at once.
+func TestCancelledTransfersLeaveNoTemp(t *testing.T) {
+	h, conn := sshNodeHost(t, debrisSSHAddr, "debris")
+	node, ctl := t.TempDir(), t.TempDir()
+	src := filepath.Join(t.TempDir(), "big.bin")
+	bigFile(t, src, 8<<20)
+	dest := filepath.Join(node, "big.bin")
+	if err := os.WriteFile(dest, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	copyCall := func(ctx context.Context) error {
+		r, err := Copy{}.Apply(ctx, h.Host, coerceArgs(t, Copy{}, map[string]any{"src": src, "dest": dest}))
+		if err == nil && !r.Failed {
+			t.Errorf("a cancelled copy = %+v; want an error", r)
+		}
+		return err
+	}
+	for _, tc := range []struct {
+		what string
+		call func(ctx context.Context) error
+		dir  string // where the temporary file is written
+		hold bool
+	}{
+		{"copy from a source that does not stop", copyCall, node, true},
+		{"fetch", func(ctx context.Context) error {
+			r, err := Fetch{}.Apply(ctx, h.Host, coerceArgs(t, Fetch{}, map[string]any{"src": src, "dest": ctl + "/", "flat": true}))
+			if err == nil && !r.Failed {
+				t.Errorf("a cancelled fetch = %+v; want an error", r)
+			}
+			return err
+		}, ctl, false},
+		{"copy", copyCall, node, false},
+	} {
+		pc := &pausingConn{Conn: conn, after: 1 << 20, reached: make(chan struct{})}
+		if tc.hold {
+			pc.hold = make(chan struct{})
+		}
+		h.Conn = pc
+		ctx, cancel := context.WithCancel(transport.WithRun(context.Background(), transport.RunInfo{ID: "20261201T120000Z-cancel", Start: time.Now()}))
+		done := make(chan error, 1)
+		go func() { done <- tc.call(ctx) }()
+		select {
+		case <-pc.reached:
+		case err := <-done:
+			t.Fatalf("%s ended before the pause: %v", tc.what, err)
+		}
+		if got := tempFilesUnder(t, tc.dir); len(got) != 1 || !strings.Contains(got[0], ".omsbook-tmp-20261201T120000Z-cancel-") {
+			t.Fatalf("%s mid-transfer: temporary files %v; want one named with the run", tc.what, got)
+		}
+		cancel()
+		if tc.what == "copy" {
+			conn.Close() // as the runner closes every connection on Ctrl-C
+		}
+		<-done
+		if got := tempFilesUnder(t, tc.dir); len(got) > 0 {
+			t.Fatalf("%s cancelled: temporary files left: %v", tc.what, got)
+		}
+		if pc.hold != nil {
+			close(pc.hold)
+		}
+	}
+	wantFile(t, dest, "old")
+	if got := testutil.DirNames(t, ctl); got != "" {
+		t.Fatalf("the cancelled fetch left %v on the controller", got)
 	}
 }

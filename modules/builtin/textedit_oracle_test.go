@@ -115,7 +115,7 @@ func TestTextModulesMatchAnsible(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(ap, "-i", "localhost,", pbPath)
-	cmd.Env = append(os.Environ(), "ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_NOCOLOR=1", "ANSIBLE_LOCALHOST_WARNING=false",
+	cmd.Env = append(append(os.Environ(), testutil.AnsibleJSONEnv()...),
 		"ANSIBLE_INVENTORY_UNPARSED_WARNING=false", "ANSIBLE_HOME="+filepath.Join(dir, "ansible-home"))
 	out, err := cmd.Output()
 	if err != nil {

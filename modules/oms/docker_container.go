@@ -42,7 +42,8 @@ them (a check, not a filter: a missing one fails before anything changes). binds
 binds_from are added, and one whose container path equals a carried one replaces it.
 state stopped on a missing container is ok (nothing to stop). state restarted always restarts.
 Environment values whose names look secret (PASSWORD, SECRET, TOKEN, ...) or are listed in secret_env
-go through a 0600 --env-file removed afterwards, never an argv, and are masked in registered facts.`,
+reach docker as an --env-file read from a pipe (never a file on the host, never an argv), and are masked
+in registered facts.`,
 		CheckMode: `inspects only: says whether it would create, start, stop, restart, remove or recreate the
 container, or fails with the spec diff; exec reports it would run (unknown when the container is not
 running); copy_from/copy_to compare the files read-only.`,
@@ -575,11 +576,10 @@ func (dc *dockerContainerRun) create(ctx context.Context, s runSpec, start bool)
 	for _, b := range s.binds {
 		argv = append(argv, "-v", b)
 	}
-	envArgs, cleanup, err := dc.envArgs(ctx, s.env)
+	envArgs, envFile, err := dc.envArgs(s.env)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
 	argv = append(argv, envArgs...)
 	if s.privileged != nil && *s.privileged {
 		argv = append(argv, "--privileged=true")
@@ -595,14 +595,14 @@ func (dc *dockerContainerRun) create(ctx context.Context, s runSpec, start bool)
 	}
 	argv = append(argv, s.image)
 	argv = append(argv, s.command...)
-	_, err = dc.d.runOK(ctx, argv...)
+	_, err = dc.d.runCmdOK(ctx, dc.d.withEnvFile(argv, envFile), argv)
 	return err
 }
 
-// envArgs turns env into docker arguments. Secret values go through a 0600 env file on the
-// host, removed by cleanup (also when ctx is cancelled), so that they never reach an argv.
-func (dc *dockerContainerRun) envArgs(ctx context.Context, env map[string]string) (args []string, cleanup func(), err error) {
-	cleanup = func() {}
+// envArgs turns env into docker arguments. Secret values go in envFile (KEY=value lines),
+// which the docker CLI reads from a pipe (see withEnvFile), so that they never reach an argv or
+// a file; args then end with --env-file /dev/stdin.
+func (dc *dockerContainerRun) envArgs(env map[string]string) (args []string, envFile string, err error) {
 	var secretLines []string
 	for _, k := range omsutil.SortedKeys(env) {
 		v := env[k]
@@ -611,20 +611,15 @@ func (dc *dockerContainerRun) envArgs(ctx context.Context, env map[string]string
 			continue
 		}
 		if strings.ContainsAny(v, "\n\r") {
-			return nil, cleanup, fmt.Errorf("env %s: a secret value cannot hold a newline (docker env files are one line per variable)", k)
+			return nil, "", fmt.Errorf("env %s: a secret value cannot hold a newline (docker env files are one line per variable)", k)
 		}
 		dc.h.AddSecret(v)
 		secretLines = append(secretLines, k+"="+v)
 	}
 	if len(secretLines) == 0 {
-		return args, cleanup, nil
+		return args, "", nil
 	}
-	file := "/tmp/.omsbook-env-" + randomHex(8)
-	if err := dc.h.Conn.Put(ctx, strings.NewReader(strings.Join(secretLines, "\n")+"\n"), file, 0o600); err != nil {
-		return nil, cleanup, fmt.Errorf("write the secret env file on %s: %w", dc.h.Name, err)
-	}
-	cleanup = func() { removeHostFile(dc.h, file) }
-	return append(args, "--env-file", file), cleanup, nil
+	return append(args, "--env-file", "/dev/stdin"), strings.Join(secretLines, "\n") + "\n", nil
 }
 
 // removeHostFile removes temporary files on the executing host, even when the task's
@@ -683,15 +678,14 @@ func (dc *dockerContainerRun) exec(ctx context.Context, ci *containerInspect) (m
 	for k, v := range dc.args.Map("env") {
 		env[k] = fmt.Sprint(v)
 	}
-	envArgs, cleanup, err := dc.envArgs(ctx, env)
+	envArgs, envFile, err := dc.envArgs(env)
 	if err != nil {
 		return modules.Fail(err.Error(), nil), nil
 	}
-	defer cleanup()
 	argv = append(argv, envArgs...)
 	argv = append(argv, dc.name)
 	argv = append(argv, cmdWords...)
-	cmd := dc.h.ArgvCmd(append(append([]string(nil), dc.d.argv...), argv...)...)
+	cmd := dc.d.withEnvFile(argv, envFile)
 	stdoutLines := modules.NewLineWriter("stdout", func(stream, l string) { dc.h.Output(stream, dc.h.Mask(l)) })
 	stderrLines := modules.NewLineWriter("stderr", func(stream, l string) { dc.h.Output(stream, dc.h.Mask(l)) })
 	cmd.Stdout, cmd.Stderr = stdoutLines, stderrLines

@@ -95,11 +95,8 @@ func runArgsU422(name, dir string) map[string]any {
 }
 
 func TestDockerContainerLifecycle(t *testing.T) {
-	needDocker(t)
-	ctx := testCtx(t, 3*time.Minute)
-	oh := newTestHost(t)
+	ctx, oh, name := dockerContainerTest(t, "life", 3*time.Minute)
 	m := DockerContainer{}
-	name := testContainerName(t, "life")
 	dir := dataMountDir(t)
 	run := coerceArgs(t, m, runArgsU422(name, dir))
 
@@ -232,11 +229,8 @@ func TestDockerContainerLifecycle(t *testing.T) {
 }
 
 func TestDockerContainerExecAndCopy(t *testing.T) {
-	needDocker(t)
-	ctx := testCtx(t, 2*time.Minute)
-	oh := newTestHost(t)
+	ctx, oh, name := dockerContainerTest(t, "exec", 2*time.Minute)
 	m := DockerContainer{}
-	name := testContainerName(t, "exec")
 	if r, err := m.Apply(ctx, oh.Host, coerceArgs(t, m, map[string]any{"name": name, "state": "started", "image": testImage, "command": "sleep 3600"})); err != nil || r.Failed {
 		t.Fatalf("start: %+v %v", r, err)
 	}
@@ -386,4 +380,102 @@ func dataMountDir(t *testing.T) string {
 		}
 	}
 	return dir
+}
+
+// tmpFilesHolding lists the files directly in the temporary directories (where an env file
+// was written) whose content holds secret.
+func tmpFilesHolding(secret string) []string {
+	var out []string
+	for _, dir := range []string{"/tmp", os.TempDir()} {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			p := filepath.Join(dir, e.Name())
+			if data, err := os.ReadFile(p); err == nil && strings.Contains(string(data), secret) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// TestDockerContainerSecretEnvNeverAtRest: with the real Docker Engine, a secret env value
+// reaches the container of a run and of an exec through a pipe: the docker CLI's --env-file is
+// no file on disk (a wrapper records what it was given), no process shows the value in its
+// argv (the environments are not looked at: the container's own processes hold it there), and no file holding it is in the temporary directory during or after
+// the task.
+func TestDockerContainerSecretEnvNeverAtRest(t *testing.T) {
+	ctx, oh, name := dockerContainerTest(t, "secretenv", 2*time.Minute)
+	m := DockerContainer{}
+	const secret = "env-secret-Zq81-never-on-disk"
+	bin := t.TempDir()
+	log := filepath.Join(bin, "env-files.log")
+	// The wrapper notes whether each --env-file names a regular file, then holds a moment so
+	// that the scans surely see the client running.
+	wrapper := `#!/bin/sh
+prev=
+for a in "$@"; do
+	if [ "$prev" = --env-file ]; then
+		if [ -f "$a" ]; then echo "regular file $a" >> ` + log + `; else echo "not a file $a" >> ` + log + `; fi
+	fi
+	prev=$a
+done
+sleep 0.5
+exec docker "$@"
+`
+	docker := filepath.Join(bin, "docker-wrapper")
+	if err := os.WriteFile(docker, []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		what string
+		raw  map[string]any
+	}{
+		{"run", map[string]any{"name": name, "state": "started", "image": testImage, "command": "sleep 3600",
+			"env": map[string]any{"APP_PASSWORD": secret, "PLAIN": "shown"}, "docker_cmd": docker}},
+		{"exec", map[string]any{"name": name, "exec": "echo $EXEC_TOKEN", "env": map[string]any{"EXEC_TOKEN": secret}, "docker_cmd": docker}},
+	}
+	for _, s := range steps {
+		os.Remove(log)
+		stop := make(chan struct{})
+		saw, leaks, wg := scanProcs(secret, "--env-file", false, stop)
+		inTmp := map[string]bool{}
+		twg := watch(stop, func() {
+			for _, f := range tmpFilesHolding(secret) {
+				inTmp[f] = true
+			}
+			time.Sleep(time.Millisecond)
+		})
+		r, err := m.Apply(ctx, oh.Host, coerceArgs(t, m, s.raw))
+		close(stop)
+		wg.Wait()
+		twg.Wait()
+		if err != nil || r.Failed || !r.Changed {
+			t.Fatalf("%s = %+v, %v", s.what, r, err)
+		}
+		if !*saw {
+			t.Fatalf("%s: the scan never saw docker running with --env-file", s.what)
+		}
+		if len(*leaks) > 0 {
+			t.Fatalf("%s: the secret showed in a process's argv: %v", s.what, *leaks)
+		}
+		if len(inTmp) > 0 {
+			t.Fatalf("%s: the secret was in %v during the task", s.what, inTmp)
+		}
+		if left := tmpFilesHolding(secret); len(left) > 0 {
+			t.Fatalf("%s: the secret is in %v after the task", s.what, left)
+		}
+		logged, err := os.ReadFile(log)
+		if err != nil || !strings.Contains(string(logged), "not a file") || strings.Contains(string(logged), "regular file") {
+			t.Fatalf("%s: docker's --env-file was %q (%v); want a pipe, never a file", s.what, logged, err)
+		}
+		if s.what == "exec" && r.Data["stdout"] != secret {
+			t.Fatalf("exec: the container printed %q; want the secret env value", r.Data["stdout"])
+		}
+	}
+	if got := runDocker(t, "exec", name, "sh", "-c", "echo $APP_PASSWORD $PLAIN"); got != secret+" shown" {
+		t.Fatalf("the container's env = %q; want the secret and the plain value", got)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/omsbook/omsbook/internal/shellquote"
 	"github.com/omsbook/omsbook/modules"
 	"github.com/omsbook/omsbook/transport"
 )
@@ -36,15 +37,42 @@ func (d dockerCLI) run(ctx context.Context, args ...string) (*transport.ExecResu
 func (d dockerCLI) runCmd(ctx context.Context, cmd *transport.Cmd) (*transport.ExecResult, error) {
 	res, err := d.h.Conn.Exec(ctx, cmd)
 	if err != nil {
-		return res, fmt.Errorf("run %s on %s: %w", strings.Join(cmd.Argv, " "), d.h.Name, err)
+		what := strings.Join(cmd.Argv, " ")
+		if what == "" {
+			what = strings.Join(d.argv, " ")
+		}
+		return res, fmt.Errorf("run %s on %s: %w", what, d.h.Name, err)
 	}
 	return res, nil
+}
+
+// withEnvFile is the command that runs docker with args; envFile, when not empty, is the
+// content of the env file that args name as --env-file /dev/stdin. It travels as the
+// command's standard input through `cat |`, which makes it a pipe whatever the transport gives
+// (an SSH channel may be a socket, which /dev/stdin cannot reopen), so that the values it holds
+// are never in a file on the host (not even for a moment, so a killed task leaves none) nor in
+// an argv. /dev/stdin rather than another descriptor, because sudo in docker_cmd closes every
+// descriptor above 2; docker reads the file before it starts the container, whose standard
+// input then ends at once, as it would without the file.
+func (d dockerCLI) withEnvFile(args []string, envFile string) *transport.Cmd {
+	argv := append(append([]string(nil), d.argv...), args...)
+	if envFile == "" {
+		return d.h.ArgvCmd(argv...)
+	}
+	cmd := d.h.Cmd("cat | " + shellquote.Join(argv...))
+	cmd.Stdin = strings.NewReader(envFile)
+	return cmd
 }
 
 // runOK runs docker with args and turns a non-zero exit status into an error quoting docker's
 // message.
 func (d dockerCLI) runOK(ctx context.Context, args ...string) (string, error) {
-	res, err := d.run(ctx, args...)
+	return d.runCmdOK(ctx, d.h.ArgvCmd(append(append([]string(nil), d.argv...), args...)...), args)
+}
+
+// runCmdOK is runOK for a command built already (see withEnvFile); args name it in errors.
+func (d dockerCLI) runCmdOK(ctx context.Context, cmd *transport.Cmd, args []string) (string, error) {
+	res, err := d.runCmd(ctx, cmd)
 	if err != nil {
 		return "", err
 	}

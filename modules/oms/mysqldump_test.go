@@ -110,11 +110,20 @@ func watch(stop <-chan struct{}, scan func()) (done *sync.WaitGroup) {
 // scanArgv watches every process's argv and environment until stop is closed; it reports
 // whether it saw a process whose argv contains marker, and every process that showed secret.
 func scanArgv(secret, marker string, stop <-chan struct{}) (sawMarker *bool, leaks *[]string, done *sync.WaitGroup) {
+	return scanProcs(secret, marker, true, stop)
+}
+
+// scanProcs is scanArgv, looking at the environments too only when environ is true.
+func scanProcs(secret, marker string, environ bool, stop <-chan struct{}) (sawMarker *bool, leaks *[]string, done *sync.WaitGroup) {
+	files := []string{"cmdline"}
+	if environ {
+		files = append(files, "environ")
+	}
 	saw, found := false, []string{}
 	wg := watch(stop, func() {
 		procs, _ := filepath.Glob("/proc/[0-9]*")
 		for _, p := range procs {
-			for _, f := range []string{"cmdline", "environ"} {
+			for _, f := range files {
 				data, err := os.ReadFile(p + "/" + f)
 				if err != nil {
 					continue

@@ -88,7 +88,7 @@ func (r readiness) missing(logLine string, delay time.Duration) []string {
 		out = append(out, r.health.reason)
 	}
 	if r.uptime < delay {
-		out = append(out, fmt.Sprintf("up %s of the %s delay (%s left)", r.uptime.Round(time.Second), delay, (delay - r.uptime).Round(time.Second)))
+		out = append(out, fmt.Sprintf("up %s of the %s delay (%s left)", r.uptime.Round(time.Second), delay, (delay-r.uptime).Round(time.Second)))
 	}
 	return out
 }

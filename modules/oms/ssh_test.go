@@ -40,7 +40,7 @@ func TestOMSModulesOverSSH(t *testing.T) {
 	dc := DockerContainer{}
 	name := testContainerName(t, "ssh")
 	run := coerceArgs(t, dc, map[string]any{"name": name, "state": "started", "image": testImage, "command": "sleep 3600",
-		"env": map[string]any{"OMS_HOST_IP": "127.0.0.32", "NOTE": "it's a \"quoted\" $value"}})
+		"env": map[string]any{"OMS_HOST_IP": "127.0.0.32", "NOTE": "it's a \"quoted\" $value", "OMS_META_PASSWORD": "ssh-env-secret-32"}})
 	for i, want := range []bool{true, false} {
 		r, err := dc.Apply(ctx, oh.Host, run)
 		if err != nil || r.Failed || r.Changed != want {
@@ -50,6 +50,12 @@ func TestOMSModulesOverSSH(t *testing.T) {
 	r, err := dc.Apply(ctx, oh.Host, coerceArgs(t, dc, map[string]any{"name": name, "exec": `echo "$NOTE"; echo to-stderr >&2`}))
 	if err != nil || r.Failed || r.Data["stdout"] != `it's a "quoted" $value` || r.Data["stderr"] != "to-stderr" {
 		t.Fatalf("exec over ssh = %+v, %v", r, err)
+	}
+	// The secret env values came through a pipe over the SSH channel, for run and for exec.
+	r, err = dc.Apply(ctx, oh.Host, coerceArgs(t, dc, map[string]any{"name": name, "exec": `echo "$OMS_META_PASSWORD $EXEC_TOKEN"`,
+		"env": map[string]any{"EXEC_TOKEN": "ssh-exec-secret"}}))
+	if err != nil || r.Failed || r.Data["stdout"] != "ssh-env-secret-32 ssh-exec-secret" {
+		t.Fatalf("exec with a secret env over ssh = %+v, %v", r, err)
 	}
 	src := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(src, []byte("cm_nodes: [127.0.0.32]\n"), 0o644); err != nil {

@@ -135,6 +135,15 @@ func testContainerName(t *testing.T, suffix string) string {
 	return name
 }
 
+// dockerContainerTest starts a docker_container test: Docker is there (else the test is
+// skipped or, under CI, fails), and it gets a context, a local host and a container name
+// removed at its end.
+func dockerContainerTest(t *testing.T, suffix string, timeout time.Duration) (context.Context, *testHost, string) {
+	t.Helper()
+	needDocker(t)
+	return testCtx(t, timeout), newTestHost(t), testContainerName(t, suffix)
+}
+
 // testMariaDB returns the lab MetaDB, skipping (or failing under CI) when it cannot run.
 func testMariaDB(t *testing.T) *mariadb.Server {
 	t.Helper()

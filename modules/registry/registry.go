@@ -65,6 +65,7 @@ var registry = []modules.Module{
 	oms.DockerHostInfo{},  // docker host facts and a filtered container list (read-only)
 	oms.MySQLDump{},       // verified MetaDB dumps with a manifest; restore
 	oms.MySQLExec{},       // SQL statements and queries on the MetaDB
+	oms.MySQLLock{},       // a named lock on the MetaDB held for the whole run
 	oms.OMSParam{},        // OMS system parameters (ha.config) with compare-and-swap
 	oms.WaitOnline{},      // wait until OMS nodes are Online
 	oms.OMSReady{},        // wait until a started OMS container is ready for docker_init.sh
