@@ -99,7 +99,7 @@ func bindFlags(name string) (*pflag.FlagSet, *cliFlags) {
 // arguments. -h prints the command's help and returns errHelp.
 func parseFlags(name string, args []string, std stdio) (*cliFlags, []string, error) {
 	fs, f := bindFlags(name)
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(joinResumeValue(args)); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			_ = cmdHelp([]string{name}, std)
 			return nil, nil, errHelp
@@ -110,6 +110,29 @@ func parseFlags(name string, args []string, std stdio) (*cliFlags, []string, err
 		return nil, nil, err
 	}
 	return f, fs.Args(), nil
+}
+
+// joinResumeValue writes "--resume RUN" as "--resume=RUN". --resume alone means the last run,
+// so the flag parser would take a RUN after a space for a second playbook; a word after
+// --resume that is neither a flag nor a playbook file (*.yml, *.yaml) is its value.
+func joinResumeValue(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if a == "--resume" && i+1 < len(args) {
+			next := args[i+1]
+			if next != "" && !strings.HasPrefix(next, "-") && !strings.HasSuffix(next, ".yml") && !strings.HasSuffix(next, ".yaml") {
+				out = append(out, "--resume="+next)
+				i++
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // parsePlaybookFlags parses the arguments of a command that takes PLAYBOOK -i INVENTORY and
