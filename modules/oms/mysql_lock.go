@@ -45,6 +45,7 @@ runs of one machine. Asking again in the same run is ok. The default name is oms
 		Returns: []modules.Field{
 			{Name: "name", Type: "string", Doc: "the lock's name"},
 			{Name: "connection_id", Type: "int", Doc: "the MetaDB connection id that holds it for this run (0 in check mode)"},
+			{Name: "taken", Type: "bool", Doc: "this task took the lock (or, in check mode, would); false when the run held it already. Taking it changes nothing on any host, so the task is never changed"},
 		},
 	}
 }
@@ -146,7 +147,8 @@ func probeLock(ctx context.Context, db *sql.DB, target mysqlTarget, name string,
 		return modules.Fail(fmt.Sprintf("probe the MetaDB lock %q on %s: %v", name, target.addr(), err), data), nil
 	}
 	if !holder.Valid {
-		return modules.Result{Changed: true, Msg: fmt.Sprintf("would take the MetaDB lock %q (it is free)", name), Data: data}, nil
+		data["taken"] = true
+		return modules.Result{Msg: fmt.Sprintf("would take the MetaDB lock %q (it is free)", name), Data: data}, nil
 	}
 	return modules.Fail(refusal(ctx, db, name, holder.Int64), data), nil
 }
@@ -193,7 +195,8 @@ func takeLock(ctx context.Context, h *modules.Host, db *sql.DB, target mysqlTarg
 		release()
 	}))
 	data["connection_id"] = int(id)
-	return modules.Result{Changed: true, Msg: fmt.Sprintf("took the MetaDB lock %q (connection %d) for this run", name, id), Data: data}, nil
+	data["taken"] = true
+	return modules.Result{Msg: fmt.Sprintf("took the MetaDB lock %q (connection %d) for this run", name, id), Data: data}, nil
 }
 
 type lockCloser func()

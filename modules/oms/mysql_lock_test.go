@@ -63,21 +63,21 @@ func TestMySQLLockOneControllerAtATime(t *testing.T) {
 	a, b := newLockRun(t, "20261201T120000Z-run-a"), newLockRun(t, "20261201T120000Z-run-b")
 
 	r, err := m.Check(a.ctx, a.h.Host, args)
-	if err != nil || !r.Changed || r.Failed {
+	if err != nil || r.Changed || r.Data["taken"] != true || r.Failed {
 		t.Fatalf("check on a free lock = %+v, %v; want would take it", r, err)
 	}
 	if free, _ := lockState(t, db, name); !free {
 		t.Fatal("check mode took the lock")
 	}
 	r, err = m.Apply(a.ctx, a.h.Host, args)
-	if err != nil || !r.Changed || r.Failed {
+	if err != nil || r.Changed || r.Data["taken"] != true || r.Failed {
 		t.Fatalf("apply = %+v, %v; want the lock taken", r, err)
 	}
 	idA := int64(r.Data["connection_id"].(int))
 	if free, holder := lockState(t, db, name); free || holder != idA {
 		t.Fatalf("after apply the lock is free %v, held by %d; want held by the run's connection %d", free, holder, idA)
 	}
-	if r, err = m.Apply(a.ctx, a.h.Host, args); err != nil || r.Changed || r.Failed {
+	if r, err = m.Apply(a.ctx, a.h.Host, args); err != nil || r.Changed || r.Data["taken"] == true || r.Failed {
 		t.Fatalf("apply again in the same run = %+v, %v; want ok", r, err)
 	}
 	srvUser := metadb["user"].(string)
@@ -95,7 +95,7 @@ func TestMySQLLockOneControllerAtATime(t *testing.T) {
 	if free, _ := lockState(t, db, name); !free {
 		t.Fatal("the lock is still held after the run that took it ended")
 	}
-	if r, err = m.Apply(b.ctx, b.h.Host, args); err != nil || !r.Changed || r.Failed {
+	if r, err = m.Apply(b.ctx, b.h.Host, args); err != nil || r.Data["taken"] != true || r.Failed {
 		t.Fatalf("the second controller after the first ended = %+v, %v; want the lock taken", r, err)
 	}
 	b.end()
@@ -114,7 +114,7 @@ func TestMySQLLockOutlivesItsTask(t *testing.T) {
 	run := newLockRun(t, "20261201T120000Z-cancel")
 	ctx, cancel := context.WithCancel(run.ctx)
 	r, err := m.Apply(ctx, run.h.Host, coerceArgs(t, m, map[string]any{"metadb": metadb, "database": database}))
-	if err != nil || !r.Changed || r.Data["name"] != "omsbook:"+database {
+	if err != nil || r.Data["taken"] != true || r.Data["name"] != "omsbook:"+database {
 		t.Fatalf("apply = %+v, %v", r, err)
 	}
 	cancel()
