@@ -48,3 +48,24 @@ func TestListOnlyNeedsNoTaskVariables(t *testing.T) {
 		t.Fatalf("full load: %v", err)
 	}
 }
+
+// TestSoftLookupRenderedAfterTheNameIsSet: a variable that looks a name up softly
+// ({{ get . "who" }}) copes with its absence before the task that sets it, and gives its value
+// after it, as a variable that refers to it directly does.
+func TestSoftLookupRenderedAfterTheNameIsSet(t *testing.T) {
+	e := mustLoad(t, `
+- hosts: hz-1
+  vars:
+    greeting: '{{ get . "who" | default "nobody" }}'
+  tasks:
+    - rec: '{{ .greeting }}'
+    - set_fact: {who: alice}
+    - rec: '{{ .greeting }}'
+`, Options{}, nil)
+	if code := e.run(); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if got := e.msgsOf("hz-1"); strings.Join(got, ",") != "nobody,alice" {
+		t.Fatalf("ran %q, want nobody then alice", got)
+	}
+}

@@ -204,13 +204,18 @@ func resolveTemplates(vars map[string]any, eligible map[string]bool, runtime fun
 	return lazy, nil
 }
 
-// valueRefs lists the top-level names the templates inside v refer to; templates that do not
-// parse refer to nothing here (rendering reports them).
+// valueRefs lists the top-level names the templates inside v depend on: those they refer to,
+// and those they look up softly ({{ get . "name" }}), so that a value that copes with a name
+// being absent is still rendered after the task that sets it. Templates that do not parse
+// refer to nothing here (rendering reports them).
 func valueRefs(v any) []string {
 	var out []string
 	walkStrings(v, func(s string) {
 		if refs, err := cachedRefs(s); err == nil {
 			out = append(out, refs...)
+		}
+		if soft, err := tmpl.SoftRefs(s); err == nil {
+			out = append(out, soft...)
 		}
 	})
 	return out

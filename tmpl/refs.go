@@ -98,3 +98,83 @@ func (w *refWalker) pipe(p *parse.PipeNode, dotIsRoot bool) {
 		w.node(c, dotIsRoot)
 	}
 }
+
+// SoftRefs returns the top-level names template s looks up by a literal key on the variables
+// themselves, as in {{ get . "name" }}, {{ hasKey . "name" }} or {{ index . "name" }}: the
+// template copes with the name being absent, so it is no hard reference (Refs leaves it out),
+// but its value still depends on the name, once it is set.
+func SoftRefs(s string) ([]string, error) {
+	if !IsTemplate(s) {
+		return nil, nil
+	}
+	c := compile(s)
+	if c.err != nil {
+		return nil, c.err
+	}
+	w := refWalker{seen: map[string]bool{}}
+	w.soft(c.t.Tree.Root, true)
+	return w.names, nil
+}
+
+// softLookups are the functions whose (variables, "name") arguments look a name up softly.
+var softLookups = map[string]bool{"get": true, "hasKey": true, "index": true}
+
+// soft walks every node for soft lookups; dotIsRoot says whether "." means the variables.
+func (w *refWalker) soft(n parse.Node, dotIsRoot bool) {
+	switch x := n.(type) {
+	case *parse.ListNode:
+		if x != nil {
+			for _, c := range x.Nodes {
+				w.soft(c, dotIsRoot)
+			}
+		}
+	case *parse.ActionNode:
+		w.soft(x.Pipe, dotIsRoot)
+	case *parse.IfNode:
+		w.soft(x.Pipe, dotIsRoot)
+		w.soft(x.List, dotIsRoot)
+		if x.ElseList != nil {
+			w.soft(x.ElseList, dotIsRoot)
+		}
+	case *parse.RangeNode:
+		w.soft(x.Pipe, dotIsRoot)
+		w.soft(x.List, false)
+		if x.ElseList != nil {
+			w.soft(x.ElseList, dotIsRoot)
+		}
+	case *parse.WithNode:
+		w.soft(x.Pipe, dotIsRoot)
+		w.soft(x.List, false)
+		if x.ElseList != nil {
+			w.soft(x.ElseList, dotIsRoot)
+		}
+	case *parse.PipeNode:
+		if x != nil {
+			for _, c := range x.Cmds {
+				w.soft(c, dotIsRoot)
+			}
+		}
+	case *parse.CommandNode:
+		if len(x.Args) >= 3 {
+			fn, isFn := x.Args[0].(*parse.IdentifierNode)
+			key, isKey := x.Args[2].(*parse.StringNode)
+			if isFn && isKey && softLookups[fn.Ident] && isRootVars(x.Args[1], dotIsRoot) {
+				w.add(key.Text)
+			}
+		}
+		for _, a := range x.Args {
+			w.soft(a, dotIsRoot)
+		}
+	}
+}
+
+// isRootVars reports whether n stands for the variables: "." where it means them, or "$".
+func isRootVars(n parse.Node, dotIsRoot bool) bool {
+	switch x := n.(type) {
+	case *parse.DotNode:
+		return dotIsRoot
+	case *parse.VariableNode:
+		return len(x.Ident) == 1 && x.Ident[0] == "$"
+	}
+	return false
+}
