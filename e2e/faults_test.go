@@ -92,12 +92,7 @@ func TestUpgrade422StopsSafelyAndResumes(t *testing.T) {
 		t.Fatalf("the upgrade after clearing the faults: exit %d, want 0", r.code)
 	}
 	waitHealthy(t, l, "4.2.3", 0)
-	inits := queryInts(t, l, l.DB.CM, "SELECT region, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY region")
-	for _, region := range l.Regions {
-		if inits[region.Name] != 1 {
-			t.Errorf("docker_init.sh succeeded %d times in region %s, want exactly once", inits[region.Name], region.Name)
-		}
-	}
+	initOncePerRegion(t, l)
 }
 
 // TestUpgrade422BackupCutAndSSHDLost: the MetaDB drops the dump's connection in the middle of
@@ -172,10 +167,5 @@ func TestUpgrade422BackupCutAndSSHDLost(t *testing.T) {
 		t.Fatalf("--resume after sshd came back: exit %d, want 0", r.code)
 	}
 	waitHealthy(t, l, "4.2.3", 0)
-	inits := queryInts(t, l, l.DB.CM, "SELECT region, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY region")
-	for _, region := range l.Regions {
-		if inits[region.Name] != 1 {
-			t.Errorf("docker_init.sh succeeded %d times in region %s, want exactly once", inits[region.Name], region.Name)
-		}
-	}
+	initOncePerRegion(t, l)
 }

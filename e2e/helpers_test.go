@@ -371,6 +371,17 @@ func waitHealthy(t *testing.T, l *lab.Lab, version string, within time.Duration)
 	}
 }
 
+// initOncePerRegion wants docker_init.sh to have succeeded exactly once in every region.
+func initOncePerRegion(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	inits := queryInts(t, l, l.DB.CM, "SELECT region, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY region")
+	for _, region := range l.Regions {
+		if inits[region.Name] != 1 {
+			t.Errorf("docker_init.sh succeeded %d times in region %s, want exactly once", inits[region.Name], region.Name)
+		}
+	}
+}
+
 // hostVersion is the version a node last recorded in <cm>.host ("" when unknown).
 func hostVersion(ctx context.Context, l *lab.Lab, ip string) string {
 	db, err := l.OpenDB(ctx, l.DB.CM)

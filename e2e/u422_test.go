@@ -118,12 +118,7 @@ func TestUpgrade422ThenRollback(t *testing.T) {
 		t.Errorf("ha.config after the upgrade:\n%v\nwant what the operator had:\n%v", ha, haBefore)
 	}
 	mustContain(t, r, "every key as before the upgrade (HA enabled)")
-	inits := queryInts(t, l, l.DB.CM, "SELECT region, COUNT(*) FROM init_record WHERE result = 'SUCCESS' GROUP BY region")
-	for _, region := range l.Regions {
-		if inits[region.Name] != 1 {
-			t.Errorf("docker_init.sh succeeded %d times in region %s, want exactly once", inits[region.Name], region.Name)
-		}
-	}
+	initOncePerRegion(t, l)
 	afterUpgrade := takeSnapshot(t, l)
 	for path, sum := range before.files {
 		if strings.Contains(path, "/store/") && afterUpgrade.files[path] != sum {

@@ -10,6 +10,11 @@ import (
 // with, "." is the element, not the variables, so only "$." references count there. A string
 // without "{{" refers to nothing. A parse error is returned as an *Error with its line.
 func Refs(s string) ([]string, error) {
+	return walkRefs(s, func(w *refWalker, root *parse.ListNode) { w.list(root, true) })
+}
+
+// walkRefs parses s and collects the names walk adds.
+func walkRefs(s string, walk func(w *refWalker, root *parse.ListNode)) ([]string, error) {
 	if !IsTemplate(s) {
 		return nil, nil
 	}
@@ -18,7 +23,7 @@ func Refs(s string) ([]string, error) {
 		return nil, c.err
 	}
 	w := refWalker{seen: map[string]bool{}}
-	w.list(c.t.Tree.Root, true)
+	walk(&w, c.t.Tree.Root)
 	return w.names, nil
 }
 
@@ -104,16 +109,7 @@ func (w *refWalker) pipe(p *parse.PipeNode, dotIsRoot bool) {
 // template copes with the name being absent, so it is no hard reference (Refs leaves it out),
 // but its value still depends on the name, once it is set.
 func SoftRefs(s string) ([]string, error) {
-	if !IsTemplate(s) {
-		return nil, nil
-	}
-	c := compile(s)
-	if c.err != nil {
-		return nil, c.err
-	}
-	w := refWalker{seen: map[string]bool{}}
-	w.soft(c.t.Tree.Root, true)
-	return w.names, nil
+	return walkRefs(s, func(w *refWalker, root *parse.ListNode) { w.soft(root, true) })
 }
 
 // softLookups are the functions whose (variables, "name") arguments look a name up softly.
