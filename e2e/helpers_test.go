@@ -51,6 +51,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build omsbook: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	if os.Getenv("OMSBOOK_EXECUTOR_DIR") == "" {
+		// Where the hosts (loopback sshd) cache the executor when OMSBOOK_EXECUTOR=on: not
+		// the login user's own ~/.cache.
+		os.Setenv("OMSBOOK_EXECUTOR_DIR", filepath.Join(dir, "executor-cache"))
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -86,6 +86,10 @@ type SSHConn struct {
 
 	namesMu sync.Mutex
 	names   map[string]string // "u0" / "g0" -> name, from the host's user and group databases
+
+	execMu   sync.Mutex
+	exec     *executorClient // the host's executor, when it runs (executor_start.go)
+	execNote string          // why there is none although the setting asked for one
 }
 
 var _ Conn = (*SSHConn)(nil)
@@ -173,6 +177,15 @@ func DialSSH(ctx context.Context, spec Spec) (*SSHConn, error) {
 	}()
 	if spec.KeepAlive > 0 {
 		go c.keepAlive(spec.KeepAlive)
+	}
+	if ExecutorSetting(spec) == ExecutorOn {
+		// The executor's session takes one of the command slots for its whole life, so that
+		// the connection stays within sshd's MaxSessions.
+		c.execSem <- struct{}{}
+		c.startExecutor(ctx)
+		if c.executor() == nil {
+			<-c.execSem
+		}
 	}
 	return c, nil
 }
@@ -503,6 +516,14 @@ func (c *SSHConn) execContext(ctx context.Context) (context.Context, context.Can
 // every process it started on the host, then returns ctx's error. A become command runs
 // through sudo (see becomeGate).
 func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
+	if x := c.executorFor(cmd); x != nil {
+		ctx, done, err := c.operation(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		return x.exec(ctx, c, cmd)
+	}
 	var gate *becomeGate
 	if cmd.Become {
 		gate = newBecomeGate(cmd, c.name)
@@ -602,11 +623,7 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 		if sudoOut != nil {
 			sudoOut.flush()
 		}
-		stdout.mu.Lock()
-		defer stdout.mu.Unlock()
-		stderr.mu.Lock()
-		defer stderr.mu.Unlock()
-		return &ExecResult{Stdout: bytes.Clone(stdout.buf.Bytes()), Stderr: bytes.Clone(stderr.buf.Bytes())}
+		return snapshot(&stdout, &stderr)
 	}
 
 	select {
@@ -722,6 +739,7 @@ func (c *SSHConn) Close() error {
 			case <-time.After(killTimeout + reapTimeout + time.Second):
 			}
 		}
+		c.closeExecutor()
 		c.sftpMu.Lock()
 		if c.sftp != nil {
 			c.sftp.Close()
@@ -743,6 +761,15 @@ func (c *SSHConn) Close() error {
 type lockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+}
+
+// snapshot is a result holding copies of what stdout and stderr hold so far.
+func snapshot(stdout, stderr *lockedBuffer) *ExecResult {
+	stdout.mu.Lock()
+	defer stdout.mu.Unlock()
+	stderr.mu.Lock()
+	defer stderr.mu.Unlock()
+	return &ExecResult{Stdout: bytes.Clone(stdout.buf.Bytes()), Stderr: bytes.Clone(stderr.buf.Bytes())}
 }
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -19,7 +19,11 @@ import (
 
 	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/lab/sshd"
+	"github.com/omsbook/omsbook/transport/executor"
 )
+
+// executorCache is the executor's cache directory on the (loopback) hosts during the tests.
+var executorCache string
 
 // The integration tests run real OpenSSH sshd nodes on 127.0.0.101-103, port 2222: the
 // addresses this package's tests own (other packages' tests use other addresses or ports).
@@ -35,7 +39,18 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	executor.ServeIfAsked() // the test binary is the hosts' executor (OMSBOOK_EXECUTOR=on)
+	SetExecutorBinary("")
+	if os.Getenv(ExecutorDirEnv) == "" {
+		if dir, err := os.MkdirTemp("", "omsbook-executor-cache-"); err == nil {
+			os.Setenv(ExecutorDirEnv, dir)
+			executorCache = dir
+		}
+	}
 	code := m.Run()
+	if executorCache != "" {
+		os.RemoveAll(executorCache)
+	}
 	if labCluster != nil {
 		_ = labCluster.Stop()
 	}
@@ -43,6 +58,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(labDir)
 	}
 	stopSecLab()
+	stopExecutorLab()
 	os.Exit(code)
 }
 
