@@ -15,6 +15,9 @@ type connPool struct {
 	mu      sync.Mutex // guards entries, closed and every entry's conn
 	entries map[string]*connEntry
 	closed  bool
+	// notify, when set, is told once per connection what the operator may want to know at
+	// -v (a host that uses sessions although the executor was asked for).
+	notify func(host, msg string)
 }
 
 type connEntry struct {
@@ -68,6 +71,7 @@ func (cp *connPool) get(ctx context.Context, name, remoteUser string) (transport
 		spec.Address = name
 	}
 	spec.AcceptNewHostKeys = spec.AcceptNewHostKeys || cp.p.opts.AcceptNewHostKeys
+	cp.p.executorSettings(name, &spec)
 	conn, err := cp.p.dial(ctx, spec)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -88,7 +92,41 @@ func (cp *connPool) get(ctx context.Context, name, remoteUser string) (transport
 		return nil, errors.New("the run was cancelled: connections are closed")
 	}
 	e.dialed, e.conn = true, conn
+	if fb, ok := conn.(interface{ ExecutorFallback() string }); ok && cp.notify != nil {
+		if why := fb.ExecutorFallback(); why != "" {
+			cp.notify(name, "no executor ("+why+"): one ssh session per command")
+		}
+	}
 	return conn, nil
+}
+
+// The host variables that set the executor for one host (see transport.Spec.Executor).
+const (
+	executorVar    = "omsbook_executor"     // true/false or on/off
+	executorDirVar = "omsbook_executor_dir" // the cache directory on the host
+)
+
+// executorSettings sets spec's executor from the host's variables, else the run's setting.
+func (p *plan) executorSettings(name string, spec *transport.Spec) {
+	if spec.Executor == "" {
+		spec.Executor = p.opts.Executor
+	}
+	h, ok := p.hostByName[name]
+	if !ok {
+		return
+	}
+	switch v := h.Vars[executorVar].(type) {
+	case bool:
+		spec.Executor = transport.ExecutorOff
+		if v {
+			spec.Executor = transport.ExecutorOn
+		}
+	case string:
+		spec.Executor = v
+	}
+	if d, ok := h.Vars[executorDirVar].(string); ok && d != "" {
+		spec.ExecutorDir = d
+	}
 }
 
 // closeAll closes every connection; later gets fail.
