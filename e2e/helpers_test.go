@@ -57,6 +57,11 @@ func TestMain(m *testing.M) {
 		os.Setenv("OMSBOOK_EXECUTOR_DIR", filepath.Join(dir, "executor-cache"))
 	}
 	code := m.Run()
+	if os.Getenv("OMSBOOK_EXECUTOR") == "on" {
+		// What shows that the hosts ran commands through the executor: its cached binary.
+		cached, _ := filepath.Glob(filepath.Join(os.Getenv("OMSBOOK_EXECUTOR_DIR"), "executor-*"))
+		fmt.Fprintf(os.Stderr, "e2e: OMSBOOK_EXECUTOR=on: %d executor binaries cached on the hosts (%s)\n", len(cached), os.Getenv("OMSBOOK_EXECUTOR_DIR"))
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -99,6 +99,9 @@ func dialNode(t *testing.T, c *sshd.Cluster, i int) *SSHConn {
 		t.Fatalf("dial %s: %v", c.Nodes[i].Name, err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	if ExecutorSetting(Spec{}) == ExecutorOn && !conn.UsesExecutor() {
+		t.Fatalf("%s=on but %s uses sessions: %s", ExecutorEnv, c.Nodes[i].Name, conn.ExecutorFallback())
+	}
 	return conn
 }
 

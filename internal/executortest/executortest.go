@@ -33,3 +33,17 @@ func run(m *testing.M) int {
 	}
 	return m.Run()
 }
+
+// RequireExecutor fails the test when OMSBOOK_EXECUTOR asks for the executor and conn, an
+// ssh connection to a loopback host (where it can always run), does not use it: so that the
+// tests meant to run through the executor cannot pass over sessions unnoticed.
+func RequireExecutor(t testing.TB, conn transport.Conn) {
+	t.Helper()
+	c, ok := conn.(*transport.SSHConn)
+	if !ok || transport.ExecutorSetting(transport.Spec{}) != transport.ExecutorOn {
+		return
+	}
+	if !c.UsesExecutor() {
+		t.Fatalf("%s=on but the connection uses sessions: %s", transport.ExecutorEnv, c.ExecutorFallback())
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omsbook/omsbook/internal/executortest"
 	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/lab/sshd"
 	"github.com/omsbook/omsbook/modules"
@@ -40,6 +41,7 @@ func filesSSHHost(t *testing.T) *genHost {
 		t.Fatalf("dial %s: %v", n.Address(), err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	executortest.RequireExecutor(t, conn)
 	h := newGenHost(t, map[string]any{"inventory_hostname": n.Name})
 	h.Name, h.Conn = n.Name, conn
 	return h
