@@ -3,7 +3,9 @@ package runner
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/omsbook/omsbook/transport"
 )
@@ -25,6 +27,28 @@ type connEntry struct {
 	dialed bool
 	conn   transport.Conn
 	err    error
+	noted  atomic.Bool // the executor's fallback, if any, has been told
+}
+
+// executorNoter is a connection that may have fallen back from the executor to sessions.
+type executorNoter interface {
+	ExecutorFallbackNow() (why string, known bool)
+}
+
+// noteExecutor tells notify, once per connection, why it uses sessions although the executor
+// was asked for, as soon as that is known.
+func (cp *connPool) noteExecutor(name string, e *connEntry) {
+	fb, ok := e.conn.(executorNoter)
+	if !ok || cp.notify == nil || e.noted.Load() {
+		return
+	}
+	why, known := fb.ExecutorFallbackNow()
+	if !known || !e.noted.CompareAndSwap(false, true) {
+		return
+	}
+	if why != "" {
+		cp.notify(name, "no executor ("+why+"): one ssh session per command")
+	}
 }
 
 func newConnPool(p *plan) *connPool {
@@ -56,6 +80,9 @@ func (cp *connPool) get(ctx context.Context, name, remoteUser string) (transport
 	e.dialMu.Lock()
 	defer e.dialMu.Unlock()
 	if e.dialed {
+		if e.conn != nil {
+			cp.noteExecutor(name, e)
+		}
 		return e.conn, e.err
 	}
 	if !known {
@@ -92,11 +119,7 @@ func (cp *connPool) get(ctx context.Context, name, remoteUser string) (transport
 		return nil, errors.New("the run was cancelled: connections are closed")
 	}
 	e.dialed, e.conn = true, conn
-	if fb, ok := conn.(interface{ ExecutorFallback() string }); ok && cp.notify != nil {
-		if why := fb.ExecutorFallback(); why != "" {
-			cp.notify(name, "no executor ("+why+"): one ssh session per command")
-		}
-	}
+	cp.noteExecutor(name, e)
 	return conn, nil
 }
 
@@ -134,9 +157,12 @@ func (cp *connPool) closeAll() {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
 	cp.closed = true
-	for _, e := range cp.entries {
+	for key, e := range cp.entries {
 		if e.conn != nil {
 			_ = e.conn.Close()
+			// Close has waited for the executor's start: what it came to is known now.
+			name, _, _ := strings.Cut(key, "\x00")
+			cp.noteExecutor(name, e)
 		}
 	}
 }

@@ -16,7 +16,7 @@ type fallbackConn struct {
 	why string
 }
 
-func (c fallbackConn) ExecutorFallback() string { return c.why }
+func (c fallbackConn) ExecutorFallbackNow() (string, bool) { return c.why, true }
 
 const executorInventory = `
 connection: local

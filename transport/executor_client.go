@@ -22,7 +22,6 @@ import (
 type executorClient struct {
 	host  string
 	sess  *ssh.Session
-	stdin io.WriteCloser
 	w     *execproto.Writer
 	hello execproto.HelloMsg
 
@@ -46,7 +45,7 @@ type call struct {
 func (c *call) finish() { c.once.Do(func() { close(c.done) }) }
 
 func newExecutorClient(host string, sess *ssh.Session, stdin io.WriteCloser, r *execproto.Reader, hello execproto.HelloMsg) *executorClient {
-	x := &executorClient{host: host, sess: sess, stdin: stdin, w: execproto.NewWriter(stdin), hello: hello,
+	x := &executorClient{host: host, sess: sess, w: execproto.NewWriter(stdin), hello: hello,
 		pending: map[uint32]*call{}, dead: make(chan struct{})}
 	go x.read(r)
 	return x

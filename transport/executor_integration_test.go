@@ -80,6 +80,7 @@ func dialExecutor(t *testing.T, spec Spec) *SSHConn {
 		t.Fatalf("dial %s: %v", spec.Name, err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	conn.waitExecutor() // the executor starts beside the first commands: wait for it here
 	return conn
 }
 

@@ -180,6 +180,9 @@ func sftpPath(dir string) string {
 // it cannot, the connection keeps to sessions and ExecutorFallback says why.
 func (c *SSHConn) startExecutor(ctx context.Context) {
 	x, reason := c.launchExecutor(ctx)
+	if x == nil && c.ctx.Err() != nil {
+		reason = "" // the connection was closed before the executor was up: nothing to tell
+	}
 	c.execMu.Lock()
 	c.exec, c.execNote = x, reason
 	c.execMu.Unlock()
@@ -341,15 +344,46 @@ func waitSession(sess interface {
 }
 
 // ExecutorFallback says why the connection does not use an executor although the setting
-// asked for one ("" when it does, or was not asked to).
+// asked for one ("" when it does, or was not asked to). It waits for the executor's start.
 func (c *SSHConn) ExecutorFallback() string {
+	c.waitExecutor()
 	c.execMu.Lock()
 	defer c.execMu.Unlock()
 	return c.execNote
 }
 
-// UsesExecutor reports whether commands go through the host's executor.
-func (c *SSHConn) UsesExecutor() bool { return c.executor() != nil }
+// ExecutorFallbackNow is ExecutorFallback without waiting: known is false while the
+// executor is still starting.
+func (c *SSHConn) ExecutorFallbackNow() (why string, known bool) {
+	if c.execDone != nil {
+		select {
+		case <-c.execDone:
+		default:
+			return "", false
+		}
+	}
+	c.execMu.Lock()
+	defer c.execMu.Unlock()
+	return c.execNote, true
+}
+
+// UsesExecutor reports whether commands go through the host's executor, once its start has
+// ended.
+func (c *SSHConn) UsesExecutor() bool {
+	c.waitExecutor()
+	return c.executor() != nil
+}
+
+// waitExecutor waits for the executor's start to end (or the connection to).
+func (c *SSHConn) waitExecutor() {
+	if c.execDone == nil {
+		return
+	}
+	select {
+	case <-c.execDone:
+	case <-c.dead:
+	}
+}
 
 // executor returns the running executor, or nil.
 func (c *SSHConn) executor() *executorClient {
@@ -377,7 +411,7 @@ func (c *SSHConn) closeExecutor() {
 	x := c.exec
 	c.execMu.Unlock()
 	if x != nil {
-		x.stdin.Close()
+		_ = x.w.Close() // the executor's input: it ends and kills what still runs
 		x.sess.Close()
 	}
 }

@@ -90,6 +90,7 @@ type SSHConn struct {
 	execMu   sync.Mutex
 	exec     *executorClient // the host's executor, when it runs (executor_start.go)
 	execNote string          // why there is none although the setting asked for one
+	execDone chan struct{}   // closed when the executor's start has ended (nil: not asked for)
 }
 
 var _ Conn = (*SSHConn)(nil)
@@ -179,13 +180,19 @@ func DialSSH(ctx context.Context, spec Spec) (*SSHConn, error) {
 		go c.keepAlive(spec.KeepAlive)
 	}
 	if ExecutorSetting(spec) == ExecutorOn {
-		// The executor's session takes one of the command slots for its whole life, so that
-		// the connection stays within sshd's MaxSessions.
+		// The executor starts alongside the first commands, which take sessions until it is
+		// ready: a short run waits for nothing, a long one moves to it as soon as it can. Its
+		// session takes one of the command slots for its whole life, so that the connection
+		// stays within sshd's MaxSessions.
 		c.execSem <- struct{}{}
-		c.startExecutor(ctx)
-		if c.executor() == nil {
-			<-c.execSem
-		}
+		c.execDone = make(chan struct{})
+		go func() {
+			defer close(c.execDone)
+			c.startExecutor(c.ctx)
+			if c.executor() == nil {
+				<-c.execSem
+			}
+		}()
 	}
 	return c, nil
 }
@@ -733,6 +740,12 @@ func (c *SSHConn) Close() error {
 		}
 		c.actMu.Unlock()
 		c.cancel()
+		if c.execDone != nil {
+			select {
+			case <-c.execDone:
+			case <-time.After(killTimeout):
+			}
+		}
 		if idle != nil {
 			select {
 			case <-idle:

@@ -167,6 +167,17 @@ func (e *Writer) Write(t Type, id uint32, payload []byte) error {
 	return err
 }
 
+// Close closes the stream under the writer's lock (when it can be closed), so that it never
+// races a frame being written.
+func (e *Writer) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.w.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
 // AppendFrame appends the encoding of one frame to b.
 func AppendFrame(b []byte, t Type, id uint32, payload []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(header+len(payload)))
