@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/lab/sshd"
 )
 
@@ -31,12 +30,7 @@ var (
 
 func executorLab(t *testing.T) *sshd.Cluster {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test with real sshd; skipped with -short")
-	}
-	if err := sshd.Available(); err != nil {
-		testutil.SkipOrFail(t, "real sshd unavailable: %v", err)
-	}
+	needSSHD(t)
 	xlabOnce.Do(func() {
 		xlabDir, xlabErr = os.MkdirTemp("", "omsbook-executor-lab-")
 		if xlabErr != nil {
@@ -54,8 +48,7 @@ func executorLab(t *testing.T) *sshd.Cluster {
 	if xlabErr != nil {
 		t.Fatalf("start sshd nodes: %v", xlabErr)
 	}
-	t.Cleanup(func() {}) // the cluster is stopped by stopExecutorLab from TestMain's end
-	return xlab
+	return xlab // stopped by stopExecutorLab at the end of TestMain
 }
 
 func stopExecutorLab() {

@@ -66,12 +66,7 @@ func TestMain(m *testing.M) {
 // sshd cannot run here, and fails instead when CI=true.
 func lab(t *testing.T) *sshd.Cluster {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test with real sshd; skipped with -short")
-	}
-	if err := sshd.Available(); err != nil {
-		testutil.SkipOrFail(t, "real sshd unavailable: %v", err)
-	}
+	needSSHD(t)
 	labOnce.Do(func() {
 		labDir, labErr = os.MkdirTemp("", "omsbook-transport-lab-")
 		if labErr != nil {
@@ -85,6 +80,17 @@ func lab(t *testing.T) *sshd.Cluster {
 		t.Fatalf("start sshd nodes: %v", labErr)
 	}
 	return labCluster
+}
+
+// needSSHD skips the test under -short or when sshd cannot run here (fails under CI=true).
+func needSSHD(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test with real sshd; skipped with -short")
+	}
+	if err := sshd.Available(); err != nil {
+		testutil.SkipOrFail(t, "real sshd unavailable: %v", err)
+	}
 }
 
 func nodeSpec(c *sshd.Cluster, i int) Spec {
