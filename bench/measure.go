@@ -42,8 +42,9 @@ type Proc struct {
 	Stdout string
 }
 
-// outputLimit bounds the output kept for error messages.
-const outputLimit = 64 << 10
+// outputLimit bounds the output kept for error messages and checks: the recap of 1,000 hosts
+// (about 90 KB) must fit.
+const outputLimit = 512 << 10
 
 // Time starts p, waits for it and measures it. A non-zero exit is an error that quotes the
 // end of the output: a benchmark of a failing run measures nothing.
