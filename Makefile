@@ -9,8 +9,9 @@ DEMO_ROOT ?= /tmp/omsbook-demo
 
 .PHONY: build test unit lint docs fuzz demo demo-local lab-up lab-down bench clean
 
+# CGO_ENABLED=0: a static binary, which is also what the executor uploads to the hosts.
 build:
-	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/omsbook
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/omsbook
 
 # Lint: formatting, go vet, go.mod and go.sum as `go mod tidy` leaves them, and staticcheck
 # (pinned in go.mod as a tool: `go tool` builds it from the module proxy, nothing else to
@@ -44,7 +45,8 @@ FUZZ_TARGETS := \
 	./tmpl:FuzzCondition \
 	./journal:FuzzReadEvents \
 	./convert/jinja:FuzzTemplate \
-	./convert:FuzzConvertYAML
+	./convert:FuzzConvertYAML \
+	./transport/execproto:FuzzReader
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t#*:}; \

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v ansible-playbook >/dev/null || need+=(ansible)
+[ -d /usr/lib/python3/dist-packages/ansible_mitogen ] || need+=(ansible-mitogen) # workloads 6 and 7
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 { command -v ssh && command -v scp; } >/dev/null || need+=(openssh-client)
 command -v mysqldump >/dev/null || need+=(mariadb-client)

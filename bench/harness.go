@@ -26,6 +26,13 @@ type Options struct {
 	CopyMB      int   // workload 3 file size
 	DumpMB      int   // workload 4 database size (MB of data + index)
 	ScaleN      int   // workload 5 host count
+	// Workloads 6-9 (the executor): host counts, the round trip of workload 7's proxies, and
+	// whether workload 6 times Ansible too (about 100 s a run at 50 x 10).
+	ExecHosts    int
+	ExecAnsible  bool
+	LatencyHosts int
+	LatencyRTT   time.Duration
+	ExecScaleN   int
 	// Workloads limits the run to these workload numbers ("1".."5"); empty means all.
 	Workloads []string
 	WorkDir   string // state: sshd, inventories, ansible files, copies, dumps
@@ -38,12 +45,14 @@ type Options struct {
 
 // Defaults is the full benchmark; Quick the small one for checking the harness.
 func Defaults() Options {
-	return Options{Reps: 3, StartupReps: 10, CommandNs: []int{1, 10, 50}, Tasks: 10, CopyHosts: 10, CopyMB: 100, DumpMB: 200, ScaleN: 200}
+	return Options{Reps: 3, StartupReps: 10, CommandNs: []int{1, 10, 50}, Tasks: 10, CopyHosts: 10, CopyMB: 100, DumpMB: 200, ScaleN: 200,
+		ExecHosts: 50, ExecAnsible: true, LatencyHosts: 20, LatencyRTT: 40 * time.Millisecond, ExecScaleN: 1000}
 }
 
 // Quick is a fast pass over every workload with small sizes and one repetition.
 func Quick() Options {
-	return Options{Reps: 1, StartupReps: 3, CommandNs: []int{1, 5}, Tasks: 10, CopyHosts: 3, CopyMB: 10, DumpMB: 20, ScaleN: 20}
+	return Options{Reps: 1, StartupReps: 3, CommandNs: []int{1, 5}, Tasks: 10, CopyHosts: 3, CopyMB: 10, DumpMB: 20, ScaleN: 20,
+		ExecHosts: 5, LatencyHosts: 3, LatencyRTT: 40 * time.Millisecond, ExecScaleN: 20}
 }
 
 // Basepath of the benchmark hosts: 127.0.1.1 .. 127.0.1.200, port 2222 (the lab and the tests
@@ -124,6 +133,16 @@ func Run(ctx context.Context, opt Options) (res *Results, err error) {
 	if h.wants("5") {
 		n = max(n, opt.ScaleN)
 	}
+	if h.wants("6") {
+		n = max(n, opt.ExecHosts)
+	}
+	if h.wants("7") || h.wants("9") {
+		n = max(n, opt.LatencyHosts)
+	}
+	if h.wants("8") {
+		// Several hosts per sshd: as many sshd as workload 6 uses, at most 50.
+		n = max(n, min(opt.ExecScaleN, max(opt.ExecHosts, 50)))
+	}
 	if n > MaxHosts {
 		return res, fmt.Errorf("%d hosts asked for: the benchmark has addresses for %d (127.0.1.1-%d)", n, MaxHosts, MaxHosts)
 	}
@@ -146,6 +165,10 @@ func Run(ctx context.Context, opt Options) (res *Results, err error) {
 		{"3", h.workloadCopy},
 		{"4", h.workloadDump},
 		{"5", h.workloadScale},
+		{"6", h.workloadExecutor},
+		{"7", h.workloadLatency},
+		{"8", h.workloadExecutorScale},
+		{"9", h.workloadFree},
 	} {
 		if !h.wants(w.id) {
 			continue
@@ -190,7 +213,12 @@ func (h *Harness) start(ctx context.Context, n int) error {
 	}
 	h.logf("starting %d sshd nodes on %s1-%d:%d", n, hostNet, n, HostPort)
 	t0 := time.Now()
-	c, err := sshd.Start(ctx, sshd.Config{Dir: filepath.Join(h.opt.WorkDir, "sshd"), Addrs: addrs, Port: HostPort, NamePrefix: "bench"})
+	cfg := sshd.Config{Dir: filepath.Join(h.opt.WorkDir, "sshd"), Addrs: addrs, Port: HostPort, NamePrefix: "bench"}
+	if h.wants("8") {
+		// Workload 8 puts many hosts on each sshd: their logins come at once.
+		cfg.ExtraConfig = []string{"MaxStartups 400:30:800", "MaxSessions 50"}
+	}
+	c, err := sshd.Start(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("start the nodes: %w", err)
 	}
@@ -212,6 +240,8 @@ func (h *Harness) start(ctx context.Context, n int) error {
 		"USER=root",
 		"LANG=C.UTF-8",
 		"ANSIBLE_CONFIG=" + filepath.Join(h.opt.WorkDir, "ansible", "ansible.cfg"),
+		// Where the hosts cache omsbook's executor (they share this machine's disk).
+		"OMSBOOK_EXECUTOR_DIR=" + filepath.Join(h.opt.WorkDir, "executor-cache"),
 	}
 	h.sshCfg = filepath.Join(h.opt.WorkDir, "ssh_config")
 	return WriteFile(h.sshCfg, SSHConfig(h.access, ClientKex(ctx)), 0o644)

@@ -28,6 +28,8 @@ type Sample struct {
 	// while it runs, so a peak in its last 10 ms may be missed; 0 when it ended first).
 	HWMKB    int64 `json:"hwm_kb"`
 	ExitCode int   `json:"exit_code"`
+	// PeakFDs is the most file descriptors the process had open at once (polled with HWMKB).
+	PeakFDs int `json:"peak_fds,omitempty"`
 }
 
 // Proc is a program to time.
@@ -40,8 +42,9 @@ type Proc struct {
 	Stdout string
 }
 
-// outputLimit bounds the output kept for error messages.
-const outputLimit = 64 << 10
+// outputLimit bounds the output kept for error messages and checks: the recap of 1,000 hosts
+// (about 90 KB) must fit.
+const outputLimit = 512 << 10
 
 // Time starts p, waits for it and measures it. A non-zero exit is an error that quotes the
 // end of the output: a benchmark of a failing run measures nothing.
@@ -80,12 +83,16 @@ func RunOutput(ctx context.Context, p Proc) (Sample, string, error) {
 		return Sample{}, "", fmt.Errorf("start %s: %w", p.Argv[0], err)
 	}
 	done := make(chan struct{})
-	hwm := make(chan int64, 1)
-	go func() { hwm <- pollHWM(cmd.Process.Pid, done) }()
+	hwm := make(chan [2]int64, 1)
+	go func() {
+		peak, fds := pollHWM(cmd.Process.Pid, done)
+		hwm <- [2]int64{peak, int64(fds)}
+	}()
 	err := cmd.Wait()
 	s := Sample{Wall: time.Since(start)}
 	close(done)
-	s.HWMKB = <-hwm
+	polled := <-hwm
+	s.HWMKB, s.PeakFDs = polled[0], int(polled[1])
 	if ps := cmd.ProcessState; ps != nil {
 		s.UserCPU, s.SysCPU = ps.UserTime(), ps.SystemTime()
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
@@ -166,19 +173,24 @@ func MedianCPU(samples []Sample) time.Duration {
 }
 
 // pollHWM reads the VmHWM of pid every 10 ms until done is closed and returns the last (the
-// largest: VmHWM only grows) value it read.
-func pollHWM(pid int, done <-chan struct{}) int64 {
+// largest: VmHWM only grows) value it read, and the most open file descriptors it saw.
+func pollHWM(pid int, done <-chan struct{}) (int64, int) {
 	path := "/proc/" + strconv.Itoa(pid) + "/status"
+	fdDir := "/proc/" + strconv.Itoa(pid) + "/fd"
 	var peak int64
+	fds := 0
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
 		if v := readHWM(path); v > peak {
 			peak = v
 		}
+		if entries, err := os.ReadDir(fdDir); err == nil {
+			fds = max(fds, len(entries))
+		}
 		select {
 		case <-done:
-			return peak
+			return peak, fds
 		case <-t.C:
 		}
 	}

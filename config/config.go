@@ -41,6 +41,7 @@ var Settings = []Setting{
 	{Name: "gathering", Env: "OMSBOOK_GATHERING", Default: "implicit", Choices: []string{"implicit", "explicit", "smart"}, Doc: "fact gathering policy"},
 	{Name: "journal_dir", Env: "OMSBOOK_JOURNAL_DIR", Path: true, Doc: "where run journals are written (--journal-dir)"},
 	{Name: "color", Env: "OMSBOOK_COLOR", Default: "auto", Choices: []string{"auto", "always", "never"}, Doc: "colour in text output (--color)"},
+	{Name: "executor", Env: "OMSBOOK_EXECUTOR", Default: "off", Choices: []string{"on", "off"}, Doc: "run ssh hosts' commands through a persistent executor (host variable omsbook_executor overrides)"},
 }
 
 // Source says where a value came from.

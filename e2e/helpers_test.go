@@ -54,7 +54,17 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build omsbook: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	if os.Getenv("OMSBOOK_EXECUTOR_DIR") == "" {
+		// Where the hosts (loopback sshd) cache the executor when OMSBOOK_EXECUTOR=on: not
+		// the login user's own ~/.cache.
+		os.Setenv("OMSBOOK_EXECUTOR_DIR", filepath.Join(dir, "executor-cache"))
+	}
 	code := m.Run()
+	if os.Getenv("OMSBOOK_EXECUTOR") == "on" {
+		// What shows that the hosts ran commands through the executor: its cached binary.
+		cached, _ := filepath.Glob(filepath.Join(os.Getenv("OMSBOOK_EXECUTOR_DIR"), "executor-*"))
+		fmt.Fprintf(os.Stderr, "e2e: OMSBOOK_EXECUTOR=on: %d executor binaries cached on the hosts (%s)\n", len(cached), os.Getenv("OMSBOOK_EXECUTOR_DIR"))
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

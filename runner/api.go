@@ -47,6 +47,10 @@ type Options struct {
 	// JournalDir is where the run's journal goes; "" means .omsbook/runs beside the playbook.
 	JournalDir        string
 	AcceptNewHostKeys bool
+	// Executor is "on" to run each ssh host's commands through a persistent executor, "off"
+	// for one ssh session per command, "" for transport.ExecutorSetting's default; a host's
+	// omsbook_executor variable overrides it.
+	Executor string
 	// Stdin and Terminal serve pause's confirmation; Terminal false means no prompt can be
 	// answered (pause then fails unless Yes).
 	Stdin    io.Reader

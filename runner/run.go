@@ -88,6 +88,11 @@ func (p *plan) run(ctx context.Context, sink events.Sink) int {
 		started:     p.opts.StartAtTask == "",
 		reached:     map[string]bool{},
 	}
+	if p.opts.Verbosity >= 1 {
+		r.conns.notify = func(host, msg string) {
+			r.em.emit(events.Event{Kind: events.Warning, Host: host, Msg: "host " + host + ": " + msg})
+		}
+	}
 	for name, vars := range p.baseVars {
 		r.hostvars[name] = copyMap(vars, 4)
 	}

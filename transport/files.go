@@ -191,6 +191,9 @@ func (f Files) WriteFileAtomic(ctx context.Context, p string, r io.Reader, mode 
 
 // Chmod sets the mode (Unix bits) of p, following a symlink.
 func (f Files) Chmod(ctx context.Context, p string, mode uint32) error {
+	if c, x := f.viaExecutor(); x != nil {
+		return c.execChmod(ctx, x, p, mode)
+	}
 	switch {
 	case f.local():
 		if err := os.Chmod(p, FileModeOf(mode)); err != nil {
@@ -215,6 +218,9 @@ func (f Files) Chmod(ctx context.Context, p string, mode uint32) error {
 func (f Files) Chown(ctx context.Context, p, owner, group string, follow, recurse bool) error {
 	if owner == "" && group == "" {
 		return nil
+	}
+	if c, x := f.viaExecutor(); x != nil {
+		return c.execChown(ctx, x, p, owner, group, follow, recurse)
 	}
 	spec := owner
 	if group != "" {
@@ -245,6 +251,9 @@ func (f Files) Checksum(ctx context.Context, p, algo string) (string, error) {
 		h, tool = md5.New(), "md5sum"
 	default:
 		return "", fmt.Errorf("checksum algorithm %q: want sha256, sha1 or md5", algo)
+	}
+	if c, x := f.viaExecutor(); x != nil {
+		return c.execChecksum(ctx, x, p, algo)
 	}
 	if f.local() {
 		fh, err := os.Open(p)
@@ -277,6 +286,9 @@ func (f Files) Lstat(ctx context.Context, p string) (*PathInfo, error) { return 
 func (f Files) Stat(ctx context.Context, p string) (*PathInfo, error) { return f.stat(ctx, p, true) }
 
 func (f Files) stat(ctx context.Context, p string, follow bool) (*PathInfo, error) {
+	if c, x := f.viaExecutor(); x != nil {
+		return c.execPathInfo(ctx, x, p, follow)
+	}
 	switch {
 	case f.local():
 		st, err := os.Lstat(p)

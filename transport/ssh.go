@@ -86,6 +86,11 @@ type SSHConn struct {
 
 	namesMu sync.Mutex
 	names   map[string]string // "u0" / "g0" -> name, from the host's user and group databases
+
+	execMu   sync.Mutex
+	exec     *executorClient // the host's executor, when it runs (executor_start.go)
+	execNote string          // why there is none although the setting asked for one
+	execDone chan struct{}   // closed when the executor's start has ended (nil: not asked for)
 }
 
 var _ Conn = (*SSHConn)(nil)
@@ -173,6 +178,21 @@ func DialSSH(ctx context.Context, spec Spec) (*SSHConn, error) {
 	}()
 	if spec.KeepAlive > 0 {
 		go c.keepAlive(spec.KeepAlive)
+	}
+	if ExecutorSetting(spec) == ExecutorOn {
+		// The executor starts alongside the first commands, which take sessions until it is
+		// ready: a short run waits for nothing, a long one moves to it as soon as it can. Its
+		// session takes one of the command slots for its whole life, so that the connection
+		// stays within sshd's MaxSessions.
+		c.execSem <- struct{}{}
+		c.execDone = make(chan struct{})
+		go func() {
+			defer close(c.execDone)
+			c.startExecutor(c.ctx)
+			if c.executor() == nil {
+				<-c.execSem
+			}
+		}()
 	}
 	return c, nil
 }
@@ -503,6 +523,14 @@ func (c *SSHConn) execContext(ctx context.Context) (context.Context, context.Can
 // every process it started on the host, then returns ctx's error. A become command runs
 // through sudo (see becomeGate).
 func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
+	if x := c.executorFor(cmd); x != nil {
+		ctx, done, err := c.operation(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		return x.exec(ctx, c, cmd)
+	}
 	var gate *becomeGate
 	if cmd.Become {
 		gate = newBecomeGate(cmd, c.name)
@@ -602,11 +630,7 @@ func (c *SSHConn) Exec(ctx context.Context, cmd *Cmd) (*ExecResult, error) {
 		if sudoOut != nil {
 			sudoOut.flush()
 		}
-		stdout.mu.Lock()
-		defer stdout.mu.Unlock()
-		stderr.mu.Lock()
-		defer stderr.mu.Unlock()
-		return &ExecResult{Stdout: bytes.Clone(stdout.buf.Bytes()), Stderr: bytes.Clone(stderr.buf.Bytes())}
+		return snapshot(&stdout, &stderr)
 	}
 
 	select {
@@ -716,12 +740,19 @@ func (c *SSHConn) Close() error {
 		}
 		c.actMu.Unlock()
 		c.cancel()
+		if c.execDone != nil {
+			select {
+			case <-c.execDone:
+			case <-time.After(killTimeout):
+			}
+		}
 		if idle != nil {
 			select {
 			case <-idle:
 			case <-time.After(killTimeout + reapTimeout + time.Second):
 			}
 		}
+		c.closeExecutor()
 		c.sftpMu.Lock()
 		if c.sftp != nil {
 			c.sftp.Close()
@@ -743,6 +774,15 @@ func (c *SSHConn) Close() error {
 type lockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+}
+
+// snapshot is a result holding copies of what stdout and stderr hold so far.
+func snapshot(stdout, stderr *lockedBuffer) *ExecResult {
+	stdout.mu.Lock()
+	defer stdout.mu.Unlock()
+	stderr.mu.Lock()
+	defer stderr.mu.Unlock()
+	return &ExecResult{Stdout: bytes.Clone(stdout.buf.Bytes()), Stderr: bytes.Clone(stderr.buf.Bytes())}
 }
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -128,6 +128,14 @@ const sftpStopGrace = 2 * time.Second
 // the transfer fails or ctx ends, the temporary file is removed: by the transfer itself, or,
 // when its sftp client had to be dropped, over a fresh one.
 func (c *SSHConn) Put(ctx context.Context, r io.Reader, dest string, mode fs.FileMode) error {
+	if x := c.executor(); x != nil {
+		return c.execPut(ctx, x, r, dest, mode)
+	}
+	return c.putSFTP(ctx, r, dest, mode)
+}
+
+// putSFTP is Put over sftp.
+func (c *SSHConn) putSFTP(ctx context.Context, r io.Reader, dest string, mode fs.FileMode) error {
 	what := "put " + dest
 	// Held until the clean-up below is done, so that Close waits for it.
 	end, err := c.begin()
@@ -294,6 +302,9 @@ func (e *wrappedErrors) Unwrap() []error { return e.errs }
 
 // Get streams the file src on the host to w.
 func (c *SSHConn) Get(ctx context.Context, src string, w io.Writer) error {
+	if x := c.executor(); x != nil {
+		return c.execGet(ctx, x, src, w)
+	}
 	what := "get " + src
 	return c.withSFTP(ctx, what, func(cl *sftp.Client) error {
 		f, err := cl.Open(src)
@@ -311,6 +322,9 @@ func (c *SSHConn) Get(ctx context.Context, src string, w io.Writer) error {
 // Stat describes p on the host, following symlinks. Owner and group are names when the host
 // can tell them, numeric ids otherwise.
 func (c *SSHConn) Stat(ctx context.Context, p string) (*FileInfo, error) {
+	if x := c.executor(); x != nil {
+		return c.execStat(ctx, x, p)
+	}
 	var fi *FileInfo
 	var uid, gid uint32
 	err := c.withSFTP(ctx, "stat "+p, func(cl *sftp.Client) error {

@@ -19,7 +19,11 @@ import (
 
 	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/lab/sshd"
+	"github.com/omsbook/omsbook/transport/executor"
 )
+
+// executorCache is the executor's cache directory on the (loopback) hosts during the tests.
+var executorCache string
 
 // The integration tests run real OpenSSH sshd nodes on 127.0.0.101-103, port 2222: the
 // addresses this package's tests own (other packages' tests use other addresses or ports).
@@ -35,7 +39,18 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	executor.ServeIfAsked() // the test binary is the hosts' executor (OMSBOOK_EXECUTOR=on)
+	SetExecutorBinary("")
+	if os.Getenv(ExecutorDirEnv) == "" {
+		if dir, err := os.MkdirTemp("", "omsbook-executor-cache-"); err == nil {
+			os.Setenv(ExecutorDirEnv, dir)
+			executorCache = dir
+		}
+	}
 	code := m.Run()
+	if executorCache != "" {
+		os.RemoveAll(executorCache)
+	}
 	if labCluster != nil {
 		_ = labCluster.Stop()
 	}
@@ -43,6 +58,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(labDir)
 	}
 	stopSecLab()
+	stopExecutorLab()
 	os.Exit(code)
 }
 
@@ -50,12 +66,7 @@ func TestMain(m *testing.M) {
 // sshd cannot run here, and fails instead when CI=true.
 func lab(t *testing.T) *sshd.Cluster {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test with real sshd; skipped with -short")
-	}
-	if err := sshd.Available(); err != nil {
-		testutil.SkipOrFail(t, "real sshd unavailable: %v", err)
-	}
+	needSSHD(t)
 	labOnce.Do(func() {
 		labDir, labErr = os.MkdirTemp("", "omsbook-transport-lab-")
 		if labErr != nil {
@@ -71,6 +82,17 @@ func lab(t *testing.T) *sshd.Cluster {
 	return labCluster
 }
 
+// needSSHD skips the test under -short or when sshd cannot run here (fails under CI=true).
+func needSSHD(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test with real sshd; skipped with -short")
+	}
+	if err := sshd.Available(); err != nil {
+		testutil.SkipOrFail(t, "real sshd unavailable: %v", err)
+	}
+}
+
 func nodeSpec(c *sshd.Cluster, i int) Spec {
 	n := c.Nodes[i]
 	return Spec{Name: n.Name, Address: n.Addr, Port: n.Port, User: c.User, SSHKey: c.ClientKey, KnownHosts: c.KnownHosts}
@@ -83,6 +105,9 @@ func dialNode(t *testing.T, c *sshd.Cluster, i int) *SSHConn {
 		t.Fatalf("dial %s: %v", c.Nodes[i].Name, err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	if ExecutorSetting(Spec{}) == ExecutorOn && !conn.UsesExecutor() {
+		t.Fatalf("%s=on but %s uses sessions: %s", ExecutorEnv, c.Nodes[i].Name, conn.ExecutorFallback())
+	}
 	return conn
 }
 

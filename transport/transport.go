@@ -62,6 +62,9 @@ type Cmd struct {
 	Become         bool
 	BecomeUser     string
 	BecomePassword string
+	// Session runs the command as a session of its own even where the host has an executor
+	// (raw commands: nothing but the host's shell).
+	Session bool
 }
 
 // ExecResult is what a finished command left.
@@ -100,6 +103,13 @@ type Spec struct {
 	Jump              string // bastion, "user@host:port"
 	ConnectTimeout    time.Duration
 	KeepAlive         time.Duration
+	// Executor is "on" to run commands and file operations through a persistent executor on
+	// the host (one session for them all), "off" for one session per command, "" for
+	// OMSBOOK_EXECUTOR or DefaultExecutor (see ExecutorSetting).
+	Executor string
+	// ExecutorDir is where on the host the executor binary is cached ("" for
+	// OMSBOOK_EXECUTOR_DIR or DefaultExecutorDir, ~/.cache/omsbook).
+	ExecutorDir string
 }
 
 // UnreachableError says a host could not be reached or its connection was lost. The runner

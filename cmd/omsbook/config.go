@@ -52,6 +52,7 @@ func (f *cliFlags) applyConfig(opts *runner.Options) {
 	}
 	opts.RolesPath = f.config.List("roles_path")
 	opts.Gathering = f.config.Get("gathering")
+	opts.Executor = f.config.Get("executor")
 }
 
 // useColor says whether text output to out is coloured: --color (or OMSBOOK_COLOR, or the

@@ -11,9 +11,13 @@ import (
 	"os"
 
 	"github.com/omsbook/omsbook/runner"
+	"github.com/omsbook/omsbook/transport"
+	"github.com/omsbook/omsbook/transport/executor"
 )
 
 func main() {
+	executor.ServeIfAsked() // `omsbook __executor`: the executor on a host (exits when done)
+	transport.SetExecutorBinary("")
 	os.Exit(Main(os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
 }
 

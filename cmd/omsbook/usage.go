@@ -110,10 +110,11 @@ Prints the effective settings and where each comes from: a flag, an OMSBOOK_* en
 variable, the config file or the built-in default, strongest first. The config file is
 $OMSBOOK_CONFIG, else ./omsbook.yml, else omsbook/config.yml in the user's config directory
 (~/.config on Linux). Its settings: forks, inventory (a list: the -i used when none is given),
-roles_path (a list), ssh_config, gathering (implicit, explicit, smart), journal_dir and color
-(auto, always, never); their variables are OMSBOOK_FORKS, OMSBOOK_INVENTORY (a:b),
-OMSBOOK_ROLES_PATH (a:b), OMSBOOK_SSH_CONFIG, OMSBOOK_GATHERING, OMSBOOK_JOURNAL_DIR and
-OMSBOOK_COLOR. Given the flags of run, it shows what they change.
+roles_path (a list), ssh_config, gathering (implicit, explicit, smart), journal_dir, color
+(auto, always, never) and executor (off, on: a persistent executor per ssh host); their
+variables are OMSBOOK_FORKS, OMSBOOK_INVENTORY (a:b), OMSBOOK_ROLES_PATH (a:b),
+OMSBOOK_SSH_CONFIG, OMSBOOK_GATHERING, OMSBOOK_JOURNAL_DIR, OMSBOOK_COLOR and
+OMSBOOK_EXECUTOR. Given the flags of run, it shows what they change.
 `,
 	"version": `Usage: omsbook version
 `,

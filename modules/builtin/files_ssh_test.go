@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omsbook/omsbook/internal/executortest"
 	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/lab/sshd"
 	"github.com/omsbook/omsbook/modules"
@@ -52,6 +53,7 @@ func sshNodeHost(t *testing.T, addr, prefix string) (*genHost, *transport.SSHCon
 		t.Fatalf("dial %s: %v", n.Address(), err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	executortest.RequireExecutor(t, conn)
 	h := newGenHost(t, map[string]any{"inventory_hostname": n.Name})
 	h.Name, h.Conn = n.Name, conn
 	return h, conn

@@ -33,7 +33,9 @@ func (Raw) Check(context.Context, *modules.Host, modules.Args) (modules.Result, 
 	return modules.Result{Unknown: true, Msg: "raw commands are not run in check mode"}, nil
 }
 
-// Apply runs the line as shell does: raw's arguments are shell's without guards or stdin.
+// Apply runs the line as shell does: raw's arguments are shell's without guards or stdin. It
+// runs as an ssh session of its own, never through the host's executor: raw is for hosts
+// where nothing but the shell can be relied on.
 func (Raw) Apply(ctx context.Context, h *modules.Host, args modules.Args) (modules.Result, error) {
-	return Shell{}.Apply(ctx, h, args)
+	return Shell{session: true}.Apply(ctx, h, args)
 }

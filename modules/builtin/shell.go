@@ -9,7 +9,9 @@ import (
 )
 
 // Shell runs a command line through a shell on the host.
-type Shell struct{}
+type Shell struct {
+	session bool // run as an ssh session of its own, not through the executor (raw)
+}
 
 func (Shell) Name() string { return "shell" }
 
@@ -37,7 +39,7 @@ func (Shell) Check(ctx context.Context, h *modules.Host, args modules.Args) (mod
 	return checkCommand(ctx, h, args, args.String("cmd"))
 }
 
-func (Shell) Apply(ctx context.Context, h *modules.Host, args modules.Args) (modules.Result, error) {
+func (s Shell) Apply(ctx context.Context, h *modules.Host, args modules.Args) (modules.Result, error) {
 	line := args.String("cmd")
 	if line == "" {
 		return modules.Fail("the command line is empty: give the command to run", nil), nil
@@ -46,6 +48,7 @@ func (Shell) Apply(ctx context.Context, h *modules.Host, args modules.Args) (mod
 	if exe := args.String("executable"); exe != "" {
 		cmd = h.ArgvCmd(exe, "-c", line)
 	}
+	cmd.Session = s.session
 	return runCommand(ctx, h, args, line, cmd)
 }
 

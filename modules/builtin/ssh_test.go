@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omsbook/omsbook/internal/executortest"
 	"github.com/omsbook/omsbook/internal/testutil"
 	"github.com/omsbook/omsbook/lab/sshd"
 	"github.com/omsbook/omsbook/modules"
@@ -43,6 +44,7 @@ func genSSHHost(t *testing.T) *genHost {
 		t.Fatalf("dial %s: %v", n.Address(), err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	executortest.RequireExecutor(t, conn)
 	if conn.Local() {
 		t.Fatal("transport.Dial gave a local connection for an ssh node")
 	}

@@ -27,7 +27,7 @@ func main() {
 func run() int {
 	fs := pflag.NewFlagSet("omsbench", pflag.ContinueOnError)
 	quick := fs.Bool("quick", false, "a fast check of every workload: one repetition, small sizes")
-	workloads := fs.StringSlice("workloads", nil, "run only these workloads (1 command, 2 startup, 3 copy, 4 mysqldump, 5 scale)")
+	workloads := fs.StringSlice("workloads", nil, "run only these workloads (1 command, 2 startup, 3 copy, 4 mysqldump, 5 scale, 6 executor, 7 latency, 8 executor scale, 9 free vs linear)")
 	omsbook := fs.String("omsbook", "bin/omsbook", "the omsbook binary to time")
 	ansible := fs.String("ansible", "ansible-playbook", "ansible-playbook to time; \"\" skips Ansible")
 	workDir := fs.String("work-dir", "/var/tmp/omsbench", "state directory: sshd nodes, inventories, copies, dumps")
@@ -35,6 +35,11 @@ func run() int {
 	reps := fs.Int("reps", 0, "repetitions of each timed run (default 3, quick 1)")
 	commandHosts := fs.IntSlice("command-hosts", nil, "workload 1 host counts (default 1,10,50; quick 1,5)")
 	scaleHosts := fs.Int("scale-hosts", 0, "workload 5 host count (default 200, quick 20)")
+	execHosts := fs.Int("exec-hosts", 0, "workload 6 host count (default 50, quick 5)")
+	execAnsible := fs.Bool("exec-ansible", true, "workload 6 times Ansible and Ansible + mitogen too (at 50 x 10, about 100 s a run)")
+	latencyHosts := fs.Int("latency-hosts", 0, "workload 7 and 9 host count (default 20, quick 3)")
+	latencyRTT := fs.Duration("latency-rtt", 0, "workload 7 round trip through the delaying proxies (default 40ms)")
+	execScale := fs.Int("exec-scale-hosts", 0, "workload 8 host count, several per sshd (default 1000, quick 20)")
 	serve := fs.Int("serve", 0, "only start `N` nodes, write the inventories and wait for Ctrl-C (for looking at a case by hand)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == pflag.ErrHelp {
@@ -54,6 +59,19 @@ func run() int {
 	}
 	if *scaleHosts > 0 {
 		opt.ScaleN = *scaleHosts
+	}
+	if *execHosts > 0 {
+		opt.ExecHosts = *execHosts
+	}
+	opt.ExecAnsible = opt.ExecAnsible && *execAnsible
+	if *latencyHosts > 0 {
+		opt.LatencyHosts = *latencyHosts
+	}
+	if *latencyRTT > 0 {
+		opt.LatencyRTT = *latencyRTT
+	}
+	if *execScale > 0 {
+		opt.ExecScaleN = *execScale
 	}
 	opt.Workloads = *workloads
 	opt.Log = os.Stderr
