@@ -57,6 +57,7 @@ func TestSoftLookupRenderedAfterTheNameIsSet(t *testing.T) {
 - hosts: hz-1
   vars:
     greeting: '{{ get . "who" | default "nobody" }}'
+    mode: '{{ get . "mode" | default "safe" }}'  # reads itself softly: no cycle
   tasks:
     - rec: '{{ .greeting }}'
     - set_fact: {who: alice}
@@ -67,5 +68,8 @@ func TestSoftLookupRenderedAfterTheNameIsSet(t *testing.T) {
 	}
 	if got := e.msgsOf("hz-1"); strings.Join(got, ",") != "nobody,alice" {
 		t.Fatalf("ran %q, want nobody then alice", got)
+	}
+	if _, err := loadEnv(t, "- hosts: hz-1\n  vars:\n    mode: '{{ .mode }}x'\n  tasks:\n    - rec: '{{ .mode }}'\n", Options{}, nil); err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Errorf("a variable that refers to itself directly: %v, want a cycle", err)
 	}
 }

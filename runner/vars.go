@@ -170,7 +170,7 @@ func resolveTemplates(vars map[string]any, eligible map[string]bool, runtime fun
 		}
 		state[name] = resolving
 		isLazy := false
-		for _, ref := range valueRefs(vars[name]) {
+		for _, ref := range valueRefs(vars[name], name) {
 			if err := resolve(ref, append(chain, name)); err != nil {
 				return err
 			}
@@ -204,18 +204,23 @@ func resolveTemplates(vars map[string]any, eligible map[string]bool, runtime fun
 	return lazy, nil
 }
 
-// valueRefs lists the top-level names the templates inside v depend on: those they refer to,
-// and those they look up softly ({{ get . "name" }}), so that a value that copes with a name
-// being absent is still rendered after the task that sets it. Templates that do not parse
-// refer to nothing here (rendering reports them).
-func valueRefs(v any) []string {
+// valueRefs lists the top-level names the templates inside v, the value of variable self,
+// depend on: those they refer to, and those they look up softly ({{ get . "name" }}), so that
+// a value that copes with a name being absent is still rendered after the task that sets it
+// (a soft look-up of self is no dependency: it reads what is there). Templates that do not
+// parse refer to nothing here (rendering reports them).
+func valueRefs(v any, self string) []string {
 	var out []string
 	walkStrings(v, func(s string) {
 		if refs, err := cachedRefs(s); err == nil {
 			out = append(out, refs...)
 		}
 		if soft, err := tmpl.SoftRefs(s); err == nil {
-			out = append(out, soft...)
+			for _, name := range soft {
+				if name != self {
+					out = append(out, name)
+				}
+			}
 		}
 	})
 	return out
