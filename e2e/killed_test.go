@@ -23,6 +23,12 @@ import (
 func TestUpgrade422KilledAtEveryStep(t *testing.T) {
 	l := upLab(t, lab.Config{Name: "e2ekill", FirstIP: "127.0.0.91", Regions: lab.DefaultRegions(), Profile: "strict"})
 	setHAConfig(t, l, map[string]any{"enable": true})
+	// docker_init.sh takes a few seconds, as a real one takes minutes: the kill lands while it runs.
+	for _, r := range l.Regions {
+		if err := l.SetFault(l.RegionNodes(r.Name)[0].Name, "slow-init", "3"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	before := takeSnapshot(t, l)
 	haBefore := haConfig(t, l)
 	initSuccesses := func() map[string]int {
@@ -39,7 +45,7 @@ func TestUpgrade422KilledAtEveryStep(t *testing.T) {
 		{"TASK [U422-05 load the V4.2.3 image", 0},
 		{"TASK [U422-07 start the new container", 100 * time.Millisecond},
 		{"TASK [U422-08 wait until the new container is ready", 500 * time.Millisecond},
-		{"TASK [U422-08 run bash /root/docker_init.sh in the new container", 300 * time.Millisecond}, // init is running
+		{"TASK [U422-08 run bash /root/docker_init.sh in the new container", time.Second}, // init is running (slow-init)
 		{"TASK [U422-10 wait until every server is Online", 100 * time.Millisecond},
 		{"TASK [U422-11", 0},
 		{"TASK [U422-12 remind", 0},

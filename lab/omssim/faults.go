@@ -28,6 +28,9 @@ const (
 	// healthy; /oms/health keeps saying healthy and the host row stays ONLINE, so only the
 	// heartbeat's age shows it.
 	FaultHeartbeatStops = "heartbeat-stops"
+	// FaultSlowInit makes docker_init.sh work N seconds (default 5) before it migrates
+	// anything, with its log already written: long enough to lose the controller meanwhile.
+	FaultSlowInit = "slow-init"
 	// FaultExit makes the service exit with status 1, N seconds (default 0) after start or as
 	// soon as the file appears.
 	FaultExit = "exit"

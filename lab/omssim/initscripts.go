@@ -143,6 +143,12 @@ func doInit(ctx context.Context, r *scriptRun) error {
 			return err
 		}
 	}
+	if on, d := r.env.faults().get(FaultSlowInit, 5*time.Second); on {
+		r.say("fault %s: working %s before the migration", FaultSlowInit, d)
+		if !sleepCtx(ctx, d) {
+			return ctx.Err()
+		}
+	}
 	v, ok, err := OMSVersion(ctx, r.db, r.dbs.RM)
 	if err != nil {
 		return err
