@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -95,12 +94,12 @@ func TestUpgrade422StopsSafelyAndResumes(t *testing.T) {
 	initOncePerRegion(t, l)
 }
 
-// TestUpgrade422BackupCutAndSSHDLost: the MetaDB drops the dump's connection in the middle of
-// U422-04 (what a MariaDB restart does to its clients): the dump fails verification and nothing
-// destructive follows. The rerun loses a node's sshd during U422-07: exit 4 naming the node,
-// the other nodes stop safely. Once sshd is back, --resume completes with init once per region.
-func TestUpgrade422BackupCutAndSSHDLost(t *testing.T) {
-	l := upLab(t, lab.Config{Name: "e2ecut", FirstIP: "127.0.0.71", Regions: lab.DefaultRegions()})
+// TestUpgrade422MetaDBRestartedAndSSHDLost: the MetaDB (a MariaDB server of the lab's own) is
+// restarted in the middle of U422-04: the dump fails verification and nothing destructive
+// follows. The rerun loses a node's sshd during U422-07: exit 4 naming the node, the other
+// nodes stop safely. Once sshd is back, --resume completes with init once per region.
+func TestUpgrade422MetaDBRestartedAndSSHDLost(t *testing.T) {
+	l := upLab(t, lab.Config{Name: "e2ecut", FirstIP: "127.0.0.71", Regions: lab.DefaultRegions(), OwnMetaDBPort: 3317})
 	hz2 := l.RegionNodes("hangzhou")[1].Name
 	db, err := l.OpenDB(t.Context(), l.DB.RM)
 	if err != nil {
@@ -122,8 +121,9 @@ func TestUpgrade422BackupCutAndSSHDLost(t *testing.T) {
 			var id int64
 			err := db.QueryRowContext(t.Context(), "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND DB = ? AND COMMAND = 'Query' AND INFO LIKE '%omsbook_test_bulk%' LIMIT 1", l.DB.RM).Scan(&id)
 			if err == nil {
-				if _, err := db.ExecContext(t.Context(), fmt.Sprintf("KILL CONNECTION %d", id)); err != nil {
-					t.Errorf("kill the dump's connection: %v", err)
+				t.Logf("the dump runs on connection %d: restarting the MetaDB", id)
+				if err := l.RestartMetaDB(t.Context()); err != nil {
+					t.Errorf("restart the MetaDB: %v", err)
 				}
 				return
 			}
@@ -133,7 +133,7 @@ func TestUpgrade422BackupCutAndSSHDLost(t *testing.T) {
 	}
 	r, acted := omsbookAt(t, l, "TASK [U422-04 back up", 0, cutDump, "run", upgrade422)
 	if !acted || r.code != 2 {
-		t.Fatalf("dump cut: exit %d (cut: %t), want 2", r.code, acted)
+		t.Fatalf("MetaDB restarted during the backup: exit %d (restarted: %t), want 2", r.code, acted)
 	}
 	if strings.Contains(r.output, "TASK [U422-05") || strings.Contains(r.output, "TASK [U422-07") {
 		t.Errorf("the run went on after the backup failed")

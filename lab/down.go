@@ -41,6 +41,11 @@ func (l *Lab) down(ctx context.Context) error {
 	if err := l.dropDatabases(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if l.Config.OwnMetaDBPort != 0 {
+		if err := mariadb.StopAt(ctx, l.Dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	// What the lab started is gone now; a port still open is someone else's (or a process
 	// not yet reaped), which is worth a word but must not keep the lab's state alive.
 	if err := l.waitPortsClosed(ctx); err != nil {

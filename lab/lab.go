@@ -34,6 +34,7 @@
 package lab
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,6 +79,10 @@ type Config struct {
 	// PerNodeConfig gives each node its own config.yaml instead of one per region (then
 	// docker_init.sh runs on every node).
 	PerNodeConfig bool `json:"per_node_config"`
+	// OwnMetaDBPort, when not 0, gives the lab a MariaDB server of its own on this port, with its
+	// files in the lab's directory, so that a test may restart it (RestartMetaDB); 0 means the
+	// server on 3306 that every lab shares.
+	OwnMetaDBPort int `json:"own_metadb_port,omitempty"`
 	// SSLMounts deploys the old containers with the console's SSL certificate and key mounted
 	// (the guide's optional -v https_crt:/etc/pki/nginx/oms_server.crt and https_key), from
 	// files in each node's mount directory.
@@ -303,6 +308,9 @@ func Plan(cfg Config) (*Lab, error) {
 		return nil, err
 	}
 	l.MetaDB = MetaDB{Host: mariadb.Host, Port: mariadb.Port, User: mariadb.User, Password: mariadb.Password}
+	if l.Config.OwnMetaDBPort != 0 {
+		l.MetaDB.Port = l.Config.OwnMetaDBPort
+	}
 	return l, nil
 }
 
@@ -400,6 +408,19 @@ func imageTag(version string) string { return images.Tag(version) }
 // PackagePath is the installation package (docker save file) of a version.
 func (l *Lab) PackagePath(version string) string {
 	return filepath.Join(l.PackageDir, images.PackageName(version))
+}
+
+// RestartMetaDB stops the lab's own MariaDB server (Config.OwnMetaDBPort) and starts it again,
+// as an operator's or a crash's restart does: every client connection is cut.
+func (l *Lab) RestartMetaDB(ctx context.Context) error {
+	if l.Config.OwnMetaDBPort == 0 {
+		return fmt.Errorf("lab %s: no MariaDB of its own to restart (set OwnMetaDBPort)", l.Name)
+	}
+	if err := mariadb.StopAt(ctx, l.Dir); err != nil {
+		return err
+	}
+	_, err := mariadb.EnsureAt(ctx, l.Dir, l.Config.OwnMetaDBPort)
+	return err
 }
 
 // MetaDBServer is the MetaDB as a mariadb.Server, for DSNs and connections.

@@ -163,7 +163,11 @@ func (l *Lab) up(ctx context.Context) error {
 
 // setupMetaDB makes sure MariaDB runs and creates this instance's databases afresh.
 func (l *Lab) setupMetaDB(ctx context.Context) error {
-	srv, err := mariadb.Ensure(ctx)
+	ensure := mariadb.Ensure
+	if l.Config.OwnMetaDBPort != 0 {
+		ensure = func(ctx context.Context) (*mariadb.Server, error) { return mariadb.EnsureAt(ctx, l.Dir, l.Config.OwnMetaDBPort) }
+	}
+	srv, err := ensure(ctx)
 	if err != nil {
 		return err
 	}

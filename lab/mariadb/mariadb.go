@@ -137,6 +137,12 @@ func Ensure(ctx context.Context) (*Server, error) {
 	return ensureAt(ctx, StateDir(), Port)
 }
 
+// EnsureAt is Ensure for a server of its own: its files under the state root root, listening on
+// port (a lab that restarts its MetaDB must not restart the one other labs share).
+func EnsureAt(ctx context.Context, root string, port int) (*Server, error) {
+	return ensureAt(ctx, root, port)
+}
+
 // ensureAt is Ensure for a state root and port (tests use their own).
 func ensureAt(ctx context.Context, root string, port int) (*Server, error) {
 	p := newPaths(root)
