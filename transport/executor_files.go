@@ -48,11 +48,6 @@ func (c *SSHConn) operation(ctx context.Context) (context.Context, func(), error
 	return ctx, func() { stop(); end() }, nil
 }
 
-func (c *SSHConn) execPut(ctx context.Context, x *executorClient, r io.Reader, dest string, mode fs.FileMode) error {
-	_, err := c.op(ctx, x, execproto.FileRequest{Op: execproto.OpWrite, Path: dest, Mode: UnixBits(mode)}, r, nil)
-	return err
-}
-
 func (c *SSHConn) execGet(ctx context.Context, x *executorClient, src string, w io.Writer) error {
 	_, err := c.op(ctx, x, execproto.FileRequest{Op: execproto.OpRead, Path: src}, nil, w)
 	return err

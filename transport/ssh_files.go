@@ -127,10 +127,11 @@ const sftpStopGrace = 2 * time.Second
 // temporary files of dest that other runs left behind are removed first (TempDebris). When
 // the transfer fails or ctx ends, the temporary file is removed: by the transfer itself, or,
 // when its sftp client had to be dropped, over a fresh one.
+//
+// Put goes over sftp also when the host has an executor: the names of its temporary files
+// carry the run, and the next run that writes dest finds and removes what a killed one left
+// there; one sftp session per connection streams as fast as the executor would.
 func (c *SSHConn) Put(ctx context.Context, r io.Reader, dest string, mode fs.FileMode) error {
-	if x := c.executor(); x != nil {
-		return c.execPut(ctx, x, r, dest, mode)
-	}
 	return c.putSFTP(ctx, r, dest, mode)
 }
 
