@@ -165,7 +165,9 @@ func (l *Lab) up(ctx context.Context) error {
 func (l *Lab) setupMetaDB(ctx context.Context) error {
 	ensure := mariadb.Ensure
 	if l.Config.OwnMetaDBPort != 0 {
-		ensure = func(ctx context.Context) (*mariadb.Server, error) { return mariadb.EnsureAt(ctx, l.Dir, l.Config.OwnMetaDBPort) }
+		ensure = func(ctx context.Context) (*mariadb.Server, error) {
+			return mariadb.EnsureAt(ctx, l.Dir, l.Config.OwnMetaDBPort)
+		}
 	}
 	srv, err := ensure(ctx)
 	if err != nil {
