@@ -30,7 +30,7 @@ func (OMSReady) Spec() modules.Spec {
 	return modules.Spec{
 		Summary: "wait until a started OMS container is ready for docker_init.sh (log line, data.healthy, the guide's delay)",
 		Description: `Three conditions, all of them, polled every interval until timeout: (1) the container's log since it
-last started ("docker logs --since <StartedAt>") holds log_line, which obd waits for; (2) GET
+last started (what it wrote after its previous stop) holds log_line, which obd waits for; (2) GET
 http://<ip>:<port><path> answers {"success":true,"data":{"healthy":true}}, which obd polls next;
 (3) the container has been up for at least delay, the guide's "sleep 300" before
 docker_init.sh (the console and the cluster manager come up well after nginx answers on 8089).
@@ -174,7 +174,14 @@ func (m OMSReady) probe(ctx context.Context, d dockerCLI, p *onlineProber, node 
 	}
 	r.uptime = max(time.Since(r.startedAt), 0)
 	if logLine != "" {
-		res, err := d.run(ctx, "logs", "--since", ci.State.StartedAt, name)
+		// The log of this start: what came after the previous stop. Not --since StartedAt:
+		// docker records StartedAt after the process has begun, and a quick first line would
+		// stand before it. A container that never stopped has only this start's log.
+		args := []string{"logs"}
+		if fin, err := time.Parse(time.RFC3339Nano, ci.State.FinishedAt); err == nil && fin.Year() > 1 && fin.Before(r.startedAt) {
+			args = append(args, "--since", ci.State.FinishedAt)
+		}
+		res, err := d.run(ctx, append(args, name)...)
 		if err != nil {
 			return r, err
 		}
