@@ -514,14 +514,7 @@ func (e *exampleEnv) run(t *testing.T, wantCode int, args ...string) exampleRun 
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	err := cmd.Run()
-	code := 0
-	var exitErr *exec.ExitError
-	switch {
-	case errors.As(err, &exitErr):
-		code = exitErr.ExitCode()
-	case err != nil:
-		t.Fatalf("omsbook %s: %v", strings.Join(full, " "), err)
-	}
+	code := exitCode(t, err, full)
 	e.outputs = append(e.outputs, out.String())
 	r := exampleRun{code: code, output: out.String(), recap: parseRecap(out.String())}
 	if code != wantCode {

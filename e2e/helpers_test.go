@@ -118,14 +118,7 @@ func omsbook(t *testing.T, l *lab.Lab, args ...string) run {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	code := 0
-	var exitErr *exec.ExitError
-	switch {
-	case errors.As(err, &exitErr):
-		code = exitErr.ExitCode()
-	case err != nil:
-		t.Fatalf("omsbook %s: %v", strings.Join(args, " "), err)
-	}
+	code := exitCode(t, err, args)
 	t.Logf("omsbook %s -> exit %d\n%s", strings.Join(args, " "), code, out.String())
 	return run{code: code, output: out.String()}
 }
@@ -181,6 +174,20 @@ func omsbookAt(t *testing.T, l *lab.Lab, marker string, delay time.Duration, act
 	}
 	t.Logf("omsbook %s (at %q: %t) -> exit %d\n%s", strings.Join(args, " "), marker, acted, code, out.String())
 	return run{code: code, output: out.String()}, acted
+}
+
+// exitCode is the exit status of an omsbook run that ended with err; a run that could not
+// start or be waited for fails the test.
+func exitCode(t *testing.T, err error, args []string) int {
+	t.Helper()
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		return exitErr.ExitCode()
+	case err != nil:
+		t.Fatalf("omsbook %s: %v", strings.Join(args, " "), err)
+	}
+	return 0
 }
 
 // sigkill kills the controller at once: no cleanup, no end of journal, the lock left to the kernel.
